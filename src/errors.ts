@@ -1,0 +1,50 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error the plugin, the client and the CLI raise: one `@fastify/error` each, so users match on
+ * `err.code` and Fastify serialises them as `{ statusCode, code, error, message }`.
+ */
+export const codes = {
+  /** `register` was given an option it cannot use; the message names the option. */
+  FST_SUPERAI_INVALID_OPTION: createError<'FST_SUPERAI_INVALID_OPTION', 500, [string, string]>(
+    'FST_SUPERAI_INVALID_OPTION', 'Invalid option "%s": %s', 500),
+  FST_SUPERAI_INVALID_JSON: createError<'FST_SUPERAI_INVALID_JSON', 400, [string]>(
+    'FST_SUPERAI_INVALID_JSON', 'Callback body is not valid JSON: %s', 400),
+  FST_SUPERAI_INVALID_BODY: createError<'FST_SUPERAI_INVALID_BODY', 400, [string]>(
+    'FST_SUPERAI_INVALID_BODY', 'Callback body does not match the super.AI callback schema: %s', 400),
+  FST_SUPERAI_UNKNOWN_VALUE: createError<'FST_SUPERAI_UNKNOWN_VALUE', 400, [string, string]>(
+    'FST_SUPERAI_UNKNOWN_VALUE', 'Undocumented %s "%s" rejected (unknownValues: "reject")', 400),
+  FST_SUPERAI_UNSUPPORTED_MEDIA_TYPE: createError<'FST_SUPERAI_UNSUPPORTED_MEDIA_TYPE', 415, [string]>(
+    'FST_SUPERAI_UNSUPPORTED_MEDIA_TYPE', 'Callbacks must be sent as application/json, got "%s"', 415),
+  FST_SUPERAI_BODY_TOO_LARGE: createError<'FST_SUPERAI_BODY_TOO_LARGE', 413, [number]>(
+    'FST_SUPERAI_BODY_TOO_LARGE', 'Callback body is larger than the limit of %d bytes', 413),
+  FST_SUPERAI_UNAUTHORIZED: createError<'FST_SUPERAI_UNAUTHORIZED', 401, []>(
+    'FST_SUPERAI_UNAUTHORIZED', 'Missing or invalid callback token', 401),
+  FST_SUPERAI_FORBIDDEN: createError<'FST_SUPERAI_FORBIDDEN', 403, []>(
+    'FST_SUPERAI_FORBIDDEN', 'Callbacks are not accepted from this address', 403),
+  FST_SUPERAI_IN_FLIGHT: createError<'FST_SUPERAI_IN_FLIGHT', 409, [number]>(
+    'FST_SUPERAI_IN_FLIGHT', 'This callback is being processed by another delivery; retry in %d s', 409),
+  FST_SUPERAI_HANDLER_FAILED: createError<'FST_SUPERAI_HANDLER_FAILED', 500, [number, number]>(
+    'FST_SUPERAI_HANDLER_FAILED', '%d of %d callback handlers failed; the callback will be processed again on redelivery', 500),
+  FST_SUPERAI_INVALID_IDEMPOTENCY_KEY: createError<'FST_SUPERAI_INVALID_IDEMPOTENCY_KEY', 500, []>(
+    'FST_SUPERAI_INVALID_IDEMPOTENCY_KEY', 'The idempotencyKey option returned an empty or over-long key', 500),
+  FST_SUPERAI_STORE_UNAVAILABLE: createError<'FST_SUPERAI_STORE_UNAVAILABLE', 503, []>(
+    'FST_SUPERAI_STORE_UNAVAILABLE', 'The idempotency store is unavailable; nothing was processed, retry later', 503),
+  FST_SUPERAI_UNKNOWN_EVENT: createError<'FST_SUPERAI_UNKNOWN_EVENT', 500, [string]>(
+    'FST_SUPERAI_UNKNOWN_EVENT', 'Unknown super.AI event "%s"', 500),
+  FST_SUPERAI_INVALID_HANDLER: createError<'FST_SUPERAI_INVALID_HANDLER', 500, [string]>(
+    'FST_SUPERAI_INVALID_HANDLER', 'The handler for "%s" is not a function', 500),
+  FST_SUPERAI_INTERNAL: createError<'FST_SUPERAI_INTERNAL', 500, []>(
+    'FST_SUPERAI_INTERNAL', 'Internal error while processing the callback', 500),
+  /** A callback URL that super.AI would refuse; the message says why. */
+  FST_SUPERAI_INVALID_CALLBACK_URL: createError<'FST_SUPERAI_INVALID_CALLBACK_URL', 400, [string, string]>(
+    'FST_SUPERAI_INVALID_CALLBACK_URL', 'Invalid callback URL "%s": %s', 400),
+  /** The super.AI API answered with an error status; `status` and `body` are attached. */
+  FST_SUPERAI_API_ERROR: createError<'FST_SUPERAI_API_ERROR', 502, [string, number]>(
+    'FST_SUPERAI_API_ERROR', 'super.AI API %s answered %d', 502),
+  /** The super.AI API did not answer within the timeout. */
+  FST_SUPERAI_API_TIMEOUT: createError<'FST_SUPERAI_API_TIMEOUT', 504, [string, number]>(
+    'FST_SUPERAI_API_TIMEOUT', 'super.AI API %s did not answer within %d ms', 504)
+} as const
+
+export type SuperaiErrorCode = keyof typeof codes
