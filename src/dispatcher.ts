@@ -1,0 +1,78 @@
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { codes } from './errors.js'
+import { EVENT_NAMES, eventNameOf, methodName, type EventName, type MethodName } from './events.js'
+import type { SuperaiEvent } from './schema.js'
+
+/** What a handler gets besides the event. */
+export interface HandlerContext {
+  /** The delivery's HTTP request. */
+  readonly request: FastifyRequest
+  /** The request's logger, bound to its request id. */
+  readonly log: FastifyBaseLogger
+  /** The idempotency key of this callback, prefix included. */
+  readonly key: string
+}
+
+export type SuperaiHandler<E extends EventName = 'callback'> =
+  (event: SuperaiEvent<E>, context: HandlerContext) => void | Promise<void>
+
+/** Removes the handler it was returned for. */
+export type Unsubscribe = () => void
+
+/** `app.superai`: `on(name, handler)` plus one `onJobCompleted`-style method per event. */
+export type SuperaiSubscriptions = {
+  on<E extends EventName>(name: E, handler: SuperaiHandler<E>): Unsubscribe
+} & {
+  readonly [E in EventName as MethodName<E>]: (handler: SuperaiHandler<E>) => Unsubscribe
+}
+
+/** A handler stored under its own event name is only ever called with that event's callbacks. */
+type StoredHandler = (event: SuperaiEvent, context: HandlerContext) => void | Promise<void>
+
+const KNOWN_EVENTS: ReadonlySet<string> = new Set(EVENT_NAMES)
+
+/**
+ * Holds the handlers and runs them for one callback. Independent of the HTTP reply, so that a queue
+ * worker can dispatch the same way later.
+ */
+export class Dispatcher {
+  readonly #handlers = new Map<EventName, Set<StoredHandler>>()
+
+  on<E extends EventName> (name: E, handler: SuperaiHandler<E>): Unsubscribe {
+    if (!KNOWN_EVENTS.has(name)) throw new codes.FST_SUPERAI_UNKNOWN_EVENT(String(name))
+    if (typeof handler !== 'function') throw new codes.FST_SUPERAI_INVALID_HANDLER(name)
+    const stored = handler as StoredHandler
+    let set = this.#handlers.get(name)
+    if (set === undefined) this.#handlers.set(name, set = new Set())
+    set.add(stored)
+    return () => { set.delete(stored) }
+  }
+
+  /** The handlers a callback reaches: its own event's (when its values are documented), then `callback`'s. */
+  handlersFor (event: SuperaiEvent): StoredHandler[] {
+    const name = eventNameOf(event.state, event.action)
+    return [...(name === undefined ? [] : this.#handlers.get(name) ?? []), ...this.#handlers.get('callback') ?? []]
+  }
+
+  /**
+   * Runs every handler concurrently and waits for all of them; when any fail, rejects with an
+   * AggregateError holding each failure, so none is swallowed. Resolves to the number of handlers run.
+   */
+  async dispatch (event: SuperaiEvent, context: HandlerContext): Promise<number> {
+    const handlers = this.handlersFor(event)
+    const results = await Promise.allSettled(handlers.map(async (handler) => { await handler(event, context) }))
+    const errors = results.flatMap((result) => result.status === 'rejected' ? [result.reason as unknown] : [])
+    if (errors.length > 0) throw new AggregateError(errors, `${errors.length} of ${handlers.length} handlers failed`)
+    return handlers.length
+  }
+
+  /** The `app.superai` object: `on` and the per-event methods, built from the one list of names. */
+  subscriptions (): SuperaiSubscriptions {
+    const subscriptions: Record<string, unknown> = { on: this.on.bind(this) }
+    for (const name of EVENT_NAMES) {
+      subscriptions[methodName(name)] = (handler: SuperaiHandler<typeof name>) => this.on(name, handler)
+    }
+    // the loop above wrote exactly the mapped keys of SuperaiSubscriptions
+    return Object.freeze(subscriptions) as SuperaiSubscriptions
+  }
+}

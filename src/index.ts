@@ -1,0 +1,37 @@
+import fp from 'fastify-plugin'
+import { superaiCallbacksPlugin, type SuperaiDecorator } from './plugin.js'
+import type { SuperaiCallbacksOptions } from './options.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Subscribe to super.AI callbacks: `app.superai.onJobCompleted(handler)`, `app.superai.on(name, handler)`. */
+    readonly superai: SuperaiDecorator
+  }
+}
+
+/** Receive super.AI job callbacks: validated, deduplicated through the store, dispatched to typed handlers. */
+const superaiCallbacks = fp<SuperaiCallbacksOptions>(superaiCallbacksPlugin, {
+  name: 'fastify-superai-callbacks',
+  fastify: '5.x'
+})
+
+export default superaiCallbacks
+export { superaiCallbacks }
+
+export { codes, type SuperaiErrorCode } from './errors.js'
+export {
+  EVENT_NAMES, JOB_ACTIONS, JOB_STATES, STATE_CHANGE_ACTION, eventNameOf, methodName,
+  type ActionEventName, type EventName, type JobAction, type JobState, type MethodName,
+  type StateEventName, type UnknownValue
+} from './events.js'
+export {
+  CallbackBodySchema, SuperaiCallbackSchema,
+  type CallbackBody, type SuperaiCallback, type SuperaiEvent
+} from './schema.js'
+export type { HandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe } from './dispatcher.js'
+export type { SuperaiDecorator } from './plugin.js'
+export { DEFAULTS, type SuperaiCallbacksOptions } from './options.js'
+export { canonicalJson, defaultIdempotencyKey } from './idempotency-key.js'
+export type { ClaimResult, IdempotencyStore } from './store/store.js'
+export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
+export { RedisStore } from './store/redis.js'

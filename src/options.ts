@@ -1,0 +1,146 @@
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import { codes } from './errors.js'
+import { defaultIdempotencyKey } from './idempotency-key.js'
+import type { SuperaiEvent } from './schema.js'
+import type { IdempotencyStore } from './store/store.js'
+
+export interface SuperaiCallbacksOptions {
+  /** Route path of the callback endpoint; starts and ends with '/' (super.AI requires the trailing one). */
+  readonly path?: string
+  /** Redis URL, ioredis options, or a connected ioredis `Redis`/`Cluster` (left open on close). */
+  readonly redis?: string | RedisOptions | Redis | Cluster
+  /** A store of your own; excludes `redis`. Neither given: an in-memory store for one process. */
+  readonly store?: IdempotencyStore
+  /** Start of every key the plugin writes. */
+  readonly keyPrefix?: string
+  /** Seconds a processed callback is remembered (the dedupe window). */
+  readonly ttl?: number
+  /** Seconds an in-flight delivery holds its claim before another delivery may take over. */
+  readonly lease?: number
+  /** Largest accepted body in bytes. */
+  readonly bodyLimit?: number
+  /** Key of one delivery; by default the job uuid and a digest of the canonical body. */
+  readonly idempotencyKey?: (event: SuperaiEvent) => string
+  /** What to do with a state or action the documents do not list: dispatch it to `callback` only, or answer 400. */
+  readonly unknownValues?: 'accept' | 'reject'
+}
+
+/** How the store is obtained; the Redis client is created (and owned) only at register time. */
+export type StoreChoice =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'custom', readonly store: IdempotencyStore }
+  | { readonly kind: 'redis-client', readonly client: Redis | Cluster }
+  | { readonly kind: 'redis-config', readonly url: string | undefined, readonly options: RedisOptions }
+
+export interface ResolvedOptions {
+  readonly path: string
+  readonly store: StoreChoice
+  readonly keyPrefix: string
+  readonly ttlMs: number
+  readonly leaseMs: number
+  readonly bodyLimit: number
+  readonly idempotencyKey: (event: SuperaiEvent) => string
+  readonly unknownValues: 'accept' | 'reject'
+}
+
+export const DEFAULTS = Object.freeze({
+  path: '/superai/callbacks/',
+  keyPrefix: 'superai:callbacks:',
+  ttl: 7 * 24 * 60 * 60,
+  lease: 60,
+  bodyLimit: 1024 * 1024,
+  unknownValues: 'accept'
+} as const)
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'path', 'redis', 'store', 'keyPrefix', 'ttl', 'lease', 'bodyLimit', 'idempotencyKey', 'unknownValues'
+])
+
+/** Set by Fastify's `register` itself, not by us. */
+const FASTIFY_REGISTER_OPTIONS: ReadonlySet<string> = new Set(['prefix', 'logLevel', 'logSerializers'])
+
+const invalid = (option: string, reason: string): Error => new codes.FST_SUPERAI_INVALID_OPTION(option, reason)
+
+/** A connected client, told apart from an options object by the methods only a client has. */
+export function isRedisClient (value: unknown): value is Redis | Cluster {
+  return typeof value === 'object' && value !== null &&
+    typeof (value as { defineCommand?: unknown }).defineCommand === 'function' &&
+    typeof (value as { quit?: unknown }).quit === 'function'
+}
+
+function positiveInteger (option: string, value: unknown, fallback: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw invalid(option, `expected an integer from 1 to ${max}, got ${describe(value)}`)
+  }
+  return value
+}
+
+function describe (value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return 'an array'
+  return value === null ? 'null' : typeof value === 'object' ? 'an object' : String(value)
+}
+
+function resolvePath (value: unknown): string {
+  if (value === undefined) return DEFAULTS.path
+  if (typeof value !== 'string' || !/^\/(?:[A-Za-z0-9._~-]+\/)*$/.test(value)) {
+    throw invalid('path', `expected a path of plain segments that starts and ends with "/", such as "${DEFAULTS.path}", got ${describe(value)}`)
+  }
+  return value
+}
+
+function resolveStore (redis: unknown, store: unknown): StoreChoice {
+  if (redis !== undefined && store !== undefined) throw invalid('store', 'give either "store" or "redis", not both')
+  if (store !== undefined) {
+    const candidate = store as Partial<Record<keyof IdempotencyStore, unknown>> | null
+    if (typeof candidate !== 'object' || candidate === null ||
+      typeof candidate.claim !== 'function' || typeof candidate.complete !== 'function' || typeof candidate.release !== 'function') {
+      throw invalid('store', 'expected an object with claim, complete and release methods')
+    }
+    return { kind: 'custom', store: store as IdempotencyStore }
+  }
+  if (redis === undefined) return { kind: 'memory' }
+  if (isRedisClient(redis)) return { kind: 'redis-client', client: redis }
+  if (typeof redis === 'string') {
+    if (!/^rediss?:\/\//.test(redis)) throw invalid('redis', 'expected a redis:// or rediss:// URL')
+    return { kind: 'redis-config', url: redis, options: {} }
+  }
+  if (typeof redis === 'object' && redis !== null && !Array.isArray(redis)) {
+    return { kind: 'redis-config', url: undefined, options: { ...(redis as RedisOptions) } }
+  }
+  throw invalid('redis', `expected a URL, ioredis options or an ioredis client, got ${describe(redis)}`)
+}
+
+/** Validates the caller's options once, at register time, and returns a frozen copy; `raw` is not touched. */
+export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOptions {
+  if (typeof raw !== 'object' || raw === null) throw invalid('options', 'expected an object')
+  for (const name of Object.keys(raw)) {
+    if (!KNOWN_OPTIONS.has(name) && !FASTIFY_REGISTER_OPTIONS.has(name)) throw invalid(name, 'unknown option')
+  }
+
+  const keyPrefix = raw.keyPrefix ?? DEFAULTS.keyPrefix
+  if (typeof keyPrefix !== 'string' || keyPrefix.length > 128) throw invalid('keyPrefix', 'expected a string of at most 128 characters')
+
+  const ttl = positiveInteger('ttl', raw.ttl, DEFAULTS.ttl, 365 * 24 * 60 * 60)
+  const lease = positiveInteger('lease', raw.lease, DEFAULTS.lease, 24 * 60 * 60)
+  if (lease >= ttl) throw invalid('lease', `must be shorter than ttl (${ttl} s), got ${lease}`)
+
+  const idempotencyKey = raw.idempotencyKey ?? defaultIdempotencyKey
+  if (typeof idempotencyKey !== 'function') throw invalid('idempotencyKey', 'expected a function (event) => string')
+
+  const unknownValues = raw.unknownValues ?? DEFAULTS.unknownValues
+  if (unknownValues !== 'accept' && unknownValues !== 'reject') throw invalid('unknownValues', 'expected "accept" or "reject"')
+
+  return Object.freeze({
+    path: resolvePath(raw.path),
+    store: Object.freeze(resolveStore(raw.redis, raw.store)),
+    keyPrefix,
+    ttlMs: ttl * 1000,
+    leaseMs: lease * 1000,
+    bodyLimit: positiveInteger('bodyLimit', raw.bodyLimit, DEFAULTS.bodyLimit, 64 * 1024 * 1024),
+    idempotencyKey,
+    unknownValues
+  })
+}

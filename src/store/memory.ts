@@ -1,0 +1,73 @@
+import { PROCESSED, type ClaimResult, type IdempotencyStore } from './store.js'
+
+export interface MemoryStoreOptions {
+  /** At most this many keys are kept; past it the oldest is dropped (the dedupe window shrinks). */
+  readonly maxEntries?: number
+  /** Clock in milliseconds; injectable so tests need not sleep. */
+  readonly now?: () => number
+}
+
+interface Entry { readonly value: string, readonly expiresAt: number }
+
+/**
+ * One process only: for development, tests and single-instance services. Bounded and expiring, with no
+ * timer: expired keys go when touched, and the oldest when the bound is reached (a Map iterates in
+ * insertion order, and every write re-inserts its key).
+ */
+export class MemoryStore implements IdempotencyStore {
+  readonly #entries = new Map<string, Entry>()
+  readonly #maxEntries: number
+  readonly #now: () => number
+
+  constructor (options: MemoryStoreOptions = {}) {
+    const maxEntries = options.maxEntries ?? 100_000
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer')
+    this.#maxEntries = maxEntries
+    this.#now = options.now ?? Date.now
+  }
+
+  /** Keys currently held, expired ones not yet dropped included. */
+  get size (): number {
+    return this.#entries.size
+  }
+
+  async claim (key: string, token: string, leaseMs: number): Promise<ClaimResult> {
+    const entry = this.#live(key)
+    if (entry === undefined) {
+      this.#write(key, token, leaseMs)
+      return { status: 'claimed' }
+    }
+    if (entry.value === PROCESSED) return { status: 'processed' }
+    return { status: 'in-flight', retryAfterMs: entry.expiresAt - this.#now() }
+  }
+
+  async complete (key: string, token: string, ttlMs: number): Promise<boolean> {
+    const entry = this.#live(key)
+    if (entry !== undefined && entry.value !== token) return false
+    this.#write(key, PROCESSED, ttlMs)
+    return true
+  }
+
+  async release (key: string, token: string): Promise<boolean> {
+    if (this.#live(key)?.value !== token) return false
+    return this.#entries.delete(key)
+  }
+
+  #live (key: string): Entry | undefined {
+    const entry = this.#entries.get(key)
+    if (entry !== undefined && entry.expiresAt <= this.#now()) {
+      this.#entries.delete(key)
+      return undefined
+    }
+    return entry
+  }
+
+  #write (key: string, value: string, ms: number): void {
+    this.#entries.delete(key)
+    this.#entries.set(key, { value, expiresAt: this.#now() + ms })
+    if (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next()
+      if (oldest.done !== true) this.#entries.delete(oldest.value)
+    }
+  }
+}
