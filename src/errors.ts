@@ -44,7 +44,13 @@ export const codes = {
     'FST_SUPERAI_API_ERROR', 'super.AI API %s answered %d', 502),
   /** The super.AI API did not answer within the timeout. */
   FST_SUPERAI_API_TIMEOUT: createError<'FST_SUPERAI_API_TIMEOUT', 504, [string, number]>(
-    'FST_SUPERAI_API_TIMEOUT', 'super.AI API %s did not answer within %d ms', 504)
+    'FST_SUPERAI_API_TIMEOUT', 'super.AI API %s did not answer within %d ms', 504),
+  /** The super.AI API could not be reached (DNS, refused, reset); the network error is the `cause`. */
+  FST_SUPERAI_API_UNREACHABLE: createError<'FST_SUPERAI_API_UNREACHABLE', 502, [string, string]>(
+    'FST_SUPERAI_API_UNREACHABLE', 'super.AI API %s could not be reached: %s', 502),
+  /** The super.AI API answered 2xx with a body that does not match the expected schema. */
+  FST_SUPERAI_API_INVALID_RESPONSE: createError<'FST_SUPERAI_API_INVALID_RESPONSE', 502, [string, string]>(
+    'FST_SUPERAI_API_INVALID_RESPONSE', 'super.AI API %s answered with an unexpected body: %s', 502)
 } as const
 
 export type SuperaiErrorCode = keyof typeof codes
