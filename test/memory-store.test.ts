@@ -1,0 +1,31 @@
+import { test } from 'tap'
+import { MemoryStore } from '../src/index.js'
+
+test('the memory store never holds more than maxEntries keys', async (t) => {
+  const store = new MemoryStore({ maxEntries: 100 })
+  for (let i = 0; i < 1000; i++) {
+    await store.claim(`k${i}`, 't', 60_000)
+    await store.complete(`k${i}`, 't', 60_000)
+    t.ok(store.size <= 100) || t.bailout(`size ${store.size} after ${i}`)
+  }
+  t.equal(store.size, 100)
+  t.same(await store.claim('k999', 'x', 1000), { status: 'processed' }, 'the newest keys are kept')
+  t.same(await store.claim('k0', 'x', 1000), { status: 'claimed' }, 'the oldest key was dropped')
+})
+
+test('expired keys are dropped when touched, on an injected clock', async (t) => {
+  let now = 0
+  const store = new MemoryStore({ now: () => now })
+  await store.claim('a', 't', 1000)
+  await store.complete('a', 't', 5000)
+  now = 4999
+  t.same(await store.claim('a', 'u', 1000), { status: 'processed' })
+  now = 5000
+  t.same(await store.claim('a', 'u', 1000), { status: 'claimed' })
+  t.same(await store.claim('a', 'v', 1000), { status: 'in-flight', retryAfterMs: 1000 })
+})
+
+test('maxEntries is validated', async (t) => {
+  t.throws(() => new MemoryStore({ maxEntries: 0 }), RangeError)
+  t.throws(() => new MemoryStore({ maxEntries: 1.5 }), RangeError)
+})

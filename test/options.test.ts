@@ -1,0 +1,61 @@
+import { test } from 'tap'
+import Fastify from 'fastify'
+import superaiCallbacks, { codes, type SuperaiCallbacksOptions } from '../src/index.js'
+import { resolveOptions } from '../src/options.js'
+
+const invalid: Array<[string, Record<string, unknown>]> = [
+  ['path', { path: 'superai/callbacks/' }],
+  ['path', { path: '/superai/callbacks' }],
+  ['path', { path: '/superai/:id/' }],
+  ['path', { path: 42 }],
+  ['ttl', { ttl: 0 }],
+  ['ttl', { ttl: 1.5 }],
+  ['ttl', { ttl: '60' }],
+  ['lease', { lease: -1 }],
+  ['lease', { ttl: 60, lease: 60 }],
+  ['bodyLimit', { bodyLimit: 0 }],
+  ['keyPrefix', { keyPrefix: 7 }],
+  ['idempotencyKey', { idempotencyKey: 'uuid' }],
+  ['unknownValues', { unknownValues: 'drop' }],
+  ['redis', { redis: 'http://127.0.0.1:6379' }],
+  ['redis', { redis: 6379 }],
+  ['store', { store: { claim: () => {} } }],
+  ['store', { store: { claim: () => {}, complete: () => {}, release: () => {} }, redis: 'redis://127.0.0.1:6379' }],
+  ['tll', { tll: 60 }]
+]
+
+for (const [option, raw] of invalid) {
+  test(`register fails with a coded error naming "${option}" for ${JSON.stringify(raw)}`, async (t) => {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    const err = await app.register(superaiCallbacks, raw as SuperaiCallbacksOptions).ready().then(() => undefined, (e: unknown) => e)
+    t.ok(err instanceof codes.FST_SUPERAI_INVALID_OPTION, 'coded error')
+    t.match((err as Error).message, `"${option}"`)
+  })
+}
+
+test('defaults are applied and the caller object is neither mutated nor kept', async (t) => {
+  const raw = Object.freeze({ ttl: 120, lease: 10 })
+  const resolved = resolveOptions(raw)
+  t.ok(Object.isFrozen(resolved))
+  t.same(raw, { ttl: 120, lease: 10 })
+  t.equal(resolved.ttlMs, 120_000)
+  t.equal(resolved.leaseMs, 10_000)
+  t.equal(resolved.path, '/superai/callbacks/')
+  t.equal(resolved.keyPrefix, 'superai:callbacks:')
+  t.equal(resolved.bodyLimit, 1024 * 1024)
+  t.equal(resolved.unknownValues, 'accept')
+  t.equal(resolved.store.kind, 'memory')
+})
+
+test('an empty keyPrefix and the root path are allowed', async (t) => {
+  const resolved = resolveOptions({ keyPrefix: '', path: '/' })
+  t.equal(resolved.keyPrefix, '')
+  t.equal(resolved.path, '/')
+})
+
+test('ioredis options are copied, not kept by reference', async (t) => {
+  const redisOptions = { host: '127.0.0.1', port: 6379 }
+  const resolved = resolveOptions({ redis: redisOptions })
+  t.ok(resolved.store.kind === 'redis-config' && resolved.store.options !== redisOptions)
+})
