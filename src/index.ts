@@ -25,7 +25,7 @@ export {
   type StateEventName, type UnknownValue
 } from './events.js'
 export {
-  CallbackBodySchema, SuperaiCallbackSchema,
+  CallbackAcceptedSchema, CallbackBodySchema, ErrorReplySchema, SuperaiCallbackSchema,
   type CallbackBody, type SuperaiCallback, type SuperaiEvent
 } from './schema.js'
 export type { HandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe } from './dispatcher.js'
