@@ -1,0 +1,302 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Static, TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import {
+  SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiJob, type SuperaiSubmitJobsResult
+} from './api-schema.js'
+import { validateCallbackUrl } from './callback-url.js'
+import { codes } from './errors.js'
+import { backoffDelay, isRetryableStatus, parseRetryAfter } from './retry.js'
+
+export { SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiJob, type SuperaiSubmitJobsResult }
+
+/** super.AI's historical API base; later SDK releases use regional hosts, so it is always configurable. */
+export const DEFAULT_SUPERAI_BASE_URL = 'https://api.super.ai/v1'
+
+export interface SuperaiClientOptions {
+  /** Sent as the `API-KEY` header; never logged nor put in error messages. */
+  readonly apiKey: string
+  /** Default `https://api.super.ai/v1` (e.g. `https://api.prod-eu.super.ai/v1`). */
+  readonly baseUrl?: string
+  /** Milliseconds one attempt may take, body included. Default 30000. */
+  readonly timeout?: number
+  /** Further attempts after a 429 or 5xx answer. Default 2. */
+  readonly retries?: number
+  /** Base of the exponential backoff when the API sends no `Retry-After`, in ms. Default 500. */
+  readonly retryDelay?: number
+  /** Longest wait before a retry, in ms; a `Retry-After` asking for more ends the retries. Default 30000. */
+  readonly maxRetryDelay?: number
+  /** A fetch implementation (proxies, instrumentation); default the global one. */
+  readonly fetch?: typeof globalThis.fetch
+}
+
+export interface SuperaiRequestOptions {
+  /** Aborts the call, including a wait between retries. */
+  readonly signal?: AbortSignal
+  /** Overrides the client's per-attempt timeout for this call. */
+  readonly timeout?: number
+}
+
+/** One job's input: its shape depends on the app (e.g. `{ documentUrl }`). */
+export type SuperaiJobInput = Readonly<Record<string, unknown>>
+
+interface SubmitJobsCommon {
+  /** Where super.AI POSTs the callbacks; checked with `validateCallbackUrl` before anything is sent. */
+  readonly callbackUrl?: string | URL
+  /** Attached to every job of the submission. */
+  readonly metadata?: Readonly<Record<string, unknown>>
+}
+/** A submission carries its inputs, or the URL of a JSON file listing them, or both. */
+export type SubmitJobsRequest = SubmitJobsCommon & (
+  | { readonly inputs: readonly SuperaiJobInput[], readonly inputsFileUrl?: string }
+  | { readonly inputs?: readonly SuperaiJobInput[], readonly inputsFileUrl: string }
+)
+
+export interface SuperaiClient {
+  readonly baseUrl: string
+  /** `POST {baseUrl}/apps/{appId}/jobs`. Retried on 429 and 503 only: another 5xx may have created the jobs. */
+  submitJobs: (appId: string, request: SubmitJobsRequest, options?: SuperaiRequestOptions) => Promise<SuperaiSubmitJobsResult>
+  /** `GET {baseUrl}/jobs/{uuid}`; a callback's `uuid` works as the job id. */
+  getJob: (uuid: string, options?: SuperaiRequestOptions) => Promise<SuperaiJob>
+  /** `GET {baseUrl}/jobs/{uuid}/response`: the job's results, checked against `schema` when given. */
+  getJobResponse: GetJobResponse
+  /** `POST {baseUrl}/jobs/{uuid}/cancel`; undefined when the API answers without a body. */
+  cancelJob: (uuid: string, options?: SuperaiRequestOptions) => Promise<SuperaiJob | undefined>
+}
+
+export interface GetJobResponse {
+  (uuid: string, options?: SuperaiRequestOptions): Promise<unknown>
+  <S extends TSchema>(uuid: string, options: SuperaiRequestOptions & { readonly schema: S }): Promise<Static<S>>
+}
+
+/** Details attached to every error the client throws, so callers branch on values, not on messages. */
+export interface SuperaiApiErrorDetails {
+  readonly method: string
+  readonly url: string
+  /** The HTTP status the API answered; 0 when it never answered (timeout, network). */
+  readonly status: number
+  /** The answer's body: parsed JSON, else text; undefined when there was none. */
+  readonly body: unknown
+  /** Attempts made, retries included. */
+  readonly attempts: number
+  /** The last `Retry-After` in ms, when the API sent one. */
+  readonly retryAfter?: number
+}
+
+type ClientErrorCode = 'FST_SUPERAI_API_ERROR' | 'FST_SUPERAI_API_TIMEOUT' | 'FST_SUPERAI_API_UNREACHABLE' | 'FST_SUPERAI_API_INVALID_RESPONSE'
+export type SuperaiApiError = InstanceType<typeof codes[ClientErrorCode]> & SuperaiApiErrorDetails
+
+const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set<ClientErrorCode>([
+  'FST_SUPERAI_API_ERROR', 'FST_SUPERAI_API_TIMEOUT', 'FST_SUPERAI_API_UNREACHABLE', 'FST_SUPERAI_API_INVALID_RESPONSE'
+])
+
+export function isSuperaiApiError (error: unknown): error is SuperaiApiError {
+  return error instanceof Error && CLIENT_ERROR_CODES.has((error as { code?: unknown }).code as string) &&
+    typeof (error as { status?: unknown }).status === 'number'
+}
+
+interface ResolvedClientOptions {
+  readonly apiKey: string
+  readonly baseUrl: string
+  readonly timeout: number
+  readonly retries: number
+  readonly retryDelay: number
+  readonly maxRetryDelay: number
+  readonly fetch: typeof globalThis.fetch
+}
+
+interface CallSpec {
+  readonly method: 'GET' | 'POST'
+  readonly path: string
+  readonly body?: unknown
+  /** Which error statuses may be retried for this call. */
+  readonly retryOn: (status: number) => boolean
+}
+
+interface Answer {
+  readonly status: number
+  readonly body: unknown
+  readonly attempts: number
+}
+
+/** Safe for any call: the API did not process the request. */
+const isNotProcessed = (status: number): boolean => status === 429 || status === 503
+
+export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClient {
+  const resolved = resolveClientOptions(options)
+
+  const call = async (spec: CallSpec, requestOptions: SuperaiRequestOptions = {}): Promise<Answer> =>
+    await request(resolved, spec, requestOptions)
+
+  const getJobResponse = (async (uuid: string, requestOptions: SuperaiRequestOptions & { readonly schema?: TSchema } = {}) => {
+    const spec: CallSpec = { method: 'GET', path: `/jobs/${segment('uuid', uuid)}/response`, retryOn: isRetryableStatus }
+    const answer = await call(spec, requestOptions)
+    return requestOptions.schema === undefined ? answer.body : checked(resolved, spec, answer, requestOptions.schema)
+  }) as GetJobResponse
+
+  return {
+    baseUrl: resolved.baseUrl,
+
+    async submitJobs (appId, submission, requestOptions) {
+      const spec: CallSpec = {
+        method: 'POST',
+        path: `/apps/${segment('appId', appId)}/jobs`,
+        body: submissionBody(submission),
+        retryOn: isNotProcessed
+      }
+      return checked(resolved, spec, await call(spec, requestOptions), SuperaiSubmitJobsResultSchema) ?? {}
+    },
+
+    async getJob (uuid, requestOptions) {
+      const spec: CallSpec = { method: 'GET', path: `/jobs/${segment('uuid', uuid)}`, retryOn: isRetryableStatus }
+      const answer = await call(spec, requestOptions)
+      const job = checked(resolved, spec, answer, SuperaiJobSchema)
+      if (job === undefined) throw apiError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, 'an empty body')
+      return job
+    },
+
+    getJobResponse,
+
+    async cancelJob (uuid, requestOptions) {
+      // Cancelling twice is harmless, so every retryable status is retried.
+      const spec: CallSpec = { method: 'POST', path: `/jobs/${segment('uuid', uuid)}/cancel`, retryOn: isRetryableStatus }
+      return checked(resolved, spec, await call(spec, requestOptions), SuperaiJobSchema)
+    }
+  }
+}
+
+function resolveClientOptions (options: SuperaiClientOptions): ResolvedClientOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new codes.FST_SUPERAI_INVALID_OPTION('options', 'createSuperaiClient needs an options object')
+  }
+  if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
+    throw new codes.FST_SUPERAI_INVALID_OPTION('apiKey', 'must be a non-empty string')
+  }
+  const baseUrl = options.baseUrl ?? DEFAULT_SUPERAI_BASE_URL
+  if (typeof baseUrl !== 'string' || !URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) {
+    throw new codes.FST_SUPERAI_INVALID_OPTION('baseUrl', 'must be an absolute http(s) URL')
+  }
+  return {
+    apiKey: options.apiKey,
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    timeout: positiveInteger('timeout', options.timeout, 30_000, 1),
+    retries: positiveInteger('retries', options.retries, 2, 0),
+    retryDelay: positiveInteger('retryDelay', options.retryDelay, 500, 0),
+    maxRetryDelay: positiveInteger('maxRetryDelay', options.maxRetryDelay, 30_000, 0),
+    fetch: options.fetch ?? globalThis.fetch
+  }
+}
+
+function positiveInteger (name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < min) throw new codes.FST_SUPERAI_INVALID_OPTION(name, `must be an integer >= ${min}`)
+  return value
+}
+
+/** A path segment from caller input: never empty, never able to change the path (`../`, `?`). */
+function segment (name: string, value: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new codes.FST_SUPERAI_INVALID_OPTION(name, 'must be a non-empty string')
+  return encodeURIComponent(value)
+}
+
+function submissionBody (submission: SubmitJobsRequest): Record<string, unknown> {
+  const { inputs, inputsFileUrl, callbackUrl, metadata } = submission
+  if (inputs !== undefined && (!Array.isArray(inputs) || inputs.length === 0)) {
+    throw new codes.FST_SUPERAI_INVALID_OPTION('inputs', 'must be a non-empty array of input objects')
+  }
+  if (inputs === undefined && (typeof inputsFileUrl !== 'string' || inputsFileUrl === '')) {
+    throw new codes.FST_SUPERAI_INVALID_OPTION('inputs', 'submitJobs needs inputs or inputsFileUrl')
+  }
+  return {
+    ...(inputs === undefined ? {} : { inputs }),
+    ...(inputsFileUrl === undefined ? {} : { inputsFileUrl }),
+    ...(callbackUrl === undefined ? {} : { callbackUrl: validateCallbackUrl(callbackUrl) }),
+    ...(metadata === undefined ? {} : { metadata })
+  }
+}
+
+/** The answer's body checked against `schema`; undefined for an empty body (204). */
+function checked<S extends TSchema> (options: ResolvedClientOptions, spec: CallSpec, answer: Answer, schema: S): Static<S> | undefined {
+  if (answer.body === undefined) return undefined
+  if (Value.Check(schema, answer.body)) return answer.body
+  const first = Value.Errors(schema, answer.body).First()
+  const reason = first === undefined ? 'schema mismatch' : `${first.path === '' ? '(root)' : first.path} ${first.message}`
+  throw apiError(options, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, reason)
+}
+
+/** Sends one call, retrying the statuses `spec.retryOn` allows; throws a coded error for anything but 2xx. */
+async function request (options: ResolvedClientOptions, spec: CallSpec, requestOptions: SuperaiRequestOptions): Promise<Answer> {
+  const url = options.baseUrl + spec.path
+  const timeout = requestOptions.timeout ?? options.timeout
+  for (let attempt = 1; ; attempt++) {
+    const timeoutSignal = AbortSignal.timeout(timeout)
+    const signal = requestOptions.signal === undefined ? timeoutSignal : AbortSignal.any([timeoutSignal, requestOptions.signal])
+    let status: number
+    let body: unknown
+    let retryAfter: number | undefined
+    try {
+      const response = await options.fetch(url, {
+        method: spec.method,
+        headers: {
+          'API-KEY': options.apiKey,
+          accept: 'application/json',
+          ...(spec.body === undefined ? {} : { 'content-type': 'application/json' })
+        },
+        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
+        signal,
+        redirect: 'error'
+      })
+      status = response.status
+      retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+      body = await readBody(response)
+    } catch (error) {
+      if (requestOptions.signal?.aborted === true) throw requestOptions.signal.reason
+      const failure = { status: 0, body: undefined, attempts: attempt }
+      if (timeoutSignal.aborted) throw apiError(options, spec, 'FST_SUPERAI_API_TIMEOUT', failure, timeout, error)
+      throw apiError(options, spec, 'FST_SUPERAI_API_UNREACHABLE', failure, describe(error), error)
+    }
+
+    if (status >= 200 && status < 300) return { status, body, attempts: attempt }
+    const answer = { status, body, attempts: attempt, ...(retryAfter === undefined ? {} : { retryAfter }) }
+    const wait = retryAfter ?? backoffDelay(attempt, options.retryDelay, options.maxRetryDelay)
+    // A Retry-After beyond our patience ends the retries: retrying sooner than asked only earns another 429.
+    if (attempt > options.retries || !spec.retryOn(status) || wait > options.maxRetryDelay) {
+      throw apiError(options, spec, 'FST_SUPERAI_API_ERROR', answer, status)
+    }
+    try {
+      await sleep(wait, undefined, requestOptions.signal === undefined ? {} : { signal: requestOptions.signal })
+    } catch (error) {
+      throw requestOptions.signal?.reason ?? error
+    }
+  }
+}
+
+/** JSON when the body parses, else its text; undefined when there is none. */
+async function readBody (response: Response): Promise<unknown> {
+  const text = await response.text()
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
+}
+
+function describe (error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ''
+  return `${error.message}${cause}`
+}
+
+function apiError (
+  options: ResolvedClientOptions, spec: CallSpec, code: ClientErrorCode,
+  answer: Omit<SuperaiApiErrorDetails, 'method' | 'url'>, detail: string | number, cause?: unknown
+): SuperaiApiError {
+  const url = options.baseUrl + spec.path
+  const where = `${spec.method} ${url}`
+  const error = code === 'FST_SUPERAI_API_ERROR' || code === 'FST_SUPERAI_API_TIMEOUT'
+    ? new codes[code](where, Number(detail))
+    : new codes[code](where, String(detail))
+  if (cause !== undefined) error.cause = cause
+  return Object.assign(error, { method: spec.method, url, ...answer })
+}
