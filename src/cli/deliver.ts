@@ -1,0 +1,144 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { backoffDelay, parseRetryAfter } from '../retry.js'
+
+/**
+ * One callback delivery the way super.AI makes it: POST the JSON body, and when the receiver answers
+ * 409 (in flight elsewhere), 429 or 5xx, or cannot be reached, try again later, a bounded number of times,
+ * waiting what `Retry-After` asks for.
+ */
+
+export interface DeliveryPolicy {
+  /** Extra attempts after a retryable answer. */
+  readonly retries: number
+  /** Longest wait before a retry in ms; a longer `Retry-After` is shortened to it. */
+  readonly maxWait: number
+  /** Base of the backoff when no `Retry-After` is sent, in ms. */
+  readonly retryDelay: number
+  /** Per-attempt timeout in ms. */
+  readonly timeout: number
+  /** Extra request headers (e.g. the receiver's auth token). */
+  readonly headers: Readonly<Record<string, string>>
+}
+
+export const DEFAULT_POLICY: DeliveryPolicy = Object.freeze({
+  retries: 5, maxWait: 10_000, retryDelay: 200, timeout: 10_000, headers: Object.freeze({})
+})
+
+/** One HTTP request of a delivery. */
+export interface Attempt {
+  /** The HTTP status; 0 when no answer came (network error, timeout). */
+  readonly status: number
+  readonly latencyMs: number
+  /** The error `code` of a coded error body, or the network error's. */
+  readonly code?: string
+}
+
+/**
+ * `processed`: 200 `duplicate: false`; `duplicate`: 200 `duplicate: true`; `accepted`: another 2xx
+ * (e.g. 202 from a queueing receiver); `failed`: no 2xx after the retries, or a final 4xx.
+ */
+export type Outcome = 'processed' | 'duplicate' | 'accepted' | 'failed'
+
+export interface DeliveryResult {
+  readonly outcome: Outcome
+  /** The last attempt's status (0: no answer). */
+  readonly status: number
+  /** The last answer's body: JSON when it parses, else text. */
+  readonly body: unknown
+  readonly attempts: readonly Attempt[]
+  /** Why the last attempt failed, for `failed` deliveries. */
+  readonly error?: string
+}
+
+const isRetryable = (status: number): boolean => status === 0 || status === 409 || status === 429 || status >= 500
+
+export async function deliverCallback (
+  url: string, body: unknown, policy: DeliveryPolicy, signal?: AbortSignal
+): Promise<DeliveryResult> {
+  const payload = JSON.stringify(body)
+  const attempts: Attempt[] = []
+  for (;;) {
+    const started = performance.now()
+    const answer = await post(url, payload, policy, signal)
+    attempts.push({
+      status: answer.status,
+      latencyMs: performance.now() - started,
+      ...(answer.code === undefined ? {} : { code: answer.code })
+    })
+
+    if (answer.status >= 200 && answer.status < 300) {
+      const duplicate = (answer.body as { duplicate?: unknown } | undefined)?.duplicate
+      const outcome: Outcome = answer.status === 200 && typeof duplicate === 'boolean'
+        ? (duplicate ? 'duplicate' : 'processed')
+        : 'accepted'
+      return { outcome, status: answer.status, body: answer.body, attempts }
+    }
+    const retry = isRetryable(answer.status) && attempts.length <= policy.retries && signal?.aborted !== true
+    if (!retry) {
+      return { outcome: 'failed', status: answer.status, body: answer.body, attempts, error: answer.error ?? describeStatus(answer) }
+    }
+    const wait = Math.min(policy.maxWait, answer.retryAfter ?? backoffDelay(attempts.length, policy.retryDelay, policy.maxWait))
+    try {
+      await sleep(wait, undefined, signal === undefined ? {} : { signal })
+    } catch {
+      return { outcome: 'failed', status: answer.status, body: answer.body, attempts, error: 'interrupted' }
+    }
+  }
+}
+
+interface Answer {
+  readonly status: number
+  readonly body: unknown
+  readonly retryAfter?: number
+  readonly code?: string
+  readonly error?: string
+}
+
+async function post (url: string, payload: string, policy: DeliveryPolicy, signal?: AbortSignal): Promise<Answer> {
+  const timeout = AbortSignal.timeout(policy.timeout)
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'superai-callbacks-cli', ...policy.headers },
+      body: payload,
+      signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
+      redirect: 'manual'
+    })
+    const text = await response.text()
+    const body = parse(text)
+    const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+    const code = (body as { code?: unknown } | undefined)?.code
+    return {
+      status: response.status,
+      body,
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+      ...(typeof code === 'string' ? { code } : {})
+    }
+  } catch (error) {
+    const reason = timeout.aborted ? `no answer within ${policy.timeout} ms` : networkReason(error)
+    return { status: 0, body: undefined, code: timeout.aborted ? 'TIMEOUT' : 'NETWORK', error: reason }
+  }
+}
+
+function parse (text: string): unknown {
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
+}
+
+/** fetch hides the useful part (ECONNREFUSED, ...) in `cause`. */
+function networkReason (error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause = error.cause as { code?: unknown, message?: unknown } | undefined
+  if (typeof cause?.code === 'string') return `${error.message} (${cause.code})`
+  return typeof cause?.message === 'string' ? `${error.message}: ${cause.message}` : error.message
+}
+
+function describeStatus (answer: Answer): string {
+  const message = (answer.body as { message?: unknown } | undefined)?.message
+  const detail = typeof message === 'string' ? `: ${message}` : ''
+  return `HTTP ${answer.status}${answer.code === undefined ? '' : ` ${answer.code}`}${detail}`
+}
