@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { codes } from './errors.js'
 import { EVENT_NAMES, eventNameOf, methodName, type EventName, type MethodName } from './events.js'
 import type { SuperaiEvent } from './schema.js'
+import type { SuperaiJob } from './client.js'
 
 /** What a handler gets besides the event. */
 export interface HandlerContext {
@@ -11,6 +12,8 @@ export interface HandlerContext {
   readonly log: FastifyBaseLogger
   /** The idempotency key of this callback, prefix included. */
   readonly key: string
+  /** With the `verify` option, the job as the super.AI API reported it (with `appId`); otherwise undefined. */
+  readonly job: SuperaiJob | undefined
 }
 
 export type SuperaiHandler<E extends EventName = 'callback'> =

@@ -34,6 +34,10 @@ export const codes = {
     'FST_SUPERAI_UNKNOWN_EVENT', 'Unknown super.AI event "%s"', 500),
   FST_SUPERAI_INVALID_HANDLER: createError<'FST_SUPERAI_INVALID_HANDLER', 500, [string]>(
     'FST_SUPERAI_INVALID_HANDLER', 'The handler for "%s" is not a function', 500),
+  FST_SUPERAI_VERIFICATION_FAILED: createError<'FST_SUPERAI_VERIFICATION_FAILED', 422, [string]>(
+    'FST_SUPERAI_VERIFICATION_FAILED', 'The callback does not agree with the job at super.AI: %s', 422),
+  FST_SUPERAI_VERIFY_UNAVAILABLE: createError<'FST_SUPERAI_VERIFY_UNAVAILABLE', 503, []>(
+    'FST_SUPERAI_VERIFY_UNAVAILABLE', 'The job could not be fetched from super.AI to verify the callback; nothing was processed, retry later', 503),
   FST_SUPERAI_INTERNAL: createError<'FST_SUPERAI_INTERNAL', 500, []>(
     'FST_SUPERAI_INTERNAL', 'Internal error while processing the callback', 500),
   /** A callback URL that super.AI would refuse; the message says why. */

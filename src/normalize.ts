@@ -8,7 +8,7 @@ export interface Normalized {
 }
 
 /** `post_processed`, `Post Processed` and `POST PROCESSED` all mean the documented `POST PROCESSED`. */
-function normalizeValue (value: string): string {
+export function normalizeValue (value: string): string {
   return value.trim().replace(/[_\s]+/g, ' ').toUpperCase()
 }
 

@@ -1,8 +1,10 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import { buildAllowList, hashSecrets, type Guard, type SecretLocation } from './authenticate.js'
 import { codes } from './errors.js'
 import { defaultIdempotencyKey } from './idempotency-key.js'
 import type { SuperaiEvent } from './schema.js'
 import type { IdempotencyStore } from './store/store.js'
+import type { VerifyOptions } from './verify.js'
 
 export interface SuperaiCallbacksOptions {
   /** Route path of the callback endpoint; starts and ends with '/' (super.AI requires the trailing one). */
@@ -23,6 +25,17 @@ export interface SuperaiCallbacksOptions {
   readonly idempotencyKey?: (event: SuperaiEvent) => string
   /** What to do with a state or action the documents do not list: dispatch it to `callback` only, or answer 400. */
   readonly unknownValues?: 'accept' | 'reject'
+  /**
+   * Accept only callbacks that present this token (16+ URL-safe characters). Several: all are accepted,
+   * the first is the one `callbackUrl()` hands out (rotation).
+   */
+  readonly secret?: string | readonly string[]
+  /** Where the token travels: the last path segment (default), the `x-superai-token` header, or `?token=`. */
+  readonly secretIn?: SecretLocation
+  /** Accept callbacks only from these addresses or CIDRs (Fastify's `trustProxy` decides `request.ip`). */
+  readonly allowFrom?: readonly string[]
+  /** Fetch each callback's job from the super.AI API and dispatch only when it exists in that state. */
+  readonly verify?: VerifyOptions
 }
 
 /** How the store is obtained; the Redis client is created (and owned) only at register time. */
@@ -41,6 +54,11 @@ export interface ResolvedOptions {
   readonly bodyLimit: number
   readonly idempotencyKey: (event: SuperaiEvent) => string
   readonly unknownValues: 'accept' | 'reject'
+  /** The checks run before the body is read. */
+  readonly guard: Guard
+  /** The token `callbackUrl()` puts in the URL (the first secret). */
+  readonly callbackToken: string | undefined
+  readonly verify: Readonly<VerifyOptions> | undefined
 }
 
 export const DEFAULTS = Object.freeze({
@@ -49,11 +67,13 @@ export const DEFAULTS = Object.freeze({
   ttl: 7 * 24 * 60 * 60,
   lease: 60,
   bodyLimit: 1024 * 1024,
-  unknownValues: 'accept'
+  unknownValues: 'accept',
+  secretIn: 'path'
 } as const)
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
-  'path', 'redis', 'store', 'keyPrefix', 'ttl', 'lease', 'bodyLimit', 'idempotencyKey', 'unknownValues'
+  'path', 'redis', 'store', 'keyPrefix', 'ttl', 'lease', 'bodyLimit', 'idempotencyKey', 'unknownValues',
+  'secret', 'secretIn', 'allowFrom', 'verify'
 ])
 
 /** Set by Fastify's `register` itself, not by us. */
@@ -113,6 +133,54 @@ function resolveStore (redis: unknown, store: unknown): StoreChoice {
   throw invalid('redis', `expected a URL, ioredis options or an ioredis client, got ${describe(redis)}`)
 }
 
+function resolveSecrets (value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined
+  const secrets: unknown[] = Array.isArray(value) ? value : [value]
+  if (secrets.length === 0) throw invalid('secret', 'expected at least one secret')
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || !/^[A-Za-z0-9._~-]{16,256}$/.test(secret)) {
+      throw invalid('secret', 'each secret must be 16 to 256 URL-safe characters (A-Z a-z 0-9 . _ ~ -)')
+    }
+  }
+  return Object.freeze(secrets as string[])
+}
+
+function resolveSecretIn (value: unknown): SecretLocation {
+  if (value === undefined) return DEFAULTS.secretIn
+  if (value !== 'path' && value !== 'header' && value !== 'query') throw invalid('secretIn', 'expected "path", "header" or "query"')
+  return value
+}
+
+function resolveAllowFrom (value: unknown): Guard['allowList'] {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || value.length === 0 || !value.every((entry) => typeof entry === 'string')) {
+    throw invalid('allowFrom', 'expected a non-empty array of IP addresses or CIDRs')
+  }
+  try {
+    return buildAllowList(value)
+  } catch (err) {
+    throw invalid('allowFrom', (err as Error).message)
+  }
+}
+
+function resolveVerify (value: unknown): Readonly<VerifyOptions> | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null) throw invalid('verify', 'expected { apiKey, baseUrl?, timeout? }')
+  const { apiKey, baseUrl, timeout, ...rest } = value as Record<string, unknown>
+  const unknown = Object.keys(rest)[0]
+  if (unknown !== undefined) throw invalid(`verify.${unknown}`, 'unknown option')
+  if (typeof apiKey !== 'string' || apiKey.trim() === '') throw invalid('verify.apiKey', 'expected a non-empty string')
+  if (baseUrl !== undefined && (typeof baseUrl !== 'string' || !/^https?:\/\/[^/]/.test(baseUrl) || !URL.canParse(baseUrl))) {
+    throw invalid('verify.baseUrl', 'expected an absolute http(s) URL')
+  }
+  const verify: VerifyOptions = {
+    apiKey,
+    timeout: positiveInteger('verify.timeout', timeout, 5000, 60_000),
+    ...(baseUrl === undefined ? {} : { baseUrl: baseUrl as string })
+  }
+  return Object.freeze(verify)
+}
+
 /** Validates the caller's options once, at register time, and returns a frozen copy; `raw` is not touched. */
 export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOptions {
   if (typeof raw !== 'object' || raw === null) throw invalid('options', 'expected an object')
@@ -133,6 +201,10 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOpti
   const unknownValues = raw.unknownValues ?? DEFAULTS.unknownValues
   if (unknownValues !== 'accept' && unknownValues !== 'reject') throw invalid('unknownValues', 'expected "accept" or "reject"')
 
+  const secrets = resolveSecrets(raw.secret)
+  const secretIn = resolveSecretIn(raw.secretIn)
+  if (raw.secretIn !== undefined && secrets === undefined) throw invalid('secretIn', 'has no effect without "secret"')
+
   return Object.freeze({
     path: resolvePath(raw.path),
     store: Object.freeze(resolveStore(raw.redis, raw.store)),
@@ -141,6 +213,9 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOpti
     leaseMs: lease * 1000,
     bodyLimit: positiveInteger('bodyLimit', raw.bodyLimit, DEFAULTS.bodyLimit, 64 * 1024 * 1024),
     idempotencyKey,
-    unknownValues
+    unknownValues,
+    guard: Object.freeze({ allowList: resolveAllowFrom(raw.allowFrom), secrets: secrets && hashSecrets(secrets), secretIn }),
+    callbackToken: secrets?.[0],
+    verify: resolveVerify(raw.verify)
   })
 }

@@ -8,8 +8,11 @@ import { MAX_KEY_LENGTH } from './idempotency-key.js'
 import { normalizeCallback } from './normalize.js'
 import type { ResolvedOptions } from './options.js'
 import { CallbackAcceptedSchema, CallbackBodySchema, ErrorReplySchema, type CallbackBody, type SuperaiEvent } from './schema.js'
+import { checkRequest, redactUrl } from './authenticate.js'
+import type { SuperaiJob } from './client.js'
 import type { Dispatcher } from './dispatcher.js'
 import type { IdempotencyStore } from './store/store.js'
+import type { JobVerifier } from './verify.js'
 
 type CodedError = FastifyError & { readonly code: `FST_SUPERAI_${string}` }
 
@@ -59,9 +62,10 @@ interface Delivery {
   readonly token: string
 }
 
-/** The callback endpoint: validate -> normalise -> claim -> dispatch -> settle. */
+/** The callback endpoint: guard -> validate -> normalise -> claim -> verify -> dispatch -> settle. */
 export function registerCallbackRoute (
-  instance: FastifyInstance, options: ResolvedOptions, store: IdempotencyStore, dispatcher: Dispatcher
+  instance: FastifyInstance, options: ResolvedOptions, store: IdempotencyStore, dispatcher: Dispatcher,
+  verifier: JobVerifier | undefined
 ): void {
   /** Turns a validated body into a delivery, or refuses it before anything is stored. */
   function prepare (request: FastifyRequest): Delivery {
@@ -87,16 +91,33 @@ export function registerCallbackRoute (
     }
   }
 
-  /** Runs the handlers; on failure frees the claim so the next delivery runs them again. */
-  async function dispatch (request: FastifyRequest, { event, key, token }: Delivery): Promise<void> {
+  /** Frees the claim so that the next delivery is processed; if that fails the lease frees it. */
+  async function release (request: FastifyRequest, { key, token }: Delivery): Promise<void> {
+    await store.release(key, token).catch((err: unknown) => {
+      request.log.error({ err, key }, 'super.AI callback: could not release the claim; it expires with its lease')
+    })
+  }
+
+  /** With `verify`, the job as super.AI reports it; a refused or unverifiable callback frees its claim. */
+  async function verify (request: FastifyRequest, delivery: Delivery): Promise<SuperaiJob | undefined> {
+    if (verifier === undefined) return undefined
     try {
-      await dispatcher.dispatch(event, { request, log: request.log, key })
+      return await verifier.verify(delivery.event, request.log)
+    } catch (err) {
+      await release(request, delivery)
+      throw err
+    }
+  }
+
+  /** Runs the handlers; on failure frees the claim so the next delivery runs them again. */
+  async function dispatch (request: FastifyRequest, delivery: Delivery, job: SuperaiJob | undefined): Promise<void> {
+    const { event, key } = delivery
+    try {
+      await dispatcher.dispatch(event, { request, log: request.log, key, job })
     } catch (err) {
       const failures = err instanceof AggregateError ? err.errors : [err]
       request.log.error({ err, uuid: event.uuid, key }, 'super.AI callback handler failed')
-      await store.release(key, token).catch((releaseErr: unknown) => {
-        request.log.error({ err: releaseErr, key }, 'super.AI callback: could not release the claim; it expires with its lease')
-      })
+      await release(request, delivery)
       throw new codes.FST_SUPERAI_HANDLER_FAILED(failures.length, dispatcher.handlersFor(event).length)
     }
   }
@@ -112,9 +133,27 @@ export function registerCallbackRoute (
     }
   }
 
-  instance.route({
+  const { guard } = options
+  const guarded = guard.allowList !== undefined || guard.secrets !== undefined
+  const tokenInPath = guard.secrets !== undefined && guard.secretIn === 'path'
+
+  // the bare path stays routed so that a missing token is a 401, not a 404
+  const urls = tokenInPath ? [options.path, `${options.path}:token/`] : [options.path]
+
+  for (const url of urls) instance.route({
     method: 'POST',
-    url: options.path,
+    url,
+    // before the body is read: a refused sender costs no parsing and stores nothing
+    onRequest: guarded ? async (request) => { checkRequest(request, guard) } : undefined,
+    ...(guard.secrets === undefined
+      ? {}
+      : {
+          logSerializers: {
+            req: (request: FastifyRequest) => ({
+              method: request.method, url: redactUrl(request.url, guard.secretIn), host: request.host, remoteAddress: request.ip
+            })
+          }
+        }),
     bodyLimit: options.bodyLimit,
     schema: {
       summary: 'Receive a super.AI job callback',
@@ -147,7 +186,7 @@ export function registerCallbackRoute (
         reply.header('retry-after', String(seconds))
         throw new codes.FST_SUPERAI_IN_FLIGHT(seconds)
       }
-      await dispatch(request, delivery)
+      await dispatch(request, delivery, await verify(request, delivery))
       await settle(request, delivery)
       request.log.info({ ...logged, duplicate: false }, 'super.AI callback accepted')
       return { ok: true, duplicate: false }
