@@ -35,3 +35,11 @@ export { canonicalJson, defaultIdempotencyKey } from './idempotency-key.js'
 export type { ClaimResult, IdempotencyStore } from './store/store.js'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore } from './store/redis.js'
+export type { SecretLocation } from './authenticate.js'
+export type { VerifyOptions } from './verify.js'
+export {
+  DEFAULT_SUPERAI_BASE_URL, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient, isSuperaiApiError,
+  type GetJobResponse, type SubmitJobsRequest, type SuperaiApiError, type SuperaiApiErrorDetails, type SuperaiClient,
+  type SuperaiClientOptions, type SuperaiJob, type SuperaiJobInput, type SuperaiRequestOptions, type SuperaiSubmitJobsResult
+} from './client.js'
+export { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl, type CallbackUrlCheck } from './callback-url.js'

@@ -3,9 +3,11 @@ import * as pkg from '../src/index.js'
 
 test('the public runtime exports are exactly these', async (t) => {
   t.same(Object.keys(pkg).sort(), [
-    'CallbackAcceptedSchema', 'CallbackBodySchema', 'DEFAULTS', 'EVENT_NAMES', 'ErrorReplySchema', 'JOB_ACTIONS', 'JOB_STATES', 'MemoryStore', 'RedisStore',
-    'STATE_CHANGE_ACTION', 'SuperaiCallbackSchema', 'canonicalJson', 'codes', 'default', 'defaultIdempotencyKey',
-    'eventNameOf', 'methodName', 'superaiCallbacks'
+    'CallbackAcceptedSchema', 'CallbackBodySchema', 'DEFAULTS', 'DEFAULT_SUPERAI_BASE_URL', 'EVENT_NAMES', 'ErrorReplySchema',
+    'JOB_ACTIONS', 'JOB_STATES', 'MemoryStore', 'RedisStore', 'STATE_CHANGE_ACTION', 'SuperaiCallbackSchema', 'SuperaiJobSchema',
+    'SuperaiSubmitJobsResultSchema', 'canonicalJson', 'checkCallbackUrl', 'codes', 'createSuperaiClient', 'default',
+    'defaultIdempotencyKey', 'eventNameOf', 'isSuperaiApiError', 'isValidCallbackUrl', 'methodName', 'superaiCallbacks',
+    'validateCallbackUrl'
   ])
   t.equal(pkg.default, pkg.superaiCallbacks)
 })
