@@ -36,6 +36,8 @@ export interface SuperaiCallbacksOptions {
   readonly allowFrom?: readonly string[]
   /** Fetch each callback's job from the super.AI API and dispatch only when it exists in that state. */
   readonly verify?: VerifyOptions
+  /** Fastify route `config` of the callback route, read by other plugins (e.g. `{ rateLimit: {...} }`). */
+  readonly routeConfig?: Readonly<Record<string, unknown>>
 }
 
 /** How the store is obtained; the Redis client is created (and owned) only at register time. */
@@ -59,6 +61,7 @@ export interface ResolvedOptions {
   /** The token `callbackUrl()` puts in the URL (the first secret). */
   readonly callbackToken: string | undefined
   readonly verify: Readonly<VerifyOptions> | undefined
+  readonly routeConfig: Readonly<Record<string, unknown>>
 }
 
 export const DEFAULTS = Object.freeze({
@@ -73,7 +76,7 @@ export const DEFAULTS = Object.freeze({
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'path', 'redis', 'store', 'keyPrefix', 'ttl', 'lease', 'bodyLimit', 'idempotencyKey', 'unknownValues',
-  'secret', 'secretIn', 'allowFrom', 'verify'
+  'secret', 'secretIn', 'allowFrom', 'verify', 'routeConfig'
 ])
 
 /** Set by Fastify's `register` itself, not by us. */
@@ -181,6 +184,12 @@ function resolveVerify (value: unknown): Readonly<VerifyOptions> | undefined {
   return Object.freeze(verify)
 }
 
+function resolveRouteConfig (value: unknown): Readonly<Record<string, unknown>> {
+  if (value === undefined) return Object.freeze({})
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('routeConfig', 'expected an object')
+  return Object.freeze({ ...value })
+}
+
 /** Validates the caller's options once, at register time, and returns a frozen copy; `raw` is not touched. */
 export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOptions {
   if (typeof raw !== 'object' || raw === null) throw invalid('options', 'expected an object')
@@ -216,6 +225,7 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOpti
     unknownValues,
     guard: Object.freeze({ allowList: resolveAllowFrom(raw.allowFrom), secrets: secrets && hashSecrets(secrets), secretIn }),
     callbackToken: secrets?.[0],
-    verify: resolveVerify(raw.verify)
+    verify: resolveVerify(raw.verify),
+    routeConfig: resolveRouteConfig(raw.routeConfig)
   })
 }

@@ -143,6 +143,7 @@ export function registerCallbackRoute (
   for (const url of urls) instance.route({
     method: 'POST',
     url,
+    config: options.routeConfig,
     // before the body is read: a refused sender costs no parsing and stores nothing
     onRequest: guarded ? async (request) => { checkRequest(request, guard) } : undefined,
     ...(guard.secrets === undefined

@@ -59,3 +59,14 @@ test('ioredis options are copied, not kept by reference', async (t) => {
   const resolved = resolveOptions({ redis: redisOptions })
   t.ok(resolved.store.kind === 'redis-config' && resolved.store.options !== redisOptions)
 })
+
+test('routeConfig reaches the callback route, for plugins such as @fastify/rate-limit', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  const seen: unknown[] = []
+  app.addHook('onRoute', (route) => { if (route.url?.startsWith('/superai/')) seen.push(route.config) })
+  await app.register(superaiCallbacks, { routeConfig: { rateLimit: { max: 5 } } })
+  await app.ready()
+  t.match(seen, [{ rateLimit: { max: 5 } }])
+  t.throws(() => resolveOptions({ routeConfig: [] as unknown as Record<string, unknown> }), codes.FST_SUPERAI_INVALID_OPTION)
+})
