@@ -12,7 +12,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 const controller = new AbortController()
 // Every request in flight listens to it: with --concurrency 256 that is far more than the default 10.
 setMaxListeners(Infinity, controller.signal)
-// First Ctrl-C: stop sending and print the summary; a second one kills the process as usual.
+// First Ctrl-C: send nothing new, let requests in flight finish, print the summary; a second one kills as usual.
 process.once('SIGINT', () => { controller.abort() })
 
 try {

@@ -52,6 +52,7 @@ export interface DeliveryResult {
 
 const isRetryable = (status: number): boolean => status === 0 || status === 409 || status === 429 || status >= 500
 
+/** `signal` stops the retries (not a request in flight). */
 export async function deliverCallback (
   url: string, body: unknown, policy: DeliveryPolicy, signal?: AbortSignal
 ): Promise<DeliveryResult> {
@@ -59,7 +60,7 @@ export async function deliverCallback (
   const attempts: Attempt[] = []
   for (;;) {
     const started = performance.now()
-    const answer = await post(url, payload, policy, signal)
+    const answer = await post(url, payload, policy)
     attempts.push({
       status: answer.status,
       latencyMs: performance.now() - started,
@@ -94,14 +95,15 @@ interface Answer {
   readonly error?: string
 }
 
-async function post (url: string, payload: string, policy: DeliveryPolicy, signal?: AbortSignal): Promise<Answer> {
+/** Not abortable by Ctrl-C: a request already sent is let finish (within the timeout) so that it is counted. */
+async function post (url: string, payload: string, policy: DeliveryPolicy): Promise<Answer> {
   const timeout = AbortSignal.timeout(policy.timeout)
   try {
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'superai-callbacks-cli', ...policy.headers },
       body: payload,
-      signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
+      signal: timeout,
       redirect: 'manual'
     })
     const text = await response.text()

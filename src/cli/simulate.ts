@@ -91,6 +91,7 @@ async function run (plan: SimulationPlan, settings: Settings, signal: AbortSigna
       const { callback, copies } = item
       const body = plan.callbacks[callback]?.body
       await pace(copies)
+      if (signal.aborted) break
       // Copies of a concurrent duplicate leave together, as two deliveries racing each other would.
       const results = await Promise.all(Array.from({ length: copies }, async () => await deliverCallback(settings.url, body, settings.policy, signal)))
       for (const result of results) {

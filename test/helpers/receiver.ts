@@ -1,0 +1,149 @@
+import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import Fastify from 'fastify'
+import { Redis } from 'ioredis'
+import type { Test } from 'tap'
+import superaiCallbacks, { EVENT_NAMES } from '../../src/index.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const REDIS_URL = 'redis://127.0.0.1:6379'
+
+/** What the receiver saw, counted on the server side. */
+export interface Receiver {
+  /** The callback URL, on 127.0.0.1. */
+  readonly url: string
+  /** `callback` handler runs per distinct callback (uuid, state, action, modifiedAt, tag). */
+  readonly runs: Map<string, number>
+  /** Named (`job.*`) handler runs, by event name. */
+  readonly named: Map<string, number>
+  /** Every body a `callback` handler received. */
+  readonly bodies: Array<Record<string, unknown>>
+  /** Answers by status, and 200s by `duplicate`. */
+  readonly answers: { total: number, byStatus: Map<number, number>, processed: number, duplicates: number }
+  /** Request headers of every delivery. */
+  readonly headers: Array<Record<string, string | string[] | undefined>>
+}
+
+export interface ReceiverOptions {
+  /** Use the Redis on 127.0.0.1:6379 under a unique prefix (deleted at teardown) instead of memory. */
+  readonly redis?: boolean
+  /** Seconds a delivery holds its claim; also the Retry-After of a 409. */
+  readonly lease?: number
+  /** How long each `callback` handler takes, in ms. */
+  readonly handlerDelay?: number
+  /** The first N handler runs throw (the plugin answers 500 and releases the claim). */
+  readonly failFirst?: number
+}
+
+const keyOf = (body: Record<string, unknown>): string =>
+  [body.uuid, body.state, body.action, body.modifiedAt ?? '', body.tag ?? ''].map(String).join('|')
+
+/** The plugin on a free port of 127.0.0.1, counting what its handlers run; closed at teardown. */
+export async function startReceiver (t: Test, options: ReceiverOptions = {}): Promise<Receiver> {
+  const app = Fastify()
+  const prefix = `superai-cli-test:${randomUUID()}:`
+  const receiver: Receiver = {
+    url: '',
+    runs: new Map(),
+    named: new Map(),
+    bodies: [],
+    answers: { total: 0, byStatus: new Map(), processed: 0, duplicates: 0 },
+    headers: []
+  }
+  let failures = options.failFirst ?? 0
+
+  // Before the plugin, so that its route (in a child context) inherits them.
+  app.addHook('onRequest', async (request) => { receiver.headers.push({ ...request.headers }) })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    const { answers } = receiver
+    answers.total++
+    answers.byStatus.set(reply.statusCode, (answers.byStatus.get(reply.statusCode) ?? 0) + 1)
+    if (reply.statusCode === 200 && typeof payload === 'string') {
+      if ((JSON.parse(payload) as { duplicate?: boolean }).duplicate === true) answers.duplicates++
+      else answers.processed++
+    }
+    return payload
+  })
+  await app.register(superaiCallbacks, {
+    keyPrefix: prefix,
+    lease: options.lease ?? 1,
+    ...(options.redis === true ? { redis: REDIS_URL } : {})
+  })
+
+  app.superai.on('callback', async (event) => {
+    if (options.handlerDelay !== undefined) await new Promise((resolve) => setTimeout(resolve, options.handlerDelay))
+    if (failures > 0) {
+      failures--
+      throw new Error('handler failed on purpose')
+    }
+    const body = event as Record<string, unknown>
+    receiver.bodies.push(body)
+    receiver.runs.set(keyOf(body), (receiver.runs.get(keyOf(body)) ?? 0) + 1)
+  })
+  for (const name of EVENT_NAMES) {
+    if (name !== 'callback') app.superai.on(name, async () => { receiver.named.set(name, (receiver.named.get(name) ?? 0) + 1) })
+  }
+
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => {
+    await app.close()
+    if (options.redis === true) await deleteUnder(prefix)
+  })
+  return { ...receiver, url: new URL('/superai/callbacks/', address).href }
+}
+
+async function deleteUnder (prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  await redis.connect()
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    await redis.quit()
+  }
+}
+
+export interface CliRun {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * Runs the CLI from source as a child process (`node --import tsx src/cli.ts ...`), bounded in time.
+ * `onSpawn` gets the child, e.g. to interrupt it.
+ */
+export async function runCli (args: readonly string[], { timeout = 60_000, onSpawn }: {
+  readonly timeout?: number
+  readonly onSpawn?: (child: ReturnType<typeof execFile>) => void
+} = {}): Promise<CliRun> {
+  return await new Promise((resolve) => {
+    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: ROOT, timeout, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' }
+    }, (error, stdout, stderr) => {
+      const failure = error as (Error & { code?: unknown, signal?: NodeJS.Signals | null }) | null
+      resolve({
+        code: failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null,
+        signal: failure?.signal ?? null,
+        stdout,
+        stderr
+      })
+    })
+    onSpawn?.(child)
+  })
+}
+
+/** The one JSON document a `--json` run prints. */
+export function jsonOf<T = Record<string, unknown>> (run: CliRun): T {
+  try {
+    return JSON.parse(run.stdout) as T
+  } catch {
+    throw new Error(`not JSON (exit ${String(run.code)}):\n${run.stdout}\n${run.stderr}`)
+  }
+}
