@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process'
 import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import {
@@ -259,4 +260,18 @@ t.test('options are checked with coded errors naming the option; the base URL de
   for (const [options, message] of bad) {
     t.throws(() => createSuperaiClient(options as SuperaiClientOptions), { code: 'FST_SUPERAI_INVALID_OPTION', message })
   }
+})
+
+t.test('examples/submit-and-receive.ts runs end to end against its fake API', async (t) => {
+  const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
+    const env = { ...process.env }
+    delete env.SUPERAI_API_KEY
+    execFile(process.execPath, ['--import', 'tsx', 'examples/submit-and-receive.ts'], {
+      cwd: new URL('../', import.meta.url), timeout: 30_000, env
+    }, (error, out) => { if (error === null) resolve({ stdout: out }); else reject(error) })
+  })
+  t.match(stdout, /submitted job [0-9a-f-]{36}; callbacks go to http:\/\/127\.0\.0\.1:\d+\/superai\/callbacks\//)
+  t.match(stdout, /handler ran for job [0-9a-f-]{36} of app demo-app \(COMPLETED\)/)
+  t.match(stdout, /delivery 1 answered 200 \{"ok":true,"duplicate":false\}/)
+  t.match(stdout, /delivery 2 answered 200 \{"ok":true,"duplicate":true\}/)
 })
