@@ -2,8 +2,7 @@ import t, { type Test } from 'tap'
 import { eventNameOf } from '../src/events.js'
 import { planSimulation } from '../src/cli/plan.js'
 import type { Summary } from '../src/cli/report.js'
-import { pingRedis } from './helpers/redis-server.js'
-import { jsonOf, runCli, startReceiver, type Receiver } from './helpers/receiver.js'
+import { jsonOf, redisAvailable, runCli, startReceiver, type Receiver } from './helpers/receiver.js'
 
 // Each case runs the CLI as a child process against a real server: slower than the default file timeout.
 t.setTimeout(180_000)
@@ -56,7 +55,7 @@ t.test('simulate --jobs 200 --duplicates 0.3 --seed 1: handlers once per distinc
   await checkSimulation(t, await startReceiver(t), 1, 200)
 })
 
-const redisUp = await pingRedis(6379)
+const redisUp = await redisAvailable()
 t.test('simulate against the Redis store', { skip: redisUp ? false : 'no Redis on 127.0.0.1:6379' }, async (t) => {
   await checkSimulation(t, await startReceiver(t, { redis: true }), 2, 200)
 })
