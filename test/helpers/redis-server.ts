@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { connect, createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/** A TCP port nothing listens on right now: listen on 0, read the port, close. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no TCP address')
+  await new Promise<void>((resolve, reject) => server.close((err) => { if (err === undefined) resolve(); else reject(err) }))
+  return address.port
+}
+
+/** True when a Redis on 127.0.0.1:port answers PING within `timeoutMs`. */
+export async function pingRedis (port: number, timeoutMs = 500): Promise<boolean> {
+  return await new Promise<boolean>((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' })
+    let received = ''
+    const done = (ok: boolean): void => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(ok)
+    }
+    const timer = setTimeout(() => { done(false) }, timeoutMs)
+    socket.on('connect', () => { socket.write('PING\r\n') })
+    socket.on('data', (chunk) => {
+      received += chunk.toString()
+      if (received.includes('\r\n')) done(received.startsWith('+PONG'))
+    })
+    socket.on('error', () => { done(false) })
+  })
+}
+
+export interface RedisServer {
+  readonly port: number
+  readonly url: string
+  /** Whether the redis-server process is alive. */
+  readonly running: boolean
+  /** SIGKILL, as a crash would, and wait until the process is gone. */
+  kill (): Promise<void>
+  /** Start a fresh redis-server (empty: nothing is persisted) on the same port. */
+  restart (): Promise<void>
+  /** Sends a signal, such as SIGSTOP to freeze the server with its connections open, and SIGCONT to thaw it. */
+  signal (signal: NodeJS.Signals): void
+}
+
+/** Every redis-server these helpers started and that is still running; killed if the test process exits. */
+const live = new Set<ChildProcess>()
+process.on('exit', () => { for (const child of live) child.kill('SIGKILL') })
+
+async function spawnOn (port: number, readyWithinMs: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'
+  ], { stdio: ['ignore', 'ignore', 'pipe'] })
+  live.add(child)
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  child.once('exit', () => { live.delete(child) })
+  const deadline = Date.now() + readyWithinMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`redis-server on port ${port} exited early (${child.exitCode ?? child.signalCode}): ${stderr}`)
+    }
+    if (await pingRedis(port)) return child
+    await sleep(50)
+  }
+  child.kill('SIGKILL')
+  throw new Error(`redis-server on port ${port} did not answer PING within ${readyWithinMs} ms`)
+}
+
+async function killAndWait (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  // SIGKILL ends a stopped (SIGSTOP) process too
+  child.kill('SIGKILL')
+  await exited
+}
+
+/**
+ * A private redis-server on a free port of 127.0.0.1, killed at teardown (pass `t.teardown`) and, as a
+ * last resort, when the test process exits.
+ */
+export async function startRedisServer (teardown: (fn: () => Promise<void>) => void, readyWithinMs = 5000): Promise<RedisServer> {
+  const port = await freePort()
+  let child = await spawnOn(port, readyWithinMs)
+  teardown(async () => { await killAndWait(child) })
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get running () { return child.exitCode === null && child.signalCode === null },
+    kill: async () => { await killAndWait(child) },
+    restart: async () => {
+      await killAndWait(child)
+      child = await spawnOn(port, readyWithinMs)
+    },
+    signal: (signal) => { child.kill(signal) }
+  }
+}
