@@ -87,6 +87,9 @@ export function registerCallbackRoute (
       return await store.claim(key, token, options.leaseMs)
     } catch (err) {
       request.log.error({ err, key }, 'super.AI callback: idempotency store unavailable')
+      // a timed-out claim may still land when a frozen Redis wakes up; the release queued behind it on
+      // the same connection frees the key instead of leaving it claimed for a whole lease
+      store.release(key, token).catch(() => {})
       throw new codes.FST_SUPERAI_STORE_UNAVAILABLE()
     }
   }
