@@ -1,0 +1,49 @@
+import { test, type Test } from 'tap'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { freePort } from './helpers/redis-server.js'
+
+/** Starts an example as a user would (tsx), on a free port; resolves with its stdout so far once it listens. */
+async function runExample (t: Test, file: string, ready: RegExp): Promise<{ port: number, output: () => string }> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    }
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const deadline = Date.now() + 20_000
+  while (!ready.test(output)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`example did not start:\n${output}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return { port, output: () => output }
+}
+
+test('examples/basic.ts prints a curl command that works, and a repeat is a duplicate', async (t) => {
+  const { port, output } = await runExample(t, 'examples/basic.ts', /curl .*-d '(.+)'\n/)
+  const body = /-d '(.+)'/.exec(output())?.[1] ?? ''
+  t.match(output(), `http://127.0.0.1:${port}/superai/callbacks/`)
+  const send = async () => await (await fetch(`http://127.0.0.1:${port}/superai/callbacks/`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body
+  })).json() as unknown
+  t.same(await send(), { ok: true, duplicate: false })
+  t.same(await send(), { ok: true, duplicate: true })
+  t.match(output(), 'job completed: fetch its results here', 'the handler ran')
+})
+
+test('examples/existing-app.ts serves the callback route under its prefix beside the other routes', async (t) => {
+  const { port } = await runExample(t, 'examples/existing-app.ts', /superai\/callbacks\//)
+  const health = await fetch(`http://127.0.0.1:${port}/health`)
+  t.equal(health.status, 200)
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/superai/callbacks/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: '1', uuid: '5f0c3c1e-8a4b-4f7e-9a56-2d1b7c9e0f11', state: 'COMPLETED', action: 'RESOLVED' })
+  })
+  t.same(await res.json(), { ok: true, duplicate: false })
+})
