@@ -1,0 +1,360 @@
+/**
+ * `npm run bench`: the plugin against what a user would otherwise pick, side by side on one machine.
+ *
+ *   npm run bench                 full run (about 2.5 minutes), writes bench/results/latest.{json,md} and chart.svg
+ *   npm run bench -- --quick      20-second smoke run (CI), writes bench/results/quick.*; asserts no speed
+ *   npm run bench -- --profile    also writes V8 CPU profiles per server to bench/results/profiles/<server>/;
+ *                                 npx tsx bench/profile-summary.ts bench/results/profiles/<server> tells where the time went
+ *   options: --only=plugin-redis,handwritten  --workloads=unique,redeliveries  --seconds=6  --warmup=2
+ *            --no-memory  --redis=redis://127.0.0.1:6379
+ *
+ * Each contender server runs in a child process of its own; autocannon drives it from this process over
+ * loopback. Every Redis key of the run starts with `sb:<run id>:` and is deleted at the end (never FLUSHALL:
+ * the Redis may be shared), and every child is stopped, also when the run is interrupted.
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
+import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { combineRounds, runLoad, type LoadResult } from './lib/load.js'
+import { countKeys, deleteKeys, redisCpu, sampleMemoryUsage } from './lib/redis.js'
+import {
+  BASELINE, CEILING, heapGrowthPastBound, renderMarkdown, renderSvg, rowOf,
+  type ContenderInfo, type HeapResult, type Report, type RunRow, type TargetCheck
+} from './lib/report.js'
+import { fetchStats, killAllServers, startServer, stopServer, type ServerProcess } from './lib/servers.js'
+import { WORKLOADS, createWorkload, type WorkloadName } from './lib/workloads.js'
+import { measureRedisMemory, type RedisMemoryResult } from './memory/redis-memory.js'
+
+interface Contender extends ContenderInfo {
+  /** Five characters: with `sb:<8-char run id>:` and a colon, every contender's key prefix has the default's 18 characters. */
+  readonly code: string
+}
+
+const CONTENDERS: readonly Contender[] = [
+  { name: 'plugin-redis', code: 'plugr', label: 'fastify-superai-callbacks, Redis', dedupe: true, redis: true },
+  { name: 'plugin-memory', code: 'plugm', label: 'fastify-superai-callbacks, in-memory store', dedupe: true, redis: false },
+  { name: 'bare', code: 'bare_', label: 'bare Fastify route, no dedupe (ceiling)', dedupe: false, redis: false },
+  { name: 'handwritten', code: 'handw', label: 'hand-written SET NX EX, ioredis', dedupe: true, redis: true },
+  { name: 'powertools', code: 'power', label: '@aws-lambda-powertools/idempotency, Redis', dedupe: true, redis: true },
+  { name: 'node-idempotency', code: 'nodei', label: '@node-idempotency/core, Redis', dedupe: true, redis: true }
+]
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    workloads: { type: 'string' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    rounds: { type: 'string' },
+    'no-memory': { type: 'boolean', default: false },
+    redis: { type: 'string', default: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' }
+  },
+  strict: true
+})
+
+const quick = args.quick === true
+/** Only the default full run replaces the published results; a partial or profiled one is written apart. */
+const partial = args.only !== undefined || args.workloads !== undefined || args.seconds !== undefined || args.warmup !== undefined ||
+  args.rounds !== undefined || args.profile === true || args['no-memory'] === true
+const REDIS_URL = args.redis ?? 'redis://127.0.0.1:6379'
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
+const PROFILES = `${RESULTS}profiles/`
+const seconds = args.seconds === undefined ? undefined : Number(args.seconds)
+const SETTINGS = {
+  warmupSeconds: args.warmup !== undefined ? Number(args.warmup) : quick ? 0.2 : 2,
+  /** Each workload runs this many times per contender, contenders interleaved; req/s and percentiles are the rounds' median. */
+  rounds: args.rounds !== undefined ? Number(args.rounds) : quick ? 1 : 3,
+  /** Seconds of one round. */
+  seconds: {
+    unique: seconds ?? (quick ? 0.5 : 2),
+    redeliveries: seconds ?? (quick ? 0.5 : 2),
+    'one-callback': seconds ?? (quick ? 0.3 : 1)
+  } satisfies Record<WorkloadName, number>,
+  connections: Object.fromEntries(WORKLOADS.map((w) => [w.name, w.connections])) as Record<WorkloadName, number>
+}
+const REDIS_MEMORY_CALLBACKS = quick ? 10_000 : 100_000
+const HEAP_DELIVERIES = quick ? 60_000 : 1_000_000
+const HEAP_MAX_ENTRIES = quick ? 20_000 : 100_000
+
+const only = args.only?.split(',')
+const chosenWorkloads = args.workloads?.split(',')
+const contenders = only === undefined ? CONTENDERS : CONTENDERS.filter((c) => only.includes(c.name))
+const workloads = chosenWorkloads === undefined ? WORKLOADS : WORKLOADS.filter((w) => chosenWorkloads.includes(w.name))
+if (contenders.length === 0 || workloads.length === 0) throw new Error('--only / --workloads left nothing to run')
+
+const runId = Math.random().toString(36).slice(2, 10).padEnd(8, '0')
+const RUN_PREFIX = `sb:${runId}:`
+const prefixOf = (contender: Contender): string => `${RUN_PREFIX}${contender.code}:`
+
+const log = (message: string): void => { process.stderr.write(`${message}\n`) }
+const startedAt = performance.now()
+const elapsed = (): string => `${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)}s`
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** Runs the in-memory store heap test in a child of its own with --expose-gc. */
+async function measureHeap (): Promise<HeapResult> {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./memory/memory-store-heap.ts', import.meta.url))], {
+    env: { ...process.env, DELIVERIES: String(HEAP_DELIVERIES), MAX_ENTRIES: String(HEAP_MAX_ENTRIES) },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk })
+  const [code] = await once(child, 'exit') as [number | null]
+  if (code !== 0) throw new Error(`memory-store heap test exited with ${code}`)
+  return JSON.parse(out) as HeapResult
+}
+
+function checkTargets (rows: readonly RunRow[], redisMemory: RedisMemoryResult | undefined, heap: HeapResult | undefined): TargetCheck[] {
+  const checks: TargetCheck[] = []
+  const measured = (['unique', 'redeliveries'] as const).filter((w) => workloads.some((x) => x.name === w))
+  const compare = (other: string, min: number, what: string): void => {
+    const parts: string[] = []
+    let met = true
+    let any = false
+    for (const workload of measured) {
+      const plugin = rowOf(rows, 'plugin-redis', workload)
+      const base = rowOf(rows, other, workload)
+      if (plugin === undefined || base === undefined) continue
+      any = true
+      const r = plugin.rps / base.rps
+      met &&= r >= min
+      parts.push(`${workload === 'unique' ? '(a)' : '(b)'} ${r.toFixed(2)}×`)
+    }
+    if (any) checks.push({ target: `plugin (Redis) ≥ ${min}× ${what} req/s on (a) and (b)`, measured: parts.join(', '), met })
+  }
+  compare(BASELINE, 1.0, 'the hand-written SET NX route')
+  {
+    const parts: string[] = []
+    let met = true
+    for (const workload of measured) {
+      const plugin = rowOf(rows, 'plugin-redis', workload)
+      const base = rowOf(rows, BASELINE, workload)
+      if (plugin === undefined || base === undefined) continue
+      met &&= plugin.p99 <= base.p99
+      parts.push(`${workload === 'unique' ? '(a)' : '(b)'} ${plugin.p99.toFixed(2)} vs ${base.p99.toFixed(2)} ms`)
+    }
+    if (parts.length > 0) checks.push({ target: 'plugin (Redis) p99 no worse than the hand-written route on (a) and (b)', measured: parts.join(', '), met })
+  }
+  compare('powertools', 1.5, 'Powertools idempotency')
+  compare(CEILING, 0.65, 'the bare route')
+  {
+    const parts: string[] = []
+    let met = true
+    for (const contender of contenders.filter((c) => c.dedupe)) {
+      const row = rowOf(rows, contender.name, 'one-callback')
+      if (row === undefined) continue
+      // one fresh callback per round: the handler runs once per round
+      met &&= row.handlerRuns === row.distinct
+      parts.push(`${contender.name} ${row.handlerRuns} of ${row.distinct}`)
+    }
+    if (parts.length > 0) checks.push({ target: '(c): the handler runs exactly once per callback delivered 100 times at once (every deduplicating contender)', measured: parts.join(', '), met })
+  }
+  {
+    const parts: string[] = []
+    for (const workload of measured) {
+      const plugin = rowOf(rows, 'plugin-redis', workload)
+      const base = rowOf(rows, BASELINE, workload)
+      if (plugin === undefined || base === undefined) continue
+      parts.push(`${workload === 'unique' ? '(a)' : '(b)'} ${plugin.serverCpuPerRequest.toFixed(0)} vs ${base.serverCpuPerRequest.toFixed(0)} µs`)
+    }
+    if (parts.length > 0) {
+      checks.push({ target: 'diagnostic, not a target: server CPU per request, plugin (Redis) vs hand-written', measured: parts.join(', '), met: true, diagnostic: true })
+    }
+  }
+  if (redisMemory !== undefined) {
+    checks.push({
+      target: `≤ ${redisMemory.budget} bytes of Redis memory per remembered callback`,
+      measured: `${redisMemory.memoryUsage.toFixed(1)} bytes (${redisMemory.keyLength}-character keys; ≤ ${redisMemory.longestKeyWithinBudget ?? '?'} characters would fit)`,
+      met: redisMemory.memoryUsage <= redisMemory.budget
+    })
+  }
+  if (heap !== undefined) {
+    const growth = heapGrowthPastBound(heap)
+    checks.push({
+      target: `in-memory store heap flat past its bound (≤ 5% growth from ${(2 * heap.maxEntries).toLocaleString('en-US')} to ${heap.deliveries.toLocaleString('en-US')} deliveries, bound ${heap.maxEntries.toLocaleString('en-US')})`,
+      measured: growth === undefined ? 'bound not reached' : `${(growth.steady / 1048576).toFixed(1)} → ${(growth.last / 1048576).toFixed(1)} MiB (${growth.growth >= 0 ? '+' : ''}${(growth.growth * 100).toFixed(1)}%)`,
+      met: growth !== undefined && growth.growth <= 0.05
+    })
+  }
+  return checks
+}
+
+async function main (): Promise<number> {
+  const started = performance.now()
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+  } catch (err) {
+    log(`bench: Redis is not reachable at ${REDIS_URL} (${(err as Error).message}); start one, e.g. redis-server --save "" --appendonly no`)
+    redis.disconnect()
+    return 1
+  }
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?'
+
+  const servers = new Map<string, ServerProcess>()
+  const serverOf = (name: string): ServerProcess => {
+    const server = servers.get(name)
+    if (server === undefined) throw new Error(`no server ${name}`)
+    return server
+  }
+  let interrupted = false
+  // once only, whoever asks first (the run's end, or a signal while the run goes on): every server has
+  // exited before the keys are deleted, so that none writes after
+  let cleaning: Promise<void> | undefined
+  const cleanUp = async (): Promise<void> => {
+    cleaning ??= (async () => {
+      await Promise.allSettled([...servers.values()].map(async (server) => { await stopServer(server) }))
+      const left = await deleteKeys(redis, RUN_PREFIX)
+      if (left > 0) log(`bench: deleted ${left} leftover keys under ${RUN_PREFIX}`)
+    })()
+    await cleaning
+  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) return
+    interrupted = true
+    log(`bench: ${signal}, stopping servers and deleting the run's keys`)
+    cleanUp().catch((err: unknown) => { log(`bench: clean-up failed: ${String(err)}`) }).finally(() => {
+      killAllServers()
+      redis.disconnect()
+      process.exit(130)
+    })
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  process.once('exit', killAllServers)
+
+  const rows: RunRow[] = []
+  let redisMemory: RedisMemoryResult | undefined
+  let heap: HeapResult | undefined
+  try {
+    if (args.profile === true) await rm(PROFILES, { recursive: true, force: true })
+    log(`bench: ${quick ? 'quick' : 'full'} run ${runId}; starting ${contenders.length} servers`)
+    const nodeFlags = (c: Contender): string[] => args.profile === true
+      // a directory per server: the tsx loader's worker thread writes a profile of its own next to the main thread's
+      ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}${c.name}`]
+      : []
+    // the memory tests are not timed: the heap test (its own process) overlaps the Redis one, the servers'
+    // start and the warm-up; the Redis one runs alone against Redis, before any server writes there
+    const heapTest = args['no-memory'] === true ? undefined : measureHeap()
+    heapTest?.catch(() => {})
+    if (args['no-memory'] !== true) {
+      redisMemory = await measureRedisMemory(REDIS_URL, RUN_PREFIX, REDIS_MEMORY_CALLBACKS)
+      log(`  ${elapsed()} memory: Redis ${redisMemory.memoryUsage.toFixed(1)} bytes per remembered callback (MEMORY USAGE over ${REDIS_MEMORY_CALLBACKS.toLocaleString('en-US')}), ${redisMemory.usedMemoryPerKey.toFixed(1)} (used_memory growth)`)
+    }
+    // started together (cheaper than one by one); idle servers cost nothing while another is measured
+    await Promise.all(contenders.map(async (c) => {
+      servers.set(c.name, await startServer(c.name, { env: { BENCH_PREFIX: prefixOf(c), BENCH_REDIS_URL: REDIS_URL }, nodeFlags: nodeFlags(c) }))
+    }))
+    log(`  ${elapsed()} servers listening`)
+    for (const c of contenders) {
+      const server = serverOf(c.name)
+      log(`  ${elapsed()} warm-up ${c.name} (${SETTINGS.warmupSeconds} s)`)
+      await runLoad(server.port, createWorkload('redeliveries', 7), SETTINGS.warmupSeconds)
+      if (c.redis) await deleteKeys(redis, prefixOf(c))
+    }
+    // nothing else may run while a contender is measured
+    if (heapTest !== undefined) {
+      heap = await heapTest
+      const growth = heapGrowthPastBound(heap)
+      if (growth !== undefined) log(`  ${elapsed()} memory: in-memory store heap ${(growth.atBound / 1048576).toFixed(1)} MiB at the bound, ${(growth.steady / 1048576).toFixed(1)} MiB at twice the bound, ${(growth.last / 1048576).toFixed(1)} MiB after ${heap.deliveries.toLocaleString('en-US')} deliveries`)
+    }
+
+    for (const { name: workloadName } of workloads) {
+      const results = new Map<string, {
+        rounds: LoadResult[], handlerRuns: number, distinct: number, sent: number, redisBytes: number[], cpuMicros: number, redisCpuMicros: number
+      }>()
+      for (let round = 0; round < SETTINGS.rounds; round++) {
+        // each round in a rotated order, so that no contender always follows the same one
+        for (let i = 0; i < contenders.length; i++) {
+          const c = contenders[(i + round) % contenders.length]
+          if (c === undefined) continue
+          const server = serverOf(c.name)
+          const workload = createWorkload(workloadName, 42 + round)
+          const before = await fetchStats(server.port)
+          const redisCpuBefore = await redisCpu(redis)
+          const result = await runLoad(server.port, workload, SETTINGS.seconds[workloadName])
+          await sleep(50)
+          const redisCpuAfter = await redisCpu(redis)
+          const after = await fetchStats(server.port)
+          const handlerRuns = after.handled - before.handled
+          const sample = c.redis ? await sampleMemoryUsage(redis, prefixOf(c), 500, /:lock$/) : undefined
+          if (c.redis) await deleteKeys(redis, prefixOf(c))
+          const acc = results.get(c.name) ?? { rounds: [], handlerRuns: 0, distinct: 0, sent: 0, redisBytes: [], cpuMicros: 0, redisCpuMicros: 0 }
+          results.set(c.name, acc)
+          acc.rounds.push(result)
+          acc.cpuMicros += after.cpuMicros - before.cpuMicros
+          acc.redisCpuMicros += redisCpuAfter - redisCpuBefore
+          acc.handlerRuns += handlerRuns
+          acc.distinct += workload.distinct
+          acc.sent += workload.sent
+          if (sample !== undefined && sample.keys > 0) acc.redisBytes.push(sample.average)
+          const other = Object.entries(result.status).filter(([code]) => !code.startsWith('2')).map(([code, n]) => `${n}×${code}`).join(' ')
+          log(`  ${elapsed()} ${workloadName.padEnd(12)} r${round + 1} ${c.name.padEnd(17)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  cpu ${((after.cpuMicros - before.cpuMicros) / Math.max(1, result.requests)).toFixed(0)} µs/req  redis ${((redisCpuAfter - redisCpuBefore) / Math.max(1, result.requests)).toFixed(0)} µs/req  handler ${handlerRuns}/${workload.distinct}${other === '' ? '' : `  ${other}`}${result.errors > 0 ? `  ${result.errors} errors` : ''}`)
+        }
+      }
+      for (const c of contenders) {
+        const acc = results.get(c.name)
+        if (acc === undefined) continue
+        const redisBytesPerKey = acc.redisBytes.length === 0 ? undefined : acc.redisBytes.reduce((a, b) => a + b, 0) / acc.redisBytes.length
+        const combined = combineRounds(acc.rounds)
+        rows.push({
+          contender: c.name, workload: workloadName, ...combined,
+          handlerRuns: acc.handlerRuns, distinct: acc.distinct, sent: acc.sent,
+          serverCpuPerRequest: acc.cpuMicros / Math.max(1, combined.requests),
+          redisCpuPerRequest: acc.redisCpuMicros / Math.max(1, combined.requests),
+          ...(redisBytesPerKey === undefined ? {} : { redisBytesPerKey })
+        })
+      }
+    }
+
+  } catch (err) {
+    // an interrupted run fails on its way out (servers gone): the signal handler reports and exits
+    if (!interrupted) throw err
+  } finally {
+    await cleanUp()
+  }
+  if (interrupted) return 130
+
+  const left = await countKeys(redis, RUN_PREFIX)
+  await redis.quit()
+  if (left > 0) {
+    log(`bench: ${left} keys under ${RUN_PREFIX} could not be deleted`)
+    return 1
+  }
+
+  const targets = checkTargets(rows, redisMemory, heap)
+  const cpu = cpus()
+  const report: Report = {
+    date: new Date().toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    mode: quick ? 'quick' : partial ? 'partial' : 'full',
+    machine: { node: process.version, cpus: cpu.length, cpuModel: cpu[0]?.model.trim() ?? '?', redis: redisVersion, loadavg: loadavg() },
+    settings: SETTINGS,
+    contenders: contenders.map(({ name, label, dedupe, redis: usesRedis }) => ({ name, label, dedupe, redis: usesRedis })),
+    workloads: workloads.map(({ name, label }) => ({ name, label })),
+    rows,
+    ...(redisMemory === undefined ? {} : { redisMemory }),
+    ...(heap === undefined ? {} : { heap }),
+    targets,
+    seconds: (performance.now() - started) / 1000
+  }
+  const base = quick ? 'quick' : partial ? 'custom' : 'latest'
+  const chart = quick ? 'quick-chart' : partial ? 'custom-chart' : 'chart'
+  await mkdir(RESULTS, { recursive: true })
+  const markdown = renderMarkdown(report)
+  await writeFile(`${RESULTS}${base}.json`, `${JSON.stringify(report, null, 2)}\n`)
+  await writeFile(`${RESULTS}${base}.md`, markdown)
+  await writeFile(`${RESULTS}${chart}.svg`, renderSvg(report))
+  process.stdout.write(markdown)
+  log(`bench: done in ${report.seconds.toFixed(1)} s; wrote bench/results/${base}.json, ${base}.md, ${chart}.svg; Redis left clean`)
+  return 0
+}
+
+process.exitCode = await main()
