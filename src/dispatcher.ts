@@ -54,7 +54,10 @@ export class Dispatcher {
   /** The handlers a callback reaches: its own event's (when its values are documented), then `callback`'s. */
   handlersFor (event: SuperaiEvent): StoredHandler[] {
     const name = eventNameOf(event.state, event.action)
-    return [...(name === undefined ? [] : this.#handlers.get(name) ?? []), ...this.#handlers.get('callback') ?? []]
+    const handlers: StoredHandler[] = []
+    for (const handler of name === undefined ? [] : this.#handlers.get(name) ?? []) handlers.push(handler)
+    for (const handler of this.#handlers.get('callback') ?? []) handlers.push(handler)
+    return handlers
   }
 
   /**
@@ -63,6 +66,15 @@ export class Dispatcher {
    */
   async dispatch (event: SuperaiEvent, context: HandlerContext): Promise<number> {
     const handlers = this.handlersFor(event)
+    // the common case, one handler, without the allSettled machinery
+    if (handlers.length === 1 && handlers[0] !== undefined) {
+      try {
+        await handlers[0](event, context)
+      } catch (err) {
+        throw new AggregateError([err], '1 of 1 handlers failed')
+      }
+      return 1
+    }
     const results = await Promise.allSettled(handlers.map(async (handler) => { await handler(event, context) }))
     const errors = results.flatMap((result) => result.status === 'rejected' ? [result.reason as unknown] : [])
     if (errors.length > 0) throw new AggregateError(errors, `${errors.length} of ${handlers.length} handlers failed`)

@@ -14,12 +14,13 @@ export function canonicalJson (value: unknown): string {
 }
 
 /**
- * `<uuid>:<digest>`: the job stays readable in Redis, and 96 bits of SHA-256 over the canonical body
- * tell apart the callbacks of one job while keeping the key (and Redis memory) small.
+ * 22 base64url characters (132 bits) of SHA-256 over the job uuid and the canonical body: a redelivery
+ * maps to the same key in any key order, another callback of the same job to another. Short on
+ * purpose: with the default prefix the key is 40 characters, which Redis stores in 88 bytes
+ * (`npm run bench`); a readable `<uuid>:<digest>` key would take 120. Logs carry the uuid beside the key.
  */
 export function defaultIdempotencyKey (event: SuperaiEvent): string {
-  const digest = createHash('sha256').update(canonicalJson(event)).digest('base64url').slice(0, 16)
-  return `${event.uuid}:${digest}`
+  return createHash('sha256').update(event.uuid).update('\n').update(canonicalJson(event)).digest('base64url').slice(0, 22)
 }
 
 export const MAX_KEY_LENGTH = 512

@@ -8,7 +8,7 @@ test('the memory store never holds more than maxEntries keys', async (t) => {
     await store.complete(`k${i}`, 't', 60_000)
     if (store.size > 100) t.fail(`size ${store.size} after ${i} deliveries`)
   }
-  t.equal(store.size, 100)
+  t.ok(store.size >= 98 && store.size <= 100, `evicts the oldest 1/64 at a time (size ${store.size})`)
   t.same(await store.claim('k999', 'x', 1000), { status: 'processed' }, 'the newest keys are kept')
   t.same(await store.claim('k0', 'x', 1000), { status: 'claimed' }, 'the oldest key was dropped')
 })

@@ -1,7 +1,7 @@
 import { PROCESSED, type ClaimResult, type IdempotencyStore } from './store.js'
 
 export interface MemoryStoreOptions {
-  /** At most this many keys are kept; past it the oldest is dropped (the dedupe window shrinks). */
+  /** At most this many keys are kept; past it the oldest 1/64 are dropped (the dedupe window shrinks). */
   readonly maxEntries?: number
   /** Clock in milliseconds; injectable so tests need not sleep. */
   readonly now?: () => number
@@ -65,9 +65,18 @@ export class MemoryStore implements IdempotencyStore {
   #write (key: string, value: string, ms: number): void {
     this.#entries.delete(key)
     this.#entries.set(key, { value, expiresAt: this.#now() + ms })
-    if (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next()
-      if (oldest.done !== true) this.#entries.delete(oldest.value)
+    if (this.#entries.size > this.#maxEntries) this.#evictOldest()
+  }
+
+  /**
+   * Drops the oldest 1/64 of the keys in one pass. A Map keeps deleted slots at its front until it
+   * rehashes, so evicting one key per write would walk those holes every time.
+   */
+  #evictOldest (): void {
+    let excess = this.#entries.size - this.#maxEntries + Math.ceil(this.#maxEntries / 64)
+    for (const key of this.#entries.keys()) {
+      if (excess-- <= 0) break
+      this.#entries.delete(key)
     }
   }
 }
