@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
+import type { Test } from 'tap'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -31,4 +32,16 @@ export async function deleteUnder (redis: Redis, prefix: string): Promise<void> 
 /** A client for the test's own checks and clean-up; quit at teardown. */
 export function testRedis (): Redis {
   return new Redis(REDIS_URL, { lazyConnect: false })
+}
+
+/** Deletes every key under `prefix` at teardown, whatever happened in the test. */
+export function cleanUpAtTeardown (t: Test, prefix: string): void {
+  t.teardown(async () => {
+    const redis = testRedis()
+    try {
+      await deleteUnder(redis, prefix)
+    } finally {
+      await redis.quit()
+    }
+  })
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import superaiCallbacks, { type SuperaiCallbacksOptions } from '../../src/index.js'
-import { REDIS_URL, deleteUnder, keysUnder, testRedis } from '../helpers/callbacks.js'
+import { REDIS_URL, cleanUpAtTeardown, keysUnder, testRedis } from '../helpers/callbacks.js'
 import { code, codeOf, listenLocal, postCallback, type HttpReply } from '../helpers/http.js'
 
 /** Real HTTP against the shared Redis: exactly-once under concurrent, repeated and cross-instance deliveries. */
@@ -21,17 +21,6 @@ async function startApp (t: Test, keyPrefix: string, options: SuperaiCallbacksOp
   return { app, url: await listenLocal(app) }
 }
 
-/** Deletes this test's keys at teardown, whatever happened. */
-function cleanUp (t: Test, keyPrefix: string): void {
-  t.teardown(async () => {
-    const redis = testRedis()
-    try {
-      await deleteUnder(redis, keyPrefix)
-    } finally {
-      await redis.quit()
-    }
-  })
-}
 
 const isAccepted = (reply: HttpReply, duplicate: boolean): boolean =>
   reply.status === 200 && JSON.stringify(reply.json) === JSON.stringify({ ok: true, duplicate })
@@ -45,7 +34,7 @@ function isInFlight (reply: HttpReply, leaseSeconds: number): boolean {
 
 test('50 concurrent identical deliveries run the handler exactly once', async (t) => {
   const keyPrefix = uniquePrefix()
-  cleanUp(t, keyPrefix)
+  cleanUpAtTeardown(t, keyPrefix)
   const lease = 30
   const { app, url } = await startApp(t, keyPrefix, { lease })
   let calls = 0
@@ -88,7 +77,7 @@ function testRedisFor (t: Test): ReturnType<typeof testRedis> {
 
 test('two app instances on one Redis: each distinct callback runs once in total', async (t) => {
   const keyPrefix = uniquePrefix()
-  cleanUp(t, keyPrefix)
+  cleanUpAtTeardown(t, keyPrefix)
   const a = await startApp(t, keyPrefix)
   const b = await startApp(t, keyPrefix)
   t.not(a.url, b.url, 'two servers')
@@ -135,7 +124,7 @@ test('two app instances on one Redis: each distinct callback runs once in total'
 
 test('a failing handler releases the claim: the next delivery runs it again', async (t) => {
   const keyPrefix = uniquePrefix()
-  cleanUp(t, keyPrefix)
+  cleanUpAtTeardown(t, keyPrefix)
   const { app, url } = await startApp(t, keyPrefix)
   let calls = 0
   app.superai.on('callback', async () => {

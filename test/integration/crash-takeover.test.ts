@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import superaiCallbacks from '../../src/index.js'
 import type { CrashServerMessage } from '../fixtures/crash-server.js'
-import { REDIS_URL, deleteUnder, testRedis } from '../helpers/callbacks.js'
+import { REDIS_URL, cleanUpAtTeardown } from '../helpers/callbacks.js'
 import { code, codeOf, listenLocal, postCallback, type HttpReply } from '../helpers/http.js'
 
 /** A process killed mid-handler leaves its claim behind; after the lease, another process runs the callback. */
@@ -49,14 +49,7 @@ const isAccepted = (reply: HttpReply, duplicate: boolean): boolean =>
 test('a process killed mid-handler is taken over after its lease', async (t) => {
   const keyPrefix = `test:crash:${process.pid}:${randomUUID()}:`
   const lease = 2
-  t.teardown(async () => {
-    const redis = testRedis()
-    try {
-      await deleteUnder(redis, keyPrefix)
-    } finally {
-      await redis.quit()
-    }
-  })
+  cleanUpAtTeardown(t, keyPrefix)
 
   const child = fork(FIXTURE, [], {
     cwd: ROOT,
