@@ -6,6 +6,7 @@ import {
 } from './api-schema.js'
 import { validateCallbackUrl } from './callback-url.js'
 import { codes } from './errors.js'
+import { readResponseBody } from './response-body.js'
 import { backoffDelay, isRetryableStatus, parseRetryAfter } from './retry.js'
 
 export { SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiJob, type SuperaiSubmitJobsResult }
@@ -248,7 +249,7 @@ async function request (options: ResolvedClientOptions, spec: CallSpec, requestO
       })
       status = response.status
       retryAfter = parseRetryAfter(response.headers.get('retry-after'))
-      body = await readBody(response)
+      body = await readResponseBody(response)
     } catch (error) {
       if (requestOptions.signal?.aborted === true) throw requestOptions.signal.reason
       const failure = { status: 0, body: undefined, attempts: attempt }
@@ -268,17 +269,6 @@ async function request (options: ResolvedClientOptions, spec: CallSpec, requestO
     } catch (error) {
       throw requestOptions.signal?.reason ?? error
     }
-  }
-}
-
-/** JSON when the body parses, else its text; undefined when there is none. */
-async function readBody (response: Response): Promise<unknown> {
-  const text = await response.text()
-  if (text === '') return undefined
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
   }
 }
 

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { readResponseBody } from '../response-body.js'
 import { backoffDelay, parseRetryAfter } from '../retry.js'
 
 /**
@@ -106,8 +107,7 @@ async function post (url: string, payload: string, policy: DeliveryPolicy): Prom
       signal: timeout,
       redirect: 'manual'
     })
-    const text = await response.text()
-    const body = parse(text)
+    const body = await readResponseBody(response)
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
     const code = (body as { code?: unknown } | undefined)?.code
     return {
@@ -119,15 +119,6 @@ async function post (url: string, payload: string, policy: DeliveryPolicy): Prom
   } catch (error) {
     const reason = timeout.aborted ? `no answer within ${policy.timeout} ms` : networkReason(error)
     return { status: 0, body: undefined, code: timeout.aborted ? 'TIMEOUT' : 'NETWORK', error: reason }
-  }
-}
-
-function parse (text: string): unknown {
-  if (text === '') return undefined
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
   }
 }
 
