@@ -5,11 +5,12 @@
  *   npm run bench -- --quick      20-second smoke run (CI), writes bench/results/quick.*; asserts no speed
  *   npm run bench -- --profile    also writes V8 CPU profiles per server to bench/results/profiles/<server>/;
  *                                 npx tsx bench/profile-summary.ts bench/results/profiles/<server> tells where the time went
- *   options: --only=plugin-redis,handwritten  --workloads=unique,redeliveries  --seconds=6  --warmup=2
- *            --no-memory  --redis=redis://127.0.0.1:6379
+ *   options: --only=plugin-redis,handwritten  --workloads=unique,redeliveries,slow-handler  --seconds=6  --warmup=2
+ *            --rate=300 (slow-handler's arrival rate)  --no-memory  --redis=redis://127.0.0.1:6379
  *
  * Each contender server runs in a child process of its own; autocannon drives it from this process over
- * loopback. Every Redis key of the run starts with `sb:<run id>:` and is deleted at the end (never FLUSHALL:
+ * loopback. Last, the slow-handler workload (d) compares synchronous and queue mode with a 50 ms handler under
+ * an open-loop load at a fixed rate (bench/lib/slow-handler.ts), its worker in a process of its own. Every Redis key of the run starts with `sb:<run id>:` and is deleted at the end (never FLUSHALL:
  * the Redis may be shared), and every child is stopped, also when the run is interrupted.
  */
 import { spawn } from 'node:child_process'
@@ -27,6 +28,7 @@ import {
 } from './lib/report.js'
 import { fetchStats, killAllServers, startServer, stopServer, type ServerProcess } from './lib/servers.js'
 import { WORKLOADS, createWorkload, type WorkloadName } from './lib/workloads.js'
+import { SLOW_HANDLER_DEFAULTS, benchSlowHandler, slowHandlerFailures, type SlowHandlerReport, type SlowHandlerSettings } from './lib/slow-handler.js'
 import { measureRedisMemory, type RedisMemoryResult } from './memory/redis-memory.js'
 
 interface Contender extends ContenderInfo {
@@ -52,6 +54,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     warmup: { type: 'string' },
     rounds: { type: 'string' },
+    rate: { type: 'string' },
     'no-memory': { type: 'boolean', default: false },
     redis: { type: 'string', default: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' }
   },
@@ -61,7 +64,7 @@ const { values: args } = parseArgs({
 const quick = args.quick === true
 /** Only the default full run replaces the published results; a partial or profiled one is written apart. */
 const partial = args.only !== undefined || args.workloads !== undefined || args.seconds !== undefined || args.warmup !== undefined ||
-  args.rounds !== undefined || args.profile === true || args['no-memory'] === true
+  args.rounds !== undefined || args.rate !== undefined || args.profile === true || args['no-memory'] === true
 const REDIS_URL = args.redis ?? 'redis://127.0.0.1:6379'
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 const PROFILES = `${RESULTS}profiles/`
@@ -78,6 +81,16 @@ const SETTINGS = {
   } satisfies Record<WorkloadName, number>,
   connections: Object.fromEntries(WORKLOADS.map((w) => [w.name, w.connections])) as Record<WorkloadName, number>
 }
+/** (d): the quick run keeps it to about 10 s (synchronous and queue mode, one round of 2 s each); the full run to about 70 s. */
+const SLOW_HANDLER: SlowHandlerSettings = {
+  ...SLOW_HANDLER_DEFAULTS,
+  modes: quick ? ['sync', 'queue'] : SLOW_HANDLER_DEFAULTS.modes,
+  rate: args.rate !== undefined ? Number(args.rate) : SLOW_HANDLER_DEFAULTS.rate,
+  seconds: seconds ?? (quick ? 2 : SLOW_HANDLER_DEFAULTS.seconds),
+  rounds: args.rounds !== undefined ? Number(args.rounds) : quick ? 1 : SLOW_HANDLER_DEFAULTS.rounds,
+  warmupSeconds: args.warmup !== undefined ? Number(args.warmup) : quick ? 0.5 : SLOW_HANDLER_DEFAULTS.warmupSeconds,
+  drainTimeoutMs: quick ? 15_000 : SLOW_HANDLER_DEFAULTS.drainTimeoutMs
+}
 const REDIS_MEMORY_CALLBACKS = quick ? 10_000 : 100_000
 const HEAP_DELIVERIES = quick ? 60_000 : 1_000_000
 const HEAP_MAX_ENTRIES = quick ? 20_000 : 100_000
@@ -86,7 +99,8 @@ const only = args.only?.split(',')
 const chosenWorkloads = args.workloads?.split(',')
 const contenders = only === undefined ? CONTENDERS : CONTENDERS.filter((c) => only.includes(c.name))
 const workloads = chosenWorkloads === undefined ? WORKLOADS : WORKLOADS.filter((w) => chosenWorkloads.includes(w.name))
-if (contenders.length === 0 || workloads.length === 0) throw new Error('--only / --workloads left nothing to run')
+const slowHandlerChosen = chosenWorkloads === undefined || chosenWorkloads.includes('slow-handler')
+if ((contenders.length === 0 || workloads.length === 0) && !slowHandlerChosen) throw new Error('--only / --workloads left nothing to run')
 
 const runId = Math.random().toString(36).slice(2, 10).padEnd(8, '0')
 const RUN_PREFIX = `sb:${runId}:`
@@ -110,7 +124,8 @@ async function measureHeap (): Promise<HeapResult> {
   return JSON.parse(out) as HeapResult
 }
 
-function checkTargets (rows: readonly RunRow[], redisMemory: RedisMemoryResult | undefined, heap: HeapResult | undefined): TargetCheck[] {
+function checkTargets (rows: readonly RunRow[], redisMemory: RedisMemoryResult | undefined, heap: HeapResult | undefined,
+  slowHandler: SlowHandlerReport | undefined): TargetCheck[] {
   const checks: TargetCheck[] = []
   const measured = (['unique', 'redeliveries'] as const).filter((w) => workloads.some((x) => x.name === w))
   const compare = (other: string, min: number, what: string): void => {
@@ -182,6 +197,34 @@ function checkTargets (rows: readonly RunRow[], redisMemory: RedisMemoryResult |
       met: growth !== undefined && growth.growth <= 0.05
     })
   }
+  if (slowHandler !== undefined) {
+    const rowOfMode = (mode: string): SlowHandlerReport['rows'][number] | undefined => slowHandler.rows.find((r) => r.mode === mode)
+    const apart = rowOfMode('queue')
+    const inProcess = rowOfMode('queue-inprocess')
+    const sync = rowOfMode('sync')
+    const rate = `${slowHandler.settings.rate} requests/s`
+    if (apart !== undefined) {
+      checks.push({
+        target: `(d) queue mode answers with a p99 under 10 ms (worker in another process, ${slowHandler.settings.handlerMs} ms handler, ${rate})`,
+        measured: `${apart.p99.toFixed(2)} ms (rounds: ${apart.rounds.map((r) => r.p99.toFixed(1)).join(', ')} ms)` +
+          `${inProcess === undefined ? '' : `; worker in the receiver: ${inProcess.p99.toFixed(2)} ms`}${sync === undefined ? '' : `; synchronous: ${sync.p99.toFixed(1)} ms`}`,
+        met: apart.p99 < 10
+      })
+    }
+    const queued = slowHandler.rows.filter((r) => r.mode === 'queue' || r.mode === 'queue-inprocess')
+    if (queued.length > 0) {
+      checks.push({
+        target: '(d) queue mode never answers 409',
+        measured: `${queued.map((r) => `${r.mode} ${r.conflicts} × 409 of ${r.answered}`).join(', ')}${sync === undefined ? '' : `; synchronous ${sync.conflicts}`}`,
+        met: queued.every((r) => r.conflicts === 0)
+      })
+    }
+    checks.push({
+      target: '(d) every callback\'s handler runs exactly once, in every mode',
+      measured: slowHandler.rows.map((r) => `${r.mode} ${r.handlerRuns} of ${r.distinct}`).join(', '),
+      met: slowHandler.rows.every((r) => r.handlerRuns === r.distinct && r.runTwice === 0 && r.notRun === 0)
+    })
+  }
   return checks
 }
 
@@ -233,6 +276,7 @@ async function main (): Promise<number> {
   const rows: RunRow[] = []
   let redisMemory: RedisMemoryResult | undefined
   let heap: HeapResult | undefined
+  let slowHandler: SlowHandlerReport | undefined
   try {
     if (args.profile === true) await rm(PROFILES, { recursive: true, force: true })
     log(`bench: ${quick ? 'quick' : 'full'} run ${runId}; starting ${contenders.length} servers`)
@@ -249,11 +293,11 @@ async function main (): Promise<number> {
       log(`  ${elapsed()} memory: Redis ${redisMemory.memoryUsage.toFixed(1)} bytes per remembered callback (MEMORY USAGE over ${REDIS_MEMORY_CALLBACKS.toLocaleString('en-US')}), ${redisMemory.usedMemoryPerKey.toFixed(1)} (used_memory growth)`)
     }
     // started together (cheaper than one by one); idle servers cost nothing while another is measured
-    await Promise.all(contenders.map(async (c) => {
+    await Promise.all((workloads.length === 0 ? [] : contenders).map(async (c) => {
       servers.set(c.name, await startServer(c.name, { env: { BENCH_PREFIX: prefixOf(c), BENCH_REDIS_URL: REDIS_URL }, nodeFlags: nodeFlags(c) }))
     }))
     log(`  ${elapsed()} servers listening`)
-    for (const c of contenders) {
+    for (const c of workloads.length === 0 ? [] : contenders) {
       const server = serverOf(c.name)
       log(`  ${elapsed()} warm-up ${c.name} (${SETTINGS.warmupSeconds} s)`)
       await runLoad(server.port, createWorkload('redeliveries', 7), SETTINGS.warmupSeconds)
@@ -314,6 +358,12 @@ async function main (): Promise<number> {
       }
     }
 
+    if (slowHandlerChosen) {
+      // the contenders are done: stopped, so that (d) shares the machine with none of them
+      await Promise.allSettled([...servers.values()].map(async (server) => { await stopServer(server) }))
+      log(`  ${elapsed()} slow-handler (d): ${SLOW_HANDLER.modes.join(', ')}; ${SLOW_HANDLER.rate} requests/s, ${SLOW_HANDLER.rounds} × ${SLOW_HANDLER.seconds} s each`)
+      slowHandler = await benchSlowHandler(redis, REDIS_URL, `${RUN_PREFIX}`, SLOW_HANDLER, (message) => { log(`  ${elapsed()}${message}`) })
+    }
   } catch (err) {
     // an interrupted run fails on its way out (servers gone): the signal handler reports and exits
     if (!interrupted) throw err
@@ -329,7 +379,7 @@ async function main (): Promise<number> {
     return 1
   }
 
-  const targets = checkTargets(rows, redisMemory, heap)
+  const targets = checkTargets(rows, redisMemory, heap, slowHandler)
   const cpu = cpus()
   const report: Report = {
     date: new Date().toISOString(),
@@ -342,6 +392,7 @@ async function main (): Promise<number> {
     rows,
     ...(redisMemory === undefined ? {} : { redisMemory }),
     ...(heap === undefined ? {} : { heap }),
+    ...(slowHandler === undefined ? {} : { slowHandler }),
     targets,
     seconds: (performance.now() - started) / 1000
   }
@@ -354,7 +405,10 @@ async function main (): Promise<number> {
   await writeFile(`${RESULTS}${chart}.svg`, renderSvg(report))
   process.stdout.write(markdown)
   log(`bench: done in ${report.seconds.toFixed(1)} s; wrote bench/results/${base}.json, ${base}.md, ${chart}.svg; Redis left clean`)
-  return 0
+  // correctness, not speed: judged in every run, the quick one included
+  const failures = slowHandler === undefined ? [] : slowHandlerFailures(slowHandler)
+  for (const failure of failures) log(`bench: slow-handler: ${failure}`)
+  return failures.length > 0 ? 1 : 0
 }
 
 process.exitCode = await main()

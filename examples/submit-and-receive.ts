@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import superaiCallbacks from '../src/index.js'
-import { createSuperaiClient } from '../src/client.js'
+import { createSuperaiClient } from '../src/client/client.js'
 
 // The receiver: the plugin, and a handler that looks the job up through the API.
 const app = Fastify({ logger: { level: 'warn' } })

@@ -1,4 +1,6 @@
-import createError from '@fastify/error'
+// the named export: declarations then refer to `import("@fastify/error").FastifyErrorConstructor`, which every
+// module resolution finds; through the default import they said `createError.…`, a namespace ESM consumers lack
+import { createError } from '@fastify/error'
 
 /**
  * Every error the plugin, the client and the CLI raise: one `@fastify/error` each, so users match on
@@ -8,6 +10,9 @@ export const codes = {
   /** `register` was given an option it cannot use; the message names the option. */
   FST_SUPERAI_INVALID_OPTION: createError<'FST_SUPERAI_INVALID_OPTION', 500, [string, string]>(
     'FST_SUPERAI_INVALID_OPTION', 'Invalid option "%s": %s', 500),
+  /** The plugin was registered a second time in one scope (`app.superai` is there already). */
+  FST_SUPERAI_ALREADY_REGISTERED: createError<'FST_SUPERAI_ALREADY_REGISTERED', 500, []>(
+    'FST_SUPERAI_ALREADY_REGISTERED', 'fastify-superai-callbacks is already registered in this scope; register it once per app (or per encapsulated context)', 500),
   FST_SUPERAI_INVALID_JSON: createError<'FST_SUPERAI_INVALID_JSON', 400, [string]>(
     'FST_SUPERAI_INVALID_JSON', 'Callback body is not valid JSON: %s', 400),
   FST_SUPERAI_INVALID_BODY: createError<'FST_SUPERAI_INVALID_BODY', 400, [string]>(
@@ -54,7 +59,18 @@ export const codes = {
     'FST_SUPERAI_API_UNREACHABLE', 'super.AI API %s could not be reached: %s', 502),
   /** The super.AI API answered 2xx with a body that does not match the expected schema. */
   FST_SUPERAI_API_INVALID_RESPONSE: createError<'FST_SUPERAI_API_INVALID_RESPONSE', 502, [string, string]>(
-    'FST_SUPERAI_API_INVALID_RESPONSE', 'super.AI API %s answered with an unexpected body: %s', 502)
+    'FST_SUPERAI_API_INVALID_RESPONSE', 'super.AI API %s answered with an unexpected body: %s', 502),
+  /** Queue mode was asked for but the optional `bullmq` package cannot be loaded. */
+  FST_SUPERAI_QUEUE_UNAVAILABLE: createError<'FST_SUPERAI_QUEUE_UNAVAILABLE', 500, [string]>(
+    'FST_SUPERAI_QUEUE_UNAVAILABLE', 'Queue mode needs the "bullmq" package (>= 6): run "npm install bullmq" (%s)', 500)
 } as const
 
 export type SuperaiErrorCode = keyof typeof codes
+
+/** Any error of the plugin's own, told apart by its `FST_SUPERAI_` code. */
+export type CodedError = Error & { readonly code: `FST_SUPERAI_${string}`, readonly statusCode?: number }
+
+export const isCoded = (err: unknown): err is CodedError => {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined
+  return typeof code === 'string' && code.startsWith('FST_SUPERAI_')
+}

@@ -25,21 +25,31 @@ export {
   type StateEventName, type UnknownValue
 } from './events.js'
 export {
-  CallbackAcceptedSchema, CallbackBodySchema, ErrorReplySchema, SuperaiCallbackSchema,
+  CallbackAcceptedSchema, CallbackBodySchema, CallbackQueuedSchema, ErrorReplySchema, SuperaiCallbackSchema,
   type CallbackBody, type SuperaiCallback, type SuperaiEvent
 } from './schema.js'
-export type { HandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe } from './dispatcher.js'
+export type {
+  HandlerContext, HttpHandlerContext, QueueHandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe
+} from './delivery/dispatcher.js'
+export {
+  DELIVERY_CHANNEL, HANDLE_CHANNEL,
+  type DeliveryMessage, type DeliveryOutcome, type DeliverySource, type HandleMessage, type SuperaiStats
+} from './observability.js'
 export type { SuperaiDecorator } from './plugin.js'
 export { DEFAULTS, type SuperaiCallbacksOptions } from './options.js'
-export { canonicalJson, defaultIdempotencyKey } from './idempotency-key.js'
+export { canonicalJson, defaultIdempotencyKey } from './delivery/idempotency-key.js'
 export type { ClaimResult, IdempotencyStore } from './store/store.js'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
-export { RedisStore } from './store/redis.js'
-export type { SecretLocation } from './authenticate.js'
-export type { VerifyOptions } from './verify.js'
+export { RedisStore, type RedisStoreOptions } from './store/redis.js'
+export type { RedisClusterConfig, RedisSentinelOptions } from './store/connection.js'
+export type { SecretLocation } from './receiver/authenticate.js'
+export type { VerifyOptions } from './delivery/verify.js'
 export {
   DEFAULT_SUPERAI_BASE_URL, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient, isSuperaiApiError,
   type GetJobResponse, type SubmitJobsRequest, type SuperaiApiError, type SuperaiApiErrorDetails, type SuperaiClient,
   type SuperaiClientOptions, type SuperaiJob, type SuperaiJobInput, type SuperaiRequestOptions, type SuperaiSubmitJobsResult
-} from './client.js'
-export { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl, type CallbackUrlCheck } from './callback-url.js'
+} from './client/client.js'
+export { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl, type CallbackUrlCheck } from './client/callback-url.js'
+export { createSuperaiWorker, type SuperaiWorker, type SuperaiWorkerOptions } from './queue/create-worker.js'
+export type { SuperaiQueueOptions } from './queue/options.js'
+export type { CallbackJobData, DeadLetter, ReplayResult, SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'

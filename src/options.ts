@@ -1,16 +1,23 @@
+import type { FastifyContextConfig } from 'fastify'
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
-import { buildAllowList, hashSecrets, type Guard, type SecretLocation } from './authenticate.js'
+import { buildAllowList, hashSecrets, type Guard, type SecretLocation } from './receiver/authenticate.js'
 import { codes } from './errors.js'
-import { defaultIdempotencyKey } from './idempotency-key.js'
+import { defaultIdempotencyKey } from './delivery/idempotency-key.js'
 import type { SuperaiEvent } from './schema.js'
 import type { IdempotencyStore } from './store/store.js'
-import type { VerifyOptions } from './verify.js'
+import type { VerifyOptions } from './delivery/verify.js'
+import type { RedisClusterConfig, RedisSentinelOptions } from './store/connection.js'
+import { resolveQueueOptions, type ResolvedQueueOptions, type SuperaiQueueOptions } from './queue/options.js'
 
-export interface SuperaiCallbacksOptions {
+/** Every option, each on its own; `SuperaiCallbacksOptions` adds which ones exclude each other. */
+export interface SuperaiCallbacksOptionFields {
   /** Route path of the callback endpoint; starts and ends with '/' (super.AI requires the trailing one). */
   readonly path?: string
-  /** Redis URL, ioredis options, or a connected ioredis `Redis`/`Cluster` (left open on close). */
-  readonly redis?: string | RedisOptions | Redis | Cluster
+  /**
+   * Redis URL, ioredis options (Sentinel: `{ sentinels, name }`), a Cluster (`{ cluster: [{ host, port }], options? }`),
+   * or a connected ioredis `Redis`/`Cluster` (used as given and left open on close).
+   */
+  readonly redis?: string | RedisOptions | RedisClusterConfig | Redis | Cluster
   /** A store of your own; excludes `redis`. Neither given: an in-memory store for one process. */
   readonly store?: IdempotencyStore
   /** Start of every key the plugin writes. */
@@ -36,9 +43,19 @@ export interface SuperaiCallbacksOptions {
   readonly allowFrom?: readonly string[]
   /** Fetch each callback's job from the super.AI API and dispatch only when it exists in that state. */
   readonly verify?: VerifyOptions
-  /** Fastify route `config` of the callback route, read by other plugins (e.g. `{ rateLimit: {...} }`). */
-  readonly routeConfig?: Readonly<Record<string, unknown>>
+  /**
+   * Fastify route `config` of the callback route, read by other plugins (e.g. `{ rateLimit: {...} }`); typed as
+   * Fastify's `FastifyContextConfig`, so what those plugins declare into it is checked here too.
+   */
+  readonly routeConfig?: FastifyContextConfig
+  /** Queue mode (needs `redis` and the `bullmq` package): store each callback in BullMQ, answer 202, run the handlers in workers. */
+  readonly queue?: true | SuperaiQueueOptions
 }
+
+/** The options of `register`: `redis` or `store` (or neither), and `secretIn` only with `secret`. */
+export type SuperaiCallbacksOptions = SuperaiCallbacksOptionFields &
+  ({ readonly store?: never } | { readonly redis?: never }) &
+  ({ readonly secret: string | readonly string[] } | { readonly secretIn?: never })
 
 /** How the store is obtained; the Redis client is created (and owned) only at register time. */
 export type StoreChoice =
@@ -46,6 +63,8 @@ export type StoreChoice =
   | { readonly kind: 'custom', readonly store: IdempotencyStore }
   | { readonly kind: 'redis-client', readonly client: Redis | Cluster }
   | { readonly kind: 'redis-config', readonly url: string | undefined, readonly options: RedisOptions }
+  | { readonly kind: 'redis-sentinel', readonly options: RedisSentinelOptions }
+  | { readonly kind: 'redis-cluster', readonly config: RedisClusterConfig }
 
 export interface ResolvedOptions {
   readonly path: string
@@ -61,7 +80,9 @@ export interface ResolvedOptions {
   /** The token `callbackUrl()` puts in the URL (the first secret). */
   readonly callbackToken: string | undefined
   readonly verify: Readonly<VerifyOptions> | undefined
-  readonly routeConfig: Readonly<Record<string, unknown>>
+  readonly routeConfig: Readonly<FastifyContextConfig>
+  /** Queue mode's settings; undefined in synchronous mode. */
+  readonly queue: ResolvedQueueOptions | undefined
 }
 
 export const DEFAULTS = Object.freeze({
@@ -74,10 +95,11 @@ export const DEFAULTS = Object.freeze({
   secretIn: 'path'
 } as const)
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
-  'path', 'redis', 'store', 'keyPrefix', 'ttl', 'lease', 'bodyLimit', 'idempotencyKey', 'unknownValues',
-  'secret', 'secretIn', 'allowFrom', 'verify', 'routeConfig'
-])
+// `satisfies` fails the build when an option is missing here or listed here but not declared
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
+  path: true, redis: true, store: true, keyPrefix: true, ttl: true, lease: true, bodyLimit: true, idempotencyKey: true, unknownValues: true,
+  secret: true, secretIn: true, allowFrom: true, verify: true, routeConfig: true, queue: true
+} satisfies Record<keyof SuperaiCallbacksOptionFields, true>))
 
 /** Set by Fastify's `register` itself, not by us. */
 const FASTIFY_REGISTER_OPTIONS: ReadonlySet<string> = new Set(['prefix', 'logLevel', 'logSerializers'])
@@ -131,9 +153,38 @@ function resolveStore (redis: unknown, store: unknown): StoreChoice {
     return { kind: 'redis-config', url: redis, options: {} }
   }
   if (typeof redis === 'object' && redis !== null && !Array.isArray(redis)) {
+    if ('cluster' in redis) return { kind: 'redis-cluster', config: resolveCluster(redis) }
+    if ('sentinels' in redis) return { kind: 'redis-sentinel', options: resolveSentinel(redis as RedisOptions) }
     return { kind: 'redis-config', url: undefined, options: { ...(redis as RedisOptions) } }
   }
   throw invalid('redis', `expected a URL, ioredis options or an ioredis client, got ${describe(redis)}`)
+}
+
+const isPort = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= 65535
+
+function resolveCluster (redis: { cluster: unknown, options?: unknown }): RedisClusterConfig {
+  const { cluster, options, ...rest } = redis
+  const unknown = Object.keys(rest)[0]
+  if (unknown !== undefined) throw invalid('redis', `a Cluster configuration takes "cluster" and "options", not "${unknown}"`)
+  if (!Array.isArray(cluster) || cluster.length === 0) throw invalid('redis', 'expected "cluster" to be a non-empty array of { host, port }')
+  const nodes = cluster.map((node: unknown) => {
+    const { host, port } = (typeof node === 'object' && node !== null ? node : {}) as { host?: unknown, port?: unknown }
+    if (typeof host !== 'string' || host === '' || !isPort(port)) {
+      throw invalid('redis', `expected each Cluster node as { host, port }, got ${describe(node)}`)
+    }
+    return Object.freeze({ host, port })
+  })
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw invalid('redis', 'expected the Cluster "options" to be ioredis ClusterOptions')
+  }
+  return Object.freeze({ cluster: Object.freeze(nodes), ...(options === undefined ? {} : { options: { ...options } }) })
+}
+
+function resolveSentinel (redis: RedisOptions): RedisSentinelOptions {
+  const { sentinels, name } = redis
+  if (!Array.isArray(sentinels) || sentinels.length === 0) throw invalid('redis', 'expected "sentinels" to be a non-empty array of { host, port }')
+  if (typeof name !== 'string' || name === '') throw invalid('redis', 'expected "name": the master name the sentinels monitor')
+  return { ...redis, sentinels, name }
 }
 
 function resolveSecrets (value: unknown): readonly string[] | undefined {
@@ -184,10 +235,10 @@ function resolveVerify (value: unknown): Readonly<VerifyOptions> | undefined {
   return Object.freeze(verify)
 }
 
-function resolveRouteConfig (value: unknown): Readonly<Record<string, unknown>> {
+function resolveRouteConfig (value: unknown): Readonly<FastifyContextConfig> {
   if (value === undefined) return Object.freeze({})
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('routeConfig', 'expected an object')
-  return Object.freeze({ ...value })
+  return Object.freeze({ ...value } as FastifyContextConfig)
 }
 
 /** Validates the caller's options once, at register time, and returns a frozen copy; `raw` is not touched. */
@@ -214,9 +265,15 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOpti
   const secretIn = resolveSecretIn(raw.secretIn)
   if (raw.secretIn !== undefined && secrets === undefined) throw invalid('secretIn', 'has no effect without "secret"')
 
+  const store = resolveStore(raw.redis, raw.store)
+  const queue = resolveQueueOptions(raw.queue)
+  if (queue !== undefined && store.kind !== 'redis-client' && store.kind !== 'redis-config') {
+    throw invalid('queue', 'queue mode stores callbacks in Redis: give the "redis" option too')
+  }
+
   return Object.freeze({
     path: resolvePath(raw.path),
-    store: Object.freeze(resolveStore(raw.redis, raw.store)),
+    store: Object.freeze(store),
     keyPrefix,
     ttlMs: ttl * 1000,
     leaseMs: lease * 1000,
@@ -226,6 +283,7 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOpti
     guard: Object.freeze({ allowList: resolveAllowFrom(raw.allowFrom), secrets: secrets && hashSecrets(secrets), secretIn }),
     callbackToken: secrets?.[0],
     verify: resolveVerify(raw.verify),
-    routeConfig: resolveRouteConfig(raw.routeConfig)
+    routeConfig: resolveRouteConfig(raw.routeConfig),
+    queue
   })
 }

@@ -1,15 +1,22 @@
-import type { FastifyInstance } from 'fastify'
-import { Dispatcher, type SuperaiSubscriptions } from './dispatcher.js'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { Dispatcher, type SuperaiSubscriptions } from './delivery/dispatcher.js'
 import { resolveOptions, type SuperaiCallbacksOptions } from './options.js'
-import { registerCallbackRoute } from './route.js'
+import { registerCallbackRoute } from './receiver/route.js'
+import { closeInOrder } from './shutdown.js'
+import { DeliveryPipeline } from './delivery/pipeline.js'
+import { Observer, type SuperaiStats } from './observability.js'
 import { MemoryStore } from './store/memory.js'
 import { RedisStore } from './store/redis.js'
-import { adoptRedis, connectRedis, type RedisConnection } from './store/redis-connection.js'
+import { adoptRedis, connectRedis, connectRedisCluster, connectRedisSentinel, type RedisConnection } from './store/connection.js'
 import type { IdempotencyStore } from './store/store.js'
-import { validateCallbackUrl } from './callback-url.js'
-import { TOKEN_QUERY } from './authenticate.js'
-import { JobVerifier } from './verify.js'
+import { validateCallbackUrl } from './client/callback-url.js'
+import { codes } from './errors.js'
+import { TOKEN_QUERY } from './receiver/authenticate.js'
+import { JobVerifier } from './delivery/verify.js'
 import type { ResolvedOptions } from './options.js'
+import { loadBullmq } from './queue/bullmq.js'
+import { openQueue, openWorker, type QueueSide, type WorkerSide } from './queue/queue-mode.js'
+import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
 
 export type SuperaiDecorator = SuperaiSubscriptions & {
   /**
@@ -17,6 +24,12 @@ export type SuperaiDecorator = SuperaiSubscriptions & {
    * plus the route prefix, the path and, with `secret`, the current token. Validated as super.AI requires.
    */
   callbackUrl (publicBaseUrl: string | URL): string
+  /** Counters by outcome since the plugin started. */
+  stats (): SuperaiStats
+  /** Queue mode: the BullMQ `Queue` (for bull-board, metrics); undefined in synchronous mode. */
+  readonly queue: SuperaiQueue | undefined
+  /** Queue mode: the callbacks whose handlers failed on every try; undefined in synchronous mode. */
+  readonly deadLetters: SuperaiDeadLetters | undefined
 }
 
 /** Joins the public origin (and any path it has) with the route, adding the token where it travels. */
@@ -33,41 +46,81 @@ function callbackUrlFor (options: ResolvedOptions, routePrefix: string, publicBa
   return validateCallbackUrl(base)
 }
 
-async function openStore (app: FastifyInstance, choice: ReturnType<typeof resolveOptions>['store']):
+/** The store the options chose; a Redis client is connected (and so checked) before this resolves. */
+export async function openStore (log: FastifyBaseLogger, choice: ReturnType<typeof resolveOptions>['store']):
 Promise<{ store: IdempotencyStore, connection?: RedisConnection }> {
   switch (choice.kind) {
     case 'memory': return { store: new MemoryStore() }
     case 'custom': return { store: choice.store }
     case 'redis-client': {
-      const connection = adoptRedis(choice.client, app.log)
-      return { store: new RedisStore(connection.client), connection }
+      const connection = adoptRedis(choice.client, log)
+      return { store: await RedisStore.create(connection.client), connection }
     }
     case 'redis-config': {
-      const connection = await connectRedis(choice.url, choice.options, app.log)
-      return { store: new RedisStore(connection.client), connection }
+      const connection = await connectRedis(choice.url, choice.options, log)
+      return { store: await RedisStore.create(connection.client), connection }
+    }
+    case 'redis-sentinel': {
+      const connection = await connectRedisSentinel(choice.options, log)
+      return { store: await RedisStore.create(connection.client), connection }
+    }
+    case 'redis-cluster': {
+      const connection = await connectRedisCluster(choice.config, log)
+      return { store: await RedisStore.create(connection.client), connection }
     }
   }
 }
 
 /** Resolve options, open the store, decorate `superai`, and add the route in a context of its own. */
 export async function superaiCallbacksPlugin (app: FastifyInstance, raw: SuperaiCallbacksOptions): Promise<void> {
+  // before anything is opened; also catches a CommonJS and an ESM copy of the package registered together
+  if (app.hasDecorator('superai')) throw new codes.FST_SUPERAI_ALREADY_REGISTERED()
   const options = resolveOptions(raw)
-  const { store, connection } = await openStore(app, options.store)
-  if (connection !== undefined) app.addHook('onClose', async () => { await connection.close() })
+  // before any connection is opened, so that a missing bullmq leaves nothing to close
+  const bullmq = options.queue === undefined ? undefined : await loadBullmq()
+  const { store, connection } = await openStore(app.log, options.store)
 
   const dispatcher = new Dispatcher()
+  const observer = new Observer()
+  const verifier = options.verify === undefined ? undefined : new JobVerifier(options.verify)
+  let queueSide: QueueSide | undefined
+  let workerSide: WorkerSide | undefined
+  if (bullmq !== undefined && options.queue !== undefined && connection !== undefined) {
+    try {
+      queueSide = await openQueue(bullmq, connection.client, options.queue, options.ttlMs, observer, app.log)
+    } catch (err) {
+      await connection.close()
+      throw err
+    }
+  }
+  const pipeline = new DeliveryPipeline({ settings: options, store, dispatcher, verifier, observer, handoff: queueSide?.handoff })
+  if (bullmq !== undefined && options.queue !== undefined && connection !== undefined && options.queue.concurrency > 0) {
+    workerSide = openWorker(bullmq, connection.client, options.queue, { pipeline, leaseMs: options.leaseMs, observer, log: app.log })
+    // no job is taken before the app's code has subscribed its handlers
+    const started = workerSide
+    app.addHook('onReady', async () => { started.start() })
+  }
+  // a keep-alive connection whose delivery is in flight when close() starts would otherwise hold close()
+  // for keepAliveTimeout after its answer: those answers say `Connection: close`
+  const lifecycle = { closing: false }
+  app.addHook('preClose', async () => { lifecycle.closing = true })
+  // onClose runs after the in-flight requests are answered
+  app.addHook('onClose', async () => { await closeInOrder({ workerSide, pipeline, queueSide, connection }) })
+
   const routePrefix = app.prefix
   const decorator: SuperaiDecorator = Object.freeze({
     ...dispatcher.subscriptions(),
-    callbackUrl: (publicBaseUrl: string | URL) => callbackUrlFor(options, routePrefix, publicBaseUrl)
+    callbackUrl: (publicBaseUrl: string | URL) => callbackUrlFor(options, routePrefix, publicBaseUrl),
+    stats: () => observer.stats(),
+    queue: queueSide?.queue,
+    deadLetters: queueSide?.deadLetters
   })
   app.decorate('superai', decorator)
-  const verifier = options.verify === undefined ? undefined : new JobVerifier(options.verify)
 
   // a child context keeps the strict JSON parser and the error handler to this one route
   await app.register(async (child) => {
     child.removeAllContentTypeParsers()
     child.addContentTypeParser('application/json', { parseAs: 'string' }, child.getDefaultJsonParser('error', 'error'))
-    registerCallbackRoute(child, options, store, dispatcher, verifier)
+    registerCallbackRoute(child, options, pipeline, observer, lifecycle)
   })
 }

@@ -48,6 +48,12 @@ export const CallbackAcceptedSchema = Type.Object({
   duplicate: Type.Boolean({ description: 'true when this delivery repeated a callback already processed' })
 })
 
+export const CallbackQueuedSchema = Type.Object({
+  ok: Type.Literal(true),
+  duplicate: Type.Literal(false),
+  queued: Type.Literal(true, { description: 'queue mode: stored durably; a worker runs the handlers' })
+})
+
 export const ErrorReplySchema = Type.Object({
   statusCode: Type.Integer(),
   code: Type.String(),

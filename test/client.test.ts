@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import {
   DEFAULT_SUPERAI_BASE_URL, SuperaiJobSchema, createSuperaiClient, isSuperaiApiError,
   type SuperaiClientOptions
-} from '../src/client.js'
+} from '../src/client/client.js'
 import { startFakeApi, type FakeApi, type FakeResponder } from './helpers/fake-api.js'
 
 const JOB_UUID = '0b8f4c3e-7d6a-4b1e-9c2f-5a4d3e2f1a0b'

@@ -47,3 +47,17 @@ test('examples/existing-app.ts serves the callback route under its prefix beside
   })
   t.same(await res.json(), { ok: true, duplicate: false })
 })
+
+test('examples/metrics.ts counts deliveries by outcome on /metrics', async (t) => {
+  const { port } = await runExample(t, 'examples/metrics.ts', /Server listening/)
+  const body = JSON.stringify({ id: '1', uuid: '5f0c3c1e-8a4b-4f7e-9a56-2d1b7c9e0f12', state: 'COMPLETED', action: 'RESOLVED' })
+  for (let i = 0; i < 2; i++) {
+    await fetch(`http://127.0.0.1:${port}/superai/callbacks/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  }
+  await fetch(`http://127.0.0.1:${port}/superai/callbacks/`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  t.match(metrics, /superai_callback_deliveries_total\{outcome="processed",source="http",state="COMPLETED"\} 1/)
+  t.match(metrics, /superai_callback_deliveries_total\{outcome="duplicate",source="http",state="COMPLETED"\} 1/)
+  t.match(metrics, /superai_callback_deliveries_total\{outcome="rejected",source="http",state="none"\} 1/)
+  t.match(metrics, /superai_callback_delivery_seconds_count\{outcome="processed"\} 1/)
+})

@@ -1,7 +1,9 @@
 import { test } from 'tap'
 import Fastify from 'fastify'
+import rateLimit from '@fastify/rate-limit'
 import superaiCallbacks, { codes, type SuperaiCallbacksOptions } from '../src/index.js'
 import { resolveOptions } from '../src/options.js'
+import { callbackBody } from './helpers/callbacks.js'
 
 const invalid: Array<[string, Record<string, unknown>]> = [
   ['path', { path: 'superai/callbacks/' }],
@@ -19,6 +21,14 @@ const invalid: Array<[string, Record<string, unknown>]> = [
   ['unknownValues', { unknownValues: 'drop' }],
   ['redis', { redis: 'http://127.0.0.1:6379' }],
   ['redis', { redis: 6379 }],
+  ['redis', { redis: { cluster: [] } }],
+  ['redis', { redis: { cluster: [{ host: '127.0.0.1' }] } }],
+  ['redis', { redis: { cluster: [{ host: '127.0.0.1', port: 70000 }] } }],
+  ['redis', { redis: { cluster: '127.0.0.1:7000' } }],
+  ['redis', { redis: { cluster: [{ host: '127.0.0.1', port: 7000 }], options: 'fast' } }],
+  ['redis', { redis: { cluster: [{ host: '127.0.0.1', port: 7000 }], host: '127.0.0.1' } }],
+  ['redis', { redis: { sentinels: [], name: 'mymaster' } }],
+  ['redis', { redis: { sentinels: [{ host: '127.0.0.1', port: 26379 }] } }],
   ['store', { store: { claim: () => {} } }],
   ['store', { store: { claim: () => {}, complete: () => {}, release: () => {} }, redis: 'redis://127.0.0.1:6379' }],
   ['tll', { tll: 60 }]
@@ -65,8 +75,30 @@ test('routeConfig reaches the callback route, for plugins such as @fastify/rate-
   t.teardown(() => app.close())
   const seen: unknown[] = []
   app.addHook('onRoute', (route) => { if (route.url?.startsWith('/superai/')) seen.push(route.config) })
-  await app.register(superaiCallbacks, { routeConfig: { rateLimit: { max: 5 } } })
+  await app.register(rateLimit, { global: false })
+  await app.register(superaiCallbacks, { routeConfig: { rateLimit: { max: 1, timeWindow: '1 minute' } } })
   await app.ready()
-  t.match(seen, [{ rateLimit: { max: 5 } }])
+  t.match(seen, [{ rateLimit: { max: 1 } }])
+  const post = async (): Promise<number> => (await app.inject({ method: 'POST', url: '/superai/callbacks/', payload: callbackBody() })).statusCode
+  t.equal(await post(), 200)
+  const limited = await app.inject({ method: 'POST', url: '/superai/callbacks/', payload: callbackBody() })
+  t.equal(limited.statusCode, 429, "the limiter's own 429 reaches the sender, not a 500")
+  t.match(limited.json(), { statusCode: 429, code: 'FST_SUPERAI_REFUSED_BY_PLUGIN', message: /Rate limit exceeded/ })
   t.throws(() => resolveOptions({ routeConfig: [] as unknown as Record<string, unknown> }), codes.FST_SUPERAI_INVALID_OPTION)
+})
+
+test('a second registration in one scope fails with a coded error; separate contexts each get their own', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(superaiCallbacks)
+  const err = await app.register(superaiCallbacks).ready().then(() => undefined, (e: unknown) => e)
+  t.ok(err instanceof codes.FST_SUPERAI_ALREADY_REGISTERED, 'coded error')
+  t.equal((err as { code?: string }).code, 'FST_SUPERAI_ALREADY_REGISTERED')
+
+  const scoped = Fastify()
+  t.teardown(() => scoped.close())
+  await scoped.register(async (child) => { await child.register(superaiCallbacks, { path: '/a/' }) })
+  await scoped.register(async (child) => { await child.register(superaiCallbacks, { path: '/b/' }) })
+  await scoped.ready()
+  t.pass('two encapsulated contexts')
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { backoffDelay, isRetryableStatus, parseRetryAfter } from '../src/retry.js'
+import { backoffDelay, isNotProcessed, isRetryableDelivery, isRetryableStatus, parseRetryAfter, retrying } from '../src/client/retry.js'
 
 t.test('Retry-After in seconds or as an HTTP date, in milliseconds', async (t) => {
   const now = Date.parse('2025-01-01T00:00:00Z')
@@ -26,4 +26,22 @@ t.test('backoff doubles per attempt, keeps at least half, and is capped', async 
 t.test('only 429 and 5xx are worth retrying', async (t) => {
   for (const status of [429, 500, 502, 503, 504, 599]) t.equal(isRetryableStatus(status), true, String(status))
   for (const status of [200, 400, 401, 404, 409, 413, 600]) t.equal(isRetryableStatus(status), false, String(status))
+})
+
+t.test('retrying: stops when not retryable or out of retries, honours Retry-After, gives up or shortens a long one', async (t) => {
+  const schedule = { retries: 2, baseDelay: 1, maxDelay: 50, longRetryAfter: 'give-up' } as const
+  let calls = 0
+  t.same(await retrying(async () => ({ result: ++calls, retryable: true }), schedule), { result: 3, attempts: 3, interrupted: false })
+  t.same(await retrying(async (n) => ({ result: n, retryable: n < 2 }), schedule), { result: 2, attempts: 2, interrupted: false })
+  t.same(await retrying(async (n) => ({ result: n, retryable: true, retryAfter: 60_000 }), schedule), { result: 1, attempts: 1, interrupted: false }, 'a Retry-After past maxDelay ends the retries')
+  const started = Date.now()
+  t.same(await retrying(async (n) => ({ result: n, retryable: true, retryAfter: 60_000 }), { ...schedule, longRetryAfter: 'shorten' }),
+    { result: 3, attempts: 3, interrupted: false }, 'or is shortened to maxDelay')
+  t.ok(Date.now() - started < 5000)
+  const controller = new AbortController()
+  setTimeout(() => { controller.abort() }, 20)
+  t.same(await retrying(async (n) => ({ result: n, retryable: true, retryAfter: 10_000 }), { ...schedule, maxDelay: 20_000, signal: controller.signal }),
+    { result: 1, attempts: 1, interrupted: true }, 'an abort cuts the wait short')
+  t.ok(isRetryableDelivery(409) && isRetryableDelivery(0) && !isRetryableDelivery(400))
+  t.ok(isNotProcessed(503) && !isNotProcessed(500))
 })

@@ -53,10 +53,29 @@ test('a repeat while the first delivery is still running: 409 with Retry-After, 
   t.equal(second.statusCode, 409)
   t.equal(second.json().code, 'FST_SUPERAI_IN_FLIGHT')
   const retryAfter = Number(second.headers['retry-after'])
-  t.ok(retryAfter >= 29 && retryAfter <= 30, `Retry-After ${retryAfter} is what is left of the lease`)
+  t.equal(retryAfter, 1, 'handlers that take under a second ask for a retry in 1 s, not the 30 s left on the lease')
   t.equal((await first).statusCode, 200)
   t.same((await post(body)).json(), { ok: true, duplicate: true })
   t.equal(runs, 1)
+})
+
+test('Retry-After follows how long handlers take, capped at 5 s', async (t) => {
+  const { app, post } = await buildApp(t, { lease: 30 }, { memory: true })
+  let delay = 1100
+  app.superai.onJobCompleted(async () => { await sleep(delay) })
+  await post(callbackBody())
+  const body = callbackBody()
+  const first = post(body)
+  await sleep(50)
+  t.equal((await post(body)).headers['retry-after'], '2', 'after a 1.1 s run, a retry in 2 s')
+  await first
+  delay = 5100
+  await post(callbackBody())
+  const slow = callbackBody()
+  const running = post(slow)
+  await sleep(50)
+  t.equal((await post(slow)).headers['retry-after'], '5', 'never more than 5 s')
+  await running
 })
 
 test('a handler that throws: 500 coded, the claim is released and the next delivery runs again', async (t) => {
@@ -167,13 +186,14 @@ test('handlers get a string id, a boolean flag, every extra property, and the co
   const { app, post, prefix } = await buildApp(t)
   const events: unknown[] = []
   app.superai.onJobCompleted((event, context) => {
-    events.push({ event, key: context.key, url: context.request.url, hasLog: typeof context.log.info === 'function' })
+    events.push({ event, key: context.key, source: context.source, url: context.source === 'http' ? context.request.url : undefined, hasLog: typeof context.log.info === 'function' })
   })
   const body = callbackBody({ id: 1234, postProcessingEnabled: 'true', output: { fields: [1, 2] }, appId: 'abc' })
   await post(body)
   await post(callbackBody({ uuid: body.uuid, id: '77', postProcessingEnabled: false }))
   t.match(events[0], {
     event: { id: '1234', uuid: body.uuid, state: 'COMPLETED', action: 'RESOLVED', postProcessingEnabled: true, output: { fields: [1, 2] }, appId: 'abc' },
+    source: 'http',
     url: '/superai/callbacks/',
     hasLog: true
   })
@@ -311,4 +331,25 @@ test('the plugin\'s JSON parser and error handler stay on its route', async (t) 
   t.same(res.json(), { got: { a: 1 } })
   const bad = await app.inject({ method: 'POST', url: '/other', payload: '{', headers: { 'content-type': 'application/json' } })
   t.notMatch(bad.json().code, /^FST_SUPERAI_/, 'and its own error codes')
+})
+
+test('stats() counts every delivery by outcome, refusals before the pipeline included', async (t) => {
+  const { app, post } = await buildApp(t, { secret: 'a-secret-of-16-chars-or-more', secretIn: 'header', bodyLimit: 2048 }, { memory: true })
+  let fail = true
+  app.superai.onCallback(() => { if (fail) { fail = false; throw new Error('once') } })
+  const headers = { 'x-superai-token': 'a-secret-of-16-chars-or-more' }
+  const body = callbackBody()
+  t.equal((await post(body, headers)).statusCode, 500)
+  t.equal((await post(body, headers)).statusCode, 200)
+  t.equal((await post(body, headers)).statusCode, 200)
+  t.equal((await post(body)).statusCode, 401)
+  t.equal((await post('{', headers)).statusCode, 400)
+  t.equal((await post(callbackBody({ uuid: 'nope' }), headers)).statusCode, 400)
+  t.equal((await post({ ...callbackBody(), pad: 'x'.repeat(4096) }, headers)).statusCode, 413)
+  t.equal((await app.inject({ method: 'POST', url: '/superai/callbacks/', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'x' })).statusCode, 415)
+  t.same(app.superai.stats(), {
+    received: 8, processed: 1, queued: 0, duplicate: 1, inFlight: 0, failed: 1, rejected: 5,
+    storeUnavailable: 0, verifyUnavailable: 0, error: 0, deadLettered: 0, replayed: 0
+  })
+  t.ok(Object.isFrozen(app.superai.stats()), 'a snapshot, not the live counters')
 })

@@ -1,77 +1,32 @@
-import { test, type Test } from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { MemoryStore, RedisStore, type IdempotencyStore } from '../src/index.js'
-import { deleteUnder, testRedis, uniquePrefix } from './helpers/callbacks.js'
+import { test } from 'tap'
+import { Redis } from 'ioredis'
+import { MemoryStore, RedisStore } from '../src/index.js'
+import { CLIENT_DEFAULTS, batchWrites } from '../src/store/connection.js'
+import { REDIS_URL, deleteUnder, testRedis, uniquePrefix } from './helpers/callbacks.js'
+import { storeContract } from './helpers/store-contract.js'
 
-/** The behaviour every store must have; run on each implementation. */
-function contract (name: string, make: (t: Test, prefix: string) => Promise<IdempotencyStore>): void {
-  test(`${name}: store contract`, async (t) => {
-    const prefix = uniquePrefix(`contract-${name}`)
-    const store = await make(t, prefix)
-    const key = (k: string): string => prefix + k
+test('memory: store contract', async (t) => {
+  storeContract(t, new MemoryStore(), uniquePrefix('contract-memory'))
+})
 
-    t.test('first claim wins, the second sees it in flight with the remaining lease', async (t) => {
-      t.same(await store.claim(key('a'), 'token-1', 5000), { status: 'claimed' })
-      const second = await store.claim(key('a'), 'token-2', 5000)
-      t.equal(second.status, 'in-flight')
-      t.ok(second.status === 'in-flight' && second.retryAfterMs > 4000 && second.retryAfterMs <= 5000, 'remaining lease')
-    })
-
-    t.test('completed keys answer processed until the ttl runs out', async (t) => {
-      await store.claim(key('b'), 'token-1', 5000)
-      t.equal(await store.complete(key('b'), 'token-1', 300), true)
-      t.same(await store.claim(key('b'), 'token-2', 5000), { status: 'processed' })
-      await sleep(400)
-      t.same(await store.claim(key('b'), 'token-3', 5000), { status: 'claimed' }, 'claimable again after ttl')
-    })
-
-    t.test('release frees the key for the next delivery', async (t) => {
-      await store.claim(key('c'), 'token-1', 5000)
-      t.equal(await store.release(key('c'), 'token-1'), true)
-      t.same(await store.claim(key('c'), 'token-2', 5000), { status: 'claimed' })
-    })
-
-    t.test('a stale owner can neither release nor complete a newer claim', async (t) => {
-      await store.claim(key('d'), 'old', 100)
-      await sleep(150)
-      t.same(await store.claim(key('d'), 'new', 5000), { status: 'claimed' }, 'lease expired, taken over')
-      t.equal(await store.release(key('d'), 'old'), false)
-      t.equal(await store.complete(key('d'), 'old', 5000), false)
-      const probe = await store.claim(key('d'), 'probe', 5000)
-      t.equal(probe.status, 'in-flight', 'the new claim is intact')
-      t.equal(await store.complete(key('d'), 'new', 5000), true)
-      t.same(await store.claim(key('d'), 'probe', 5000), { status: 'processed' })
-    })
-
-    t.test('completing after the own lease ran out, with nobody else claiming, still records it', async (t) => {
-      await store.claim(key('e'), 'slow', 50)
-      await sleep(100)
-      t.equal(await store.complete(key('e'), 'slow', 5000), true)
-      t.same(await store.claim(key('e'), 'next', 5000), { status: 'processed' })
-    })
-
-    t.test('releasing a processed key does nothing', async (t) => {
-      await store.claim(key('f'), 'token-1', 5000)
-      await store.complete(key('f'), 'token-1', 5000)
-      t.equal(await store.release(key('f'), 'token-1'), false)
-      t.same(await store.claim(key('f'), 'token-2', 5000), { status: 'processed' })
-    })
-
-    t.test('concurrent claims on one key: exactly one wins', async (t) => {
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.claim(key('g'), `token-${i}`, 5000)))
-      t.equal(results.filter((r) => r.status === 'claimed').length, 1)
-      t.equal(results.filter((r) => r.status === 'in-flight').length, 49)
-    })
-  })
-}
-
-contract('memory', async () => new MemoryStore())
-
-contract('redis', async (t, prefix) => {
+test('redis-script: store contract (the Lua claim, as on a server before 7.0, over a default ioredis client)', async (t) => {
+  const prefix = uniquePrefix('contract-redis-script')
   const redis = testRedis()
   t.teardown(async () => {
     await deleteUnder(redis, prefix)
     await redis.quit()
   })
-  return new RedisStore(redis)
+  storeContract(t, new RedisStore(redis, { nativeClaim: false }), prefix)
+})
+
+test('redis-native: store contract (SET NX GET, over a client made as the plugin makes its own)', async (t) => {
+  const prefix = uniquePrefix('contract-redis-native')
+  const redis = new Redis(REDIS_URL, { ...CLIENT_DEFAULTS, lazyConnect: true })
+  batchWrites(redis)
+  await redis.connect()
+  t.teardown(async () => {
+    await deleteUnder(redis, prefix)
+    await redis.quit()
+  })
+  storeContract(t, new RedisStore(redis, { nativeClaim: true }), prefix)
 })

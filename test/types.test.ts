@@ -1,51 +1,57 @@
 /**
- * Type tests: `tsc --noEmit` (part of `npm test`) fails if a narrowing breaks or an `@ts-expect-error`
- * stops being an error. The runtime part only checks that the file ran.
+ * Type tests that fail the run (tap itself only strips types): the fixtures in test/types/ must compile with
+ * the project's settings, every `@ts-expect-error` in them must still meet an error, and the declarations
+ * the package publishes must not say `any`.
  */
-import { test } from 'tap'
-import Fastify from 'fastify'
-import superaiCallbacks, {
-  type EventName, type JobState, type SuperaiEvent, type SuperaiHandler, type UnknownValue
-} from '../src/index.js'
+import t from 'tap'
+import ts from 'typescript'
+import { readdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
-const assertType = <T extends true>(_proof?: T): void => {}
+const root = fileURLToPath(new URL('..', import.meta.url))
+const fixtures = join(root, 'test', 'types')
+const src = join(root, 'src')
 
-// handlers in other files are typed with the exported helpers
-const onCompleted: SuperaiHandler<'job.completed'> = (_event, _context) => {
-  assertType<Equal<typeof _event.state, 'COMPLETED'>>()
-  assertType<Equal<typeof _event.action, 'RESOLVED'>>()
-  assertType<Equal<typeof _event.id, string>>()
-  assertType<Equal<typeof _event.postProcessingEnabled, boolean | undefined>>()
-  assertType<Equal<typeof _context.key, string>>()
-}
-assertType<Equal<SuperaiEvent<'job.needsReview'>['state'], 'NEEDS REVIEW'>>()
-assertType<Equal<SuperaiEvent<'job.tagAdded'>['action'], 'TAG ADDED'>>()
-assertType<Equal<SuperaiEvent<'job.tagAdded'>['state'], JobState>>()
-assertType<Equal<SuperaiEvent['state'], JobState | UnknownValue>>()
-assertType<Equal<Extract<EventName, 'job.postProcessing'>, 'job.postProcessing'>>()
+const format = (diagnostics: readonly ts.Diagnostic[]): string => ts.formatDiagnostics(diagnostics, {
+  getCanonicalFileName: (name) => name, getCurrentDirectory: () => root, getNewLine: () => '\n'
+})
 
-test('on() narrows the event to its name and rejects unknown names', async (t) => {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(superaiCallbacks)
-  app.superai.on('job.completed', (event) => {
-    assertType<Equal<typeof event.state, 'COMPLETED'>>()
-    // @ts-expect-error a completed event is never FAILED
-    if (event.state === 'FAILED') return
-  })
-  app.superai.onJobFailed((_event) => { assertType<Equal<typeof _event.state, 'FAILED'>>() })
-  app.superai.onJobEdited((_event) => { assertType<Equal<typeof _event.action, 'EDITED'>>() })
-  app.superai.onCallback((event) => {
-    const extra: unknown = event.anythingElse
-    void extra
-  })
-  app.superai.onJobCompleted(onCompleted)
-  // @ts-expect-error unknown event names do not compile
-  t.throws(() => app.superai.on('job.done', () => {}))
-  // @ts-expect-error a handler typed for another event does not fit
-  app.superai.onJobFailed(onCompleted)
-  // @ts-expect-error there is no such method
-  t.type(app.superai.onJobDone, 'undefined')
-  t.pass('typed')
+const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
+  ...ts.sys,
+  onUnRecoverableConfigFileDiagnostic: (diagnostic) => { throw new Error(format([diagnostic])) }
+})
+if (config === undefined) throw new Error('tsconfig.json could not be read')
+
+// one program for both checks: the fixtures, and the entry point whose declarations are published
+const program = ts.createProgram(
+  [...readdirSync(fixtures).filter((name) => name.endsWith('.ts')).map((name) => join(fixtures, name)), join(src, 'index.ts')],
+  { ...config.options, noEmit: false, declaration: true, emitDeclarationOnly: true, sourceMap: false, declarationMap: false }
+)
+
+t.test('the fixtures in test/types/ compile, and what must not compile does not', async (t) => {
+  const diagnostics = ts.getPreEmitDiagnostics(program)
+  t.equal(diagnostics.length, 0, 'no diagnostics', { diagnostics: format(diagnostics) })
+})
+
+t.test('no published declaration says any', async (t) => {
+  const found: string[] = []
+  let files = 0
+  const visit = (file: ts.SourceFile, node: ts.Node): void => {
+    if (node.kind === ts.SyntaxKind.AnyKeyword) {
+      const { line } = file.getLineAndCharacterOfPosition(node.getStart(file))
+      found.push(`${file.fileName}:${line + 1}: ${file.text.split('\n')[line]?.trim() ?? ''}`)
+    }
+    ts.forEachChild(node, (child) => { visit(file, child) })
+  }
+  const result = program.emit(undefined, (fileName, text, _bom, _onError, sources) => {
+    const source = sources?.[0]?.fileName
+    if (source === undefined || !source.startsWith(src)) return
+    files++
+    const declaration = ts.createSourceFile(relative(src, source).replace(/\.ts$/, '.d.ts'), text, ts.ScriptTarget.Latest, true)
+    visit(declaration, declaration)
+  }, undefined, true)
+  t.equal(result.diagnostics.length, 0, 'declarations emitted', { diagnostics: format(result.diagnostics) })
+  t.ok(files > 10, `${files} declaration files read`)
+  t.same(found, [], 'no any')
 })

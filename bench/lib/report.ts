@@ -2,6 +2,7 @@
 import type { LoadResult, RoundSummary } from './load.js'
 import type { WorkloadName } from './workloads.js'
 import type { RedisMemoryResult } from '../memory/redis-memory.js'
+import { renderSlowHandler, type SlowHandlerReport } from './slow-handler.js'
 
 export interface ContenderInfo {
   readonly name: string
@@ -54,6 +55,8 @@ export interface Report {
   readonly rows: readonly RunRow[]
   readonly redisMemory?: RedisMemoryResult
   readonly heap?: HeapResult
+  /** (d): synchronous vs queue mode with a slow handler, open-loop load. */
+  readonly slowHandler?: SlowHandlerReport
   readonly targets: readonly TargetCheck[]
   readonly seconds: number
 }
@@ -165,6 +168,7 @@ export function renderMarkdown (report: Report): string {
       `${growth === undefined ? 'n/a' : `${growth.growth >= 0 ? '+' : ''}${(growth.growth * 100).toFixed(1)}%`} from ${fmt(2 * h.maxEntries)} to ${fmt(h.deliveries)}).`)
   }
   lines.push('')
+  if (report.slowHandler !== undefined) lines.push(renderSlowHandler(report.slowHandler))
   if (report.targets.length > 0) {
     lines.push('**Targets**')
     lines.push('')

@@ -30,8 +30,8 @@ const HISTORY = 10_000
 /** ...but not the most recent ones: a redelivery comes after the first delivery was answered, like super.AI's. */
 const MIN_AGE = 200
 
-/** xorshift32: cheap, seeded, good enough to choose which requests repeat. */
-function prng (seed: number): () => number {
+/** xorshift32: cheap, seeded, good enough to choose which requests repeat; a run's pattern is reproducible. */
+export function prng (seed: number): () => number {
   let state = seed >>> 0 || 1
   return () => {
     state ^= state << 13

@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { DEFAULTS, RedisStore, defaultIdempotencyKey, type SuperaiEvent } from '../../src/index.js'
+import { CLIENT_DEFAULTS, batchWrites } from '../../src/store/connection.js'
 import { deleteKeys, memoryUsage, usedMemory } from '../lib/redis.js'
 
 export interface RedisMemoryResult {
@@ -30,14 +31,16 @@ const SWEEP = [32, 40, 44, 45, 52, 60, 61, 71, 76, 77, 92, 93]
 
 export async function measureRedisMemory (redisUrl: string, runPrefix: string, callbacks: number, budget = 100): Promise<RedisMemoryResult> {
   const started = performance.now()
-  // the plugin's own client settings: auto-pipelining on
-  const redis = new Redis(redisUrl, { enableAutoPipelining: true })
+  // the plugin's own client settings and store: batched writes, the claim the server supports
+  const redis = new Redis(redisUrl, { ...CLIENT_DEFAULTS, commandTimeout: undefined, lazyConnect: true })
+  batchWrites(redis)
   const prefix = `${`${runPrefix}mem`.padEnd(DEFAULTS.keyPrefix.length - 1, '_')}:`
   if (prefix.length !== DEFAULTS.keyPrefix.length) {
     throw new Error(`run prefix "${runPrefix}" is too long for a key prefix of ${DEFAULTS.keyPrefix.length} characters`)
   }
   try {
-    const store = new RedisStore(redis)
+    await redis.connect()
+    const store = await RedisStore.create(redis)
     const before = await usedMemory(redis)
     const keys: string[] = []
     for (let i = 0; i < callbacks; i += 2000) {

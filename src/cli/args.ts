@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { checkCallbackUrl } from '../callback-url.js'
+import { checkCallbackUrl } from '../client/callback-url.js'
 import { DEFAULT_POLICY, type DeliveryPolicy } from './deliver.js'
 
 /** Exit codes scripts can rely on. */

@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto'
-import { checkCallbackUrl } from '../callback-url.js'
+import { checkCallbackUrl } from '../client/callback-url.js'
 import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, deliveryPolicy, parse } from './args.js'
 import { deliverCallback } from './deliver.js'
 import { printJson, type CliIo } from './io.js'

@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import { readResponseBody } from '../response-body.js'
-import { backoffDelay, parseRetryAfter } from '../retry.js'
+import { readResponseBody } from '../client/response-body.js'
+import { isRetryableDelivery, parseRetryAfter, retrying } from '../client/retry.js'
 
 /**
  * One callback delivery the way super.AI makes it: POST the JSON body, and when the receiver answers
@@ -51,15 +50,13 @@ export interface DeliveryResult {
   readonly error?: string
 }
 
-const isRetryable = (status: number): boolean => status === 0 || status === 409 || status === 429 || status >= 500
-
 /** `signal` stops the retries (not a request in flight). */
 export async function deliverCallback (
   url: string, body: unknown, policy: DeliveryPolicy, signal?: AbortSignal
 ): Promise<DeliveryResult> {
   const payload = JSON.stringify(body)
   const attempts: Attempt[] = []
-  for (;;) {
+  const { result: answer, interrupted } = await retrying(async () => {
     const started = performance.now()
     const answer = await post(url, payload, policy)
     attempts.push({
@@ -67,25 +64,18 @@ export async function deliverCallback (
       latencyMs: performance.now() - started,
       ...(answer.code === undefined ? {} : { code: answer.code })
     })
+    return { result: answer, retryable: isRetryableDelivery(answer.status), retryAfter: answer.retryAfter }
+  }, { retries: policy.retries, baseDelay: policy.retryDelay, maxDelay: policy.maxWait, longRetryAfter: 'shorten', signal })
 
-    if (answer.status >= 200 && answer.status < 300) {
-      const duplicate = (answer.body as { duplicate?: unknown } | undefined)?.duplicate
-      const outcome: Outcome = answer.status === 200 && typeof duplicate === 'boolean'
-        ? (duplicate ? 'duplicate' : 'processed')
-        : 'accepted'
-      return { outcome, status: answer.status, body: answer.body, attempts }
-    }
-    const retry = isRetryable(answer.status) && attempts.length <= policy.retries && signal?.aborted !== true
-    if (!retry) {
-      return { outcome: 'failed', status: answer.status, body: answer.body, attempts, error: answer.error ?? describeStatus(answer) }
-    }
-    const wait = Math.min(policy.maxWait, answer.retryAfter ?? backoffDelay(attempts.length, policy.retryDelay, policy.maxWait))
-    try {
-      await sleep(wait, undefined, signal === undefined ? {} : { signal })
-    } catch {
-      return { outcome: 'failed', status: answer.status, body: answer.body, attempts, error: 'interrupted' }
-    }
+  if (answer.status >= 200 && answer.status < 300) {
+    const duplicate = (answer.body as { duplicate?: unknown } | undefined)?.duplicate
+    const outcome: Outcome = answer.status === 200 && typeof duplicate === 'boolean'
+      ? (duplicate ? 'duplicate' : 'processed')
+      : 'accepted'
+    return { outcome, status: answer.status, body: answer.body, attempts }
   }
+  const error = interrupted ? 'interrupted' : answer.error ?? describeStatus(answer)
+  return { outcome: 'failed', status: answer.status, body: answer.body, attempts, error }
 }
 
 interface Answer {

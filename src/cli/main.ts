@@ -1,4 +1,5 @@
 import { CHECK_URL_HELP, checkUrl } from './check-url.js'
+import { DEAD_LETTERS_HELP, deadLetters } from './dead-letters.js'
 import { EXIT, UsageError } from './args.js'
 import { printJson, type CliIo } from './io.js'
 import { SEND_HELP, send } from './send.js'
@@ -8,7 +9,8 @@ import { SIMULATE_HELP, simulate } from './simulate.js'
 const COMMANDS = {
   send: { run: send, help: SEND_HELP },
   simulate: { run: simulate, help: SIMULATE_HELP },
-  'check-url': { run: checkUrl, help: CHECK_URL_HELP }
+  'check-url': { run: checkUrl, help: CHECK_URL_HELP },
+  'dead-letters': { run: deadLetters, help: DEAD_LETTERS_HELP }
 } as const satisfies Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>, help: string }>
 
 type CommandName = keyof typeof COMMANDS
@@ -22,6 +24,8 @@ Commands:
   send <url>         Send one callback, --repeat N times
   simulate <url>     Send a realistic, seeded stream of callbacks with redeliveries, and summarise
   check-url <url>    Check a callback URL against super.AI's rules; --probe POSTs a test callback
+  dead-letters list|replay --redis <url>
+                     Queue mode: show, or run again, the callbacks whose handlers failed on every try
   help [command]     Show help for a command
 
 Options:
@@ -30,7 +34,8 @@ Options:
 
 Exit codes:
   0    every callback accepted (check-url: URL valid, probe accepted)
-  1    a delivery was not accepted, a callback was processed twice, or check-url found the URL invalid
+  1    a delivery was not accepted, a callback was processed twice, check-url found the URL invalid,
+       or dead-letters could not reach Redis or replay a key
   2    usage error: unknown command or option, missing or malformed value (nothing was sent)
   3    unexpected error in the tool itself
   130  interrupted (Ctrl-C); the summary covers what was sent

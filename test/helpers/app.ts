@@ -27,7 +27,9 @@ export async function buildApp (
   const app = Fastify({ ...server, logger: { level: 'info', stream } })
   const prefix = options.keyPrefix ?? uniquePrefix('route')
   const usesRedis = options.store === undefined && !memory
-  await app.register(superaiCallbacks, { ...(usesRedis ? { redis: REDIS_URL } : {}), ...options, keyPrefix: prefix })
+  // a short ttl: the keys of a run killed before its teardown (a tap timeout) expire in minutes, not in a week;
+  // the compiler cannot see that usesRedis excludes `store`
+  await app.register(superaiCallbacks, { ...(usesRedis ? { redis: REDIS_URL } : {}), ttl: 600, ...options, keyPrefix: prefix } as SuperaiCallbacksOptions)
   t.teardown(async () => {
     await app.close()
     const redis = testRedis()

@@ -5,9 +5,9 @@ import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import superaiCallbacks, { EVENT_NAMES } from '../../src/index.js'
+import { REDIS_URL, deleteUnder } from './callbacks.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-export const REDIS_URL = 'redis://127.0.0.1:6379'
 
 /** What the receiver saw, counted on the server side. */
 export interface Receiver {
@@ -26,7 +26,7 @@ export interface Receiver {
 }
 
 export interface ReceiverOptions {
-  /** Use the Redis on 127.0.0.1:6379 under a unique prefix (deleted at teardown) instead of memory. */
+  /** Use the test Redis (`REDIS_URL`) under a unique prefix (deleted at teardown) instead of memory. */
   readonly redis?: boolean
   /** Seconds a delivery holds its claim; also the Retry-After of a 409. */
   readonly lease?: number
@@ -42,7 +42,7 @@ const keyOf = (body: Record<string, unknown>): string =>
 /** The plugin on a free port of 127.0.0.1, counting what its handlers run; closed at teardown. */
 export async function startReceiver (t: Test, options: ReceiverOptions = {}): Promise<Receiver> {
   const app = Fastify()
-  const prefix = `superai-cli-test:${randomUUID()}:`
+  const prefix = `test:cli:${randomUUID()}:`
   const receiver: Receiver = {
     url: '',
     runs: new Map(),
@@ -88,12 +88,19 @@ export async function startReceiver (t: Test, options: ReceiverOptions = {}): Pr
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => {
     await app.close()
-    if (options.redis === true) await deleteUnder(prefix)
+    if (options.redis === true) {
+      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+      try {
+        await deleteUnder(redis, prefix)
+      } finally {
+        await redis.quit()
+      }
+    }
   })
   return { ...receiver, url: new URL('/superai/callbacks/', address).href }
 }
 
-/** Whether the Redis on 127.0.0.1:6379 answers, so that the Redis cases can be skipped without it. */
+/** Whether the test Redis (`REDIS_URL`) answers, so that the Redis cases can be skipped without it. */
 export async function redisAvailable (): Promise<boolean> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 })
   redis.on('error', () => {})
@@ -104,21 +111,6 @@ export async function redisAvailable (): Promise<boolean> {
     return false
   } finally {
     redis.disconnect()
-  }
-}
-
-async function deleteUnder (prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  await redis.connect()
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    await redis.quit()
   }
 }
 

@@ -2,6 +2,32 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { connect, createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+
+/** One command to the Redis on 127.0.0.1:port on a short-lived connection, bounded in time. */
+export async function ask (port: number, command: string, ...args: Array<string | number>): Promise<unknown> {
+  const redis = new Redis({
+    host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null,
+    connectTimeout: 1000, commandTimeout: 2000, enableOfflineQueue: false
+  })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    return await redis.call(command, ...args)
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** Polls `check` every `everyMs` until it holds, failing with `what` after `withinMs`. */
+export async function waitFor (what: string, check: () => Promise<boolean>, withinMs: number, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + withinMs
+  for (;;) {
+    if (await check().catch(() => false)) return
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${withinMs} ms`)
+    await sleep(everyMs)
+  }
+}
 
 /** A TCP port nothing listens on right now: listen on 0, read the port, close. */
 export async function freePort (): Promise<number> {
@@ -41,7 +67,7 @@ export interface RedisServer {
   readonly running: boolean
   /** SIGKILL, as a crash would, and wait until the process is gone. */
   kill (): Promise<void>
-  /** Start a fresh redis-server (empty: nothing is persisted) on the same port. */
+  /** Start a fresh redis-server on the same port: empty, unless its args persist (AOF in a kept `--dir`). */
   restart (): Promise<void>
   /** Sends a signal, such as SIGSTOP to freeze the server with its connections open, and SIGCONT to thaw it. */
   signal (signal: NodeJS.Signals): void
@@ -51,9 +77,20 @@ export interface RedisServer {
 const live = new Set<ChildProcess>()
 process.on('exit', () => { for (const child of live) child.kill('SIGKILL') })
 
-async function spawnOn (port: number, readyWithinMs: number): Promise<ChildProcess> {
+/** How to start one redis-server beyond the defaults (no persistence, 127.0.0.1 only). */
+export interface RedisServerOptions {
+  /** Appended to the command line; later directives win, e.g. `['--appendonly', 'yes', '--dir', tmp]`. */
+  readonly args?: readonly string[]
+  /** A config file to start from (it comes first on the command line), e.g. a sentinel's. */
+  readonly configFile?: string
+  /** A given port instead of a free one. */
+  readonly port?: number
+}
+
+async function spawnOn (port: number, readyWithinMs: number, { args = [], configFile }: RedisServerOptions = {}): Promise<ChildProcess> {
   const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'
+    ...(configFile === undefined ? [] : [configFile]),
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...args
   ], { stdio: ['ignore', 'ignore', 'pipe'] })
   live.add(child)
   let stderr = ''
@@ -83,9 +120,11 @@ async function killAndWait (child: ChildProcess): Promise<void> {
  * A private redis-server on a free port of 127.0.0.1, killed at teardown (pass `t.teardown`) and, as a
  * last resort, when the test process exits.
  */
-export async function startRedisServer (teardown: (fn: () => Promise<void>) => void, readyWithinMs = 5000): Promise<RedisServer> {
-  const port = await freePort()
-  let child = await spawnOn(port, readyWithinMs)
+export async function startRedisServer (
+  teardown: (fn: () => Promise<void>) => void, readyWithinMs = 5000, options: RedisServerOptions = {}
+): Promise<RedisServer> {
+  const port = options.port ?? await freePort()
+  let child = await spawnOn(port, readyWithinMs, options)
   teardown(async () => { await killAndWait(child) })
   return {
     port,
@@ -94,7 +133,7 @@ export async function startRedisServer (teardown: (fn: () => Promise<void>) => v
     kill: async () => { await killAndWait(child) },
     restart: async () => {
       await killAndWait(child)
-      child = await spawnOn(port, readyWithinMs)
+      child = await spawnOn(port, readyWithinMs, options)
     },
     signal: (signal) => { child.kill(signal) }
   }

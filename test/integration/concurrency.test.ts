@@ -17,7 +17,7 @@ const validBody = (overrides: Record<string, unknown> = {}): Record<string, unkn
 async function startApp (t: Test, keyPrefix: string, options: SuperaiCallbacksOptions = {}): Promise<{ app: FastifyInstance, url: string }> {
   const app = Fastify()
   t.teardown(async () => { await app.close() })
-  await app.register(superaiCallbacks, { redis: REDIS_URL, keyPrefix, ...options })
+  await app.register(superaiCallbacks, { redis: REDIS_URL, keyPrefix, ...options } as SuperaiCallbacksOptions)
   return { app, url: await listenLocal(app) }
 }
 

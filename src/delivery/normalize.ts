@@ -1,5 +1,5 @@
-import { isJobAction, isJobState } from './events.js'
-import type { CallbackBody, SuperaiEvent } from './schema.js'
+import { isJobAction, isJobState } from '../events.js'
+import type { CallbackBody, SuperaiEvent } from '../schema.js'
 
 export interface Normalized {
   readonly event: SuperaiEvent

@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { createSuperaiClient, isSuperaiApiError, type SuperaiClient, type SuperaiJob } from './client.js'
-import { codes } from './errors.js'
+import { createSuperaiClient, isSuperaiApiError, type SuperaiClient, type SuperaiJob } from '../client/client.js'
+import { codes } from '../errors.js'
 import { normalizeValue } from './normalize.js'
-import type { SuperaiEvent } from './schema.js'
+import type { SuperaiEvent } from '../schema.js'
 
 export interface VerifyOptions {
   /** super.AI API key, sent as `API-KEY`; never logged. */

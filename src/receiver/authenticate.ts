@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { BlockList, isIP } from 'node:net'
 import type { FastifyRequest } from 'fastify'
-import { codes } from './errors.js'
+import { codes } from '../errors.js'
 
 export type SecretLocation = 'path' | 'header' | 'query'
 

@@ -1,20 +1,34 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import { codes } from './errors.js'
-import { EVENT_NAMES, eventNameOf, methodName, type EventName, type MethodName } from './events.js'
-import type { SuperaiEvent } from './schema.js'
-import type { SuperaiJob } from './client.js'
+import { codes } from '../errors.js'
+import { EVENT_NAMES, eventNameOf, methodName, type EventName, type MethodName } from '../events.js'
+import type { SuperaiEvent } from '../schema.js'
+import type { SuperaiJob } from '../client/client.js'
 
-/** What a handler gets besides the event. */
-export interface HandlerContext {
-  /** The delivery's HTTP request. */
-  readonly request: FastifyRequest
-  /** The request's logger, bound to its request id. */
+interface ContextBase {
+  /** The delivery's logger (in synchronous mode bound to its request id). */
   readonly log: FastifyBaseLogger
   /** The idempotency key of this callback, prefix included. */
   readonly key: string
   /** With the `verify` option, the job as the super.AI API reported it (with `appId`); otherwise undefined. */
   readonly job: SuperaiJob | undefined
 }
+
+/** Synchronous mode: the handlers run inside the delivery's request, and the answer waits for them. */
+export interface HttpHandlerContext extends ContextBase {
+  readonly source: 'http'
+  /** The delivery's HTTP request. */
+  readonly request: FastifyRequest
+}
+
+/** Queue mode: a worker runs the handlers, apart from any request. */
+export interface QueueHandlerContext extends ContextBase {
+  readonly source: 'queue'
+  /** Which try this is, counting from 1. */
+  readonly attempt: number
+}
+
+/** What a handler gets besides the event; `source` tells where it runs and narrows the rest. */
+export type HandlerContext = HttpHandlerContext | QueueHandlerContext
 
 export type SuperaiHandler<E extends EventName = 'callback'> =
   (event: SuperaiEvent<E>, context: HandlerContext) => void | Promise<void>
@@ -34,10 +48,7 @@ type StoredHandler = (event: SuperaiEvent, context: HandlerContext) => void | Pr
 
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(EVENT_NAMES)
 
-/**
- * Holds the handlers and runs them for one callback. Independent of the HTTP reply, so that a queue
- * worker can dispatch the same way later.
- */
+/** Holds the handlers and runs them for one callback, wherever it arrived from (a request or a queue). */
 export class Dispatcher {
   readonly #handlers = new Map<EventName, Set<StoredHandler>>()
 

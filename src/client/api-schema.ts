@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { JobState, UnknownValue } from './events.js'
+import type { JobState, UnknownValue } from '../events.js'
 
 /**
  * TypeBox schemas of what the super.AI REST API answers. Every field is optional and extra properties are

@@ -1,4 +1,4 @@
-import { codes } from './errors.js'
+import { codes } from '../errors.js'
 
 /** The outcome of checking a callback URL: the normalised URL, or the reason super.AI would refuse it. */
 export type CallbackUrlCheck =

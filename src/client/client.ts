@@ -1,13 +1,12 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Static, TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import {
   SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiJob, type SuperaiSubmitJobsResult
 } from './api-schema.js'
 import { validateCallbackUrl } from './callback-url.js'
-import { codes } from './errors.js'
+import { codes } from '../errors.js'
 import { readResponseBody } from './response-body.js'
-import { backoffDelay, isRetryableStatus, parseRetryAfter } from './retry.js'
+import { isNotProcessed, isRetryableStatus, parseRetryAfter, retrying } from './retry.js'
 
 export { SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiJob, type SuperaiSubmitJobsResult }
 
@@ -118,10 +117,8 @@ interface Answer {
   readonly status: number
   readonly body: unknown
   readonly attempts: number
+  readonly retryAfter?: number
 }
-
-/** Safe for any call: the API did not process the request. */
-const isNotProcessed = (status: number): boolean => status === 429 || status === 503
 
 export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClient {
   const resolved = resolveClientOptions(options)
@@ -229,12 +226,10 @@ function checked<S extends TSchema> (options: ResolvedClientOptions, spec: CallS
 async function request (options: ResolvedClientOptions, spec: CallSpec, requestOptions: SuperaiRequestOptions): Promise<Answer> {
   const url = options.baseUrl + spec.path
   const timeout = requestOptions.timeout ?? options.timeout
-  for (let attempt = 1; ; attempt++) {
+  const ok = (status: number): boolean => status >= 200 && status < 300
+  const { result, interrupted } = await retrying(async (attempt) => {
     const timeoutSignal = AbortSignal.timeout(timeout)
     const signal = requestOptions.signal === undefined ? timeoutSignal : AbortSignal.any([timeoutSignal, requestOptions.signal])
-    let status: number
-    let body: unknown
-    let retryAfter: number | undefined
     try {
       const response = await options.fetch(url, {
         method: spec.method,
@@ -247,29 +242,19 @@ async function request (options: ResolvedClientOptions, spec: CallSpec, requestO
         signal,
         redirect: 'error'
       })
-      status = response.status
-      retryAfter = parseRetryAfter(response.headers.get('retry-after'))
-      body = await readResponseBody(response)
+      const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+      const answer: Answer = { status: response.status, body: await readResponseBody(response), attempts: attempt, ...(retryAfter === undefined ? {} : { retryAfter }) }
+      return { result: answer, retryable: !ok(answer.status) && spec.retryOn(answer.status), retryAfter }
     } catch (error) {
       if (requestOptions.signal?.aborted === true) throw requestOptions.signal.reason
       const failure = { status: 0, body: undefined, attempts: attempt }
       if (timeoutSignal.aborted) throw apiError(options, spec, 'FST_SUPERAI_API_TIMEOUT', failure, timeout, error)
       throw apiError(options, spec, 'FST_SUPERAI_API_UNREACHABLE', failure, describe(error), error)
     }
-
-    if (status >= 200 && status < 300) return { status, body, attempts: attempt }
-    const answer = { status, body, attempts: attempt, ...(retryAfter === undefined ? {} : { retryAfter }) }
-    const wait = retryAfter ?? backoffDelay(attempt, options.retryDelay, options.maxRetryDelay)
-    // A Retry-After beyond our patience ends the retries: retrying sooner than asked only earns another 429.
-    if (attempt > options.retries || !spec.retryOn(status) || wait > options.maxRetryDelay) {
-      throw apiError(options, spec, 'FST_SUPERAI_API_ERROR', answer, status)
-    }
-    try {
-      await sleep(wait, undefined, requestOptions.signal === undefined ? {} : { signal: requestOptions.signal })
-    } catch (error) {
-      throw requestOptions.signal?.reason ?? error
-    }
-  }
+  }, { retries: options.retries, baseDelay: options.retryDelay, maxDelay: options.maxRetryDelay, longRetryAfter: 'give-up', signal: requestOptions.signal })
+  if (ok(result.status)) return result
+  if (interrupted) throw requestOptions.signal?.reason
+  throw apiError(options, spec, 'FST_SUPERAI_API_ERROR', result, result.status)
 }
 
 function describe (error: unknown): string {

@@ -1,0 +1,60 @@
+import * as crypto from 'node:crypto'
+import type { SuperaiEvent } from '../schema.js'
+
+/** Sorts in place by UTF-16 code units, as `Array.prototype.sort()` does: insertion sort for the few keys of a callback. */
+function sortKeys (keys: string[]): void {
+  if (keys.length > 16) {
+    keys.sort()
+    return
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string
+    let j = i - 1
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string
+      j--
+    }
+    keys[j + 1] = key
+  }
+}
+
+/** JSON with object keys sorted at every depth, so that key order never changes a digest. */
+export function canonicalJson (value: unknown): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value)
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ','
+      out += canonicalJson(value[i] ?? null)
+    }
+    return out + ']'
+  }
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  sortKeys(keys)
+  let out = '{'
+  for (const key of keys) {
+    const item = record[key]
+    if (item === undefined) continue
+    if (out.length > 1) out += ','
+    out += JSON.stringify(key) + ':' + canonicalJson(item)
+  }
+  return out + '}'
+}
+
+/** One-shot hashing (Node >= 20.12) skips the Hash object; older Node 20 releases take the streaming API. */
+const sha256Base64url: (data: string) => string = typeof (crypto as Partial<typeof crypto>).hash === 'function'
+  ? (data) => crypto.hash('sha256', data, 'base64url')
+  : (data) => crypto.createHash('sha256').update(data).digest('base64url')
+
+/**
+ * 22 base64url characters (132 bits) of SHA-256 over the job uuid and the canonical body: a redelivery
+ * maps to the same key in any key order, another callback of the same job to another. Short on
+ * purpose: with the default prefix the key is 40 characters, which Redis stores in 88 bytes
+ * (`npm run bench`); a readable `<uuid>:<digest>` key would take 120. Logs carry the uuid beside the key.
+ */
+export function defaultIdempotencyKey (event: SuperaiEvent): string {
+  return sha256Base64url(event.uuid + '\n' + canonicalJson(event)).slice(0, 22)
+}
+
+export const MAX_KEY_LENGTH = 512

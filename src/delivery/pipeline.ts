@@ -1,0 +1,286 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { codes, isCoded, type CodedError } from '../errors.js'
+import type { Observer} from '../observability.js';
+import { traceHandlers, type DeliveryOutcome, type DeliverySource } from '../observability.js'
+import type { CallbackBody, SuperaiEvent } from '../schema.js'
+import type { IdempotencyStore } from '../store/store.js'
+import type { SuperaiJob } from '../client/client.js'
+import { nextClaimToken } from './claim-token.js'
+import type { Dispatcher, HandlerContext } from './dispatcher.js'
+import { MAX_KEY_LENGTH } from './idempotency-key.js'
+import { normalizeCallback } from './normalize.js'
+import { Settlement } from './settlement.js'
+import type { JobVerifier } from './verify.js'
+
+/** The part of the resolved options the pipeline reads. */
+export interface PipelineSettings {
+  readonly keyPrefix: string
+  readonly ttlMs: number
+  readonly leaseMs: number
+  readonly idempotencyKey: (event: SuperaiEvent) => string
+  readonly unknownValues: 'accept' | 'reject'
+}
+
+/** One callback on its way through: the normalised event, its key (prefix included) and whom to log to. */
+export interface Delivery {
+  readonly event: SuperaiEvent
+  readonly key: string
+  readonly log: FastifyBaseLogger
+}
+
+/** Where the handlers would run, without the parts the pipeline adds (`log`, `key`, `job`). */
+export type RunSource =
+  | { readonly source: 'http', readonly request: FastifyRequest }
+  | { readonly source: 'queue', readonly attempt: number }
+
+/** Stores a claimed callback durably for a worker (queue mode); rejects when it could not. */
+export type Handoff = (delivery: Delivery) => Promise<void>
+
+/** How a delivery ended; the adapters map it to an HTTP answer or a queue job's fate. */
+export type Outcome =
+  | { readonly status: 'processed' | 'queued' | 'duplicate', readonly delivery: Delivery }
+  /** Another delivery holds the claim: try again in `retryAfter` seconds. */
+  | { readonly status: 'inFlight', readonly delivery: Delivery, readonly retryAfter: number }
+  /** A handler threw; `error` is the coded 500, `cause` what the handlers threw. */
+  | { readonly status: 'failed', readonly delivery: Delivery, readonly error: CodedError, readonly cause: unknown }
+  | {
+    readonly status: Exclude<DeliveryOutcome, 'processed' | 'queued' | 'duplicate' | 'inFlight' | 'failed'>
+    readonly error: CodedError
+    readonly delivery: Delivery | undefined
+  }
+
+/** A 409 never asks for longer than this, however long the handlers usually take. */
+const MAX_RETRY_AFTER_S = 5
+
+/**
+ * Queue mode: a redelivery that finds the first delivery between its claim and its enqueue (a few ms)
+ * waits up to this long for it to settle, so that it is answered 200 duplicate rather than 409.
+ */
+const HANDOFF_WAIT_MS = 1000
+
+/** A worker's claim on running the handlers sits beside the receiver's claim on storing the callback. */
+const RUN_SUFFIX = ':run'
+
+/**
+ * The delivery pipeline, knowing nothing of HTTP: normalise -> key -> claim -> verify -> dispatch ->
+ * settle, or, in queue mode, claim -> hand off -> settle. The route and the queue worker are thin
+ * adapters that feed it and map its outcomes.
+ */
+export class DeliveryPipeline {
+  readonly #settings: PipelineSettings
+  readonly #store: IdempotencyStore
+  readonly #dispatcher: Dispatcher
+  readonly #verifier: JobVerifier | undefined
+  readonly #observer: Observer
+  readonly #handoff: Handoff | undefined
+  readonly #settlement: Settlement
+  /** Deliveries between their claim and their outcome, for `drain`. */
+  #running = 0
+  #idle: (() => void) | undefined
+  /** Queue mode: the hand-offs this process has under way, by key, for redeliveries to wait on. */
+  readonly #handingOff = new Map<string, Promise<unknown>>()
+  /** A decaying maximum of how long the claimed step takes, for Retry-After. */
+  #typicalRunMs = 0
+
+  constructor (parts: {
+    readonly settings: PipelineSettings
+    readonly store: IdempotencyStore
+    readonly dispatcher: Dispatcher
+    readonly verifier?: JobVerifier | undefined
+    readonly observer: Observer
+    readonly handoff?: Handoff | undefined
+  }) {
+    this.#settings = parts.settings
+    this.#store = parts.store
+    this.#dispatcher = parts.dispatcher
+    this.#verifier = parts.verifier
+    this.#observer = parts.observer
+    this.#handoff = parts.handoff
+    this.#settlement = new Settlement(parts.store, parts.settings)
+  }
+
+  /** Outcomes this process owes the store (a completion or release waiting for Redis to come back). */
+  get pendingSettlements (): number {
+    return this.#settlement.pendingCount
+  }
+
+  /**
+   * A validated body received over HTTP: runs the handlers (synchronous mode) or hands the callback to
+   * the queue (queue mode). Never throws: every failure is an outcome.
+   */
+  async receive (body: CallbackBody, log: FastifyBaseLogger, source: RunSource & { readonly source: 'http' }): Promise<Outcome> {
+    const startedAt = performance.now()
+    let delivery: Delivery
+    try {
+      delivery = this.#prepare(body, log)
+    } catch (err) {
+      return this.#end({ status: isCoded(err) && err.statusCode === 400 ? 'rejected' : 'error', error: asCoded(err), delivery: undefined }, 'http', startedAt)
+    }
+    const outcome = this.#handoff === undefined
+      ? await this.#tracked(this.#claimAndRun(delivery, delivery.key, source))
+      : await this.#tracked(this.#claimAndHandOff(delivery, this.#handoff))
+    return this.#end(outcome, 'http', startedAt)
+  }
+
+  /**
+   * A stored callback taken by a queue worker: its handlers run once across every worker, guarded by a
+   * claim of its own beside the receiver's. Never throws.
+   */
+  async process (event: SuperaiEvent, key: string, log: FastifyBaseLogger, attempt: number): Promise<Outcome> {
+    const startedAt = performance.now()
+    const delivery: Delivery = { event, key, log }
+    const outcome = await this.#tracked(this.#claimAndRun(delivery, key + RUN_SUFFIX, { source: 'queue', attempt }))
+    return this.#end(outcome, 'queue', startedAt)
+  }
+
+  /** The key a callback would get, or a coded error for one refused before anything is stored. */
+  #prepare (body: CallbackBody, log: FastifyBaseLogger): Delivery {
+    const { event, unknown } = normalizeCallback(body)
+    for (const { field, value } of unknown) {
+      if (this.#settings.unknownValues === 'reject') throw new codes.FST_SUPERAI_UNKNOWN_VALUE(field, value)
+      log.warn({ uuid: event.uuid, field, value }, 'super.AI callback with an undocumented %s; dispatched to "callback" handlers only', field)
+    }
+    const custom = this.#settings.idempotencyKey(event)
+    if (typeof custom !== 'string' || custom.length === 0 || custom.length > MAX_KEY_LENGTH) {
+      throw new codes.FST_SUPERAI_INVALID_IDEMPOTENCY_KEY()
+    }
+    return { event, key: this.#settings.keyPrefix + custom, log }
+  }
+
+  /** Claims `claimKey`; returns the token, or the outcome that ends the delivery here. */
+  async #claim (delivery: Delivery, claimKey: string): Promise<string | Outcome> {
+    if (this.#settlement.isPending(claimKey)) return { status: 'inFlight', delivery, retryAfter: 1 }
+    const token = nextClaimToken()
+    let claimed
+    try {
+      claimed = await this.#store.claim(claimKey, token, this.#settings.leaseMs)
+    } catch (err) {
+      delivery.log.error({ err, key: claimKey }, 'super.AI callback: idempotency store unavailable')
+      // a timed-out claim may still land when a frozen Redis wakes up; the release queued behind it on
+      // the same connection frees the key instead of leaving it claimed for a whole lease
+      this.#store.release(claimKey, token).catch(() => {})
+      return { status: 'storeUnavailable', error: new codes.FST_SUPERAI_STORE_UNAVAILABLE(), delivery }
+    }
+    if (claimed.status === 'claimed') return token
+    if (claimed.status === 'processed') return { status: 'duplicate', delivery }
+    return { status: 'inFlight', delivery, retryAfter: this.#retryAfter(claimed.retryAfterMs) }
+  }
+
+  async #claimAndRun (delivery: Delivery, claimKey: string, source: RunSource): Promise<Outcome> {
+    const claimed = await this.#claim(delivery, claimKey)
+    if (typeof claimed !== 'string') return claimed
+    const startedAt = performance.now()
+    const outcome = await this.#run(delivery, claimKey, claimed, source)
+    this.#observeRun(performance.now() - startedAt)
+    return outcome
+  }
+
+  /** verify -> dispatch -> settle, for a claimed delivery. */
+  async #run (delivery: Delivery, claimKey: string, token: string, source: RunSource): Promise<Outcome> {
+    const { event, key, log } = delivery
+    let job: SuperaiJob | undefined
+    if (this.#verifier !== undefined) {
+      try {
+        job = await this.#verifier.verify(event, log)
+      } catch (err) {
+        await this.#settlement.release(claimKey, token, log)
+        const error = asCoded(err)
+        return { status: error.statusCode === 503 ? 'verifyUnavailable' : 'rejected', error, delivery }
+      }
+    }
+    const context: HandlerContext = { ...source, log, key, job }
+    try {
+      await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context))
+    } catch (cause) {
+      const failures = cause instanceof AggregateError ? cause.errors.length : 1
+      log.error({ err: cause, uuid: event.uuid, key }, 'super.AI callback handler failed')
+      await this.#settlement.release(claimKey, token, log)
+      const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, this.#dispatcher.handlersFor(event).length)
+      return { status: 'failed', error, cause, delivery }
+    }
+    await this.#settlement.complete(claimKey, token, log)
+    return { status: 'processed', delivery }
+  }
+
+  /**
+   * Queue mode: acknowledged only once stored, so the claim is released when the enqueue fails. A
+   * redelivery racing the first one's claim-then-enqueue waits for it (bounded) instead of a 409: in
+   * this process deliveries of one key take turns; another process's claim is polled.
+   */
+  async #claimAndHandOff (delivery: Delivery, handoff: Handoff): Promise<Outcome> {
+    const { key } = delivery
+    const previous = this.#handingOff.get(key)
+    const current = (async () => {
+      if (previous !== undefined) await previous
+      return await this.#pollClaimAndHandOff(delivery, handoff)
+    })()
+    this.#handingOff.set(key, current)
+    try {
+      return await current
+    } finally {
+      if (this.#handingOff.get(key) === current) this.#handingOff.delete(key)
+    }
+  }
+
+  async #pollClaimAndHandOff (delivery: Delivery, handoff: Handoff): Promise<Outcome> {
+    const deadline = performance.now() + HANDOFF_WAIT_MS
+    for (let pause = 2; ; pause *= 2) {
+      const claimed = await this.#claim(delivery, delivery.key)
+      if (typeof claimed === 'string') return await this.#handOff(delivery, handoff, claimed)
+      const left = deadline - performance.now()
+      if (claimed.status !== 'inFlight' || left <= 0) return claimed
+      await sleep(Math.min(pause, left))
+    }
+  }
+
+  async #handOff (delivery: Delivery, handoff: Handoff, token: string): Promise<Outcome> {
+    const startedAt = performance.now()
+    try {
+      await handoff(delivery)
+    } catch (err) {
+      delivery.log.error({ err, key: delivery.key }, 'super.AI callback: could not store it in the queue')
+      await this.#settlement.release(delivery.key, token, delivery.log)
+      return { status: 'storeUnavailable', error: new codes.FST_SUPERAI_STORE_UNAVAILABLE(), delivery }
+    }
+    await this.#settlement.complete(delivery.key, token, delivery.log)
+    this.#observeRun(performance.now() - startedAt)
+    return { status: 'queued', delivery }
+  }
+
+  /** Seconds until a retry is worth it: what is left of the lease, but no more than a run usually takes. */
+  #retryAfter (leaseLeftMs: number): number {
+    const expectedMs = Math.min(leaseLeftMs, this.#typicalRunMs)
+    return Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(expectedMs / 1000)))
+  }
+
+  #observeRun (ms: number): void {
+    // jumps up at once, decays slowly: a slow run is remembered for a while
+    this.#typicalRunMs = Math.max(ms, this.#typicalRunMs * 0.9)
+  }
+
+  /** Counts the delivery as running until `promise` settles; no wrapper of its own on the hot path. */
+  #tracked<T> (promise: Promise<T>): Promise<T> {
+    this.#running++
+    return promise.finally(() => {
+      if (--this.#running === 0) this.#idle?.()
+    })
+  }
+
+  #end (outcome: Outcome, source: DeliverySource, startedAt: number): Outcome {
+    const delivery = outcome.delivery
+    this.#observer.delivered(outcome.status, source, startedAt, delivery?.event, delivery?.key)
+    return outcome
+  }
+
+  /** For shutdown: waits for the deliveries being handled, then gives every pending outcome one last try. */
+  async drain (): Promise<void> {
+    if (this.#running > 0) await new Promise<void>((resolve) => { this.#idle = resolve })
+    this.#idle = undefined
+    await this.#settlement.flush()
+  }
+}
+
+function asCoded (err: unknown): CodedError {
+  return isCoded(err) ? err : new codes.FST_SUPERAI_INTERNAL()
+}

@@ -1,0 +1,88 @@
+import diagnosticsChannel from 'node:diagnostics_channel'
+import type { SuperaiEvent } from './schema.js'
+
+/** One message per delivery, whatever its outcome. */
+export const DELIVERY_CHANNEL = 'fastify-superai-callbacks:delivery'
+/** A TracingChannel around each callback's handler run (`start`, `end`, `asyncStart`, `asyncEnd`, `error`). */
+export const HANDLE_CHANNEL = 'fastify-superai-callbacks:handle'
+
+/** Where a delivery was handled: in its HTTP request, or by a queue worker. */
+export type DeliverySource = 'http' | 'queue'
+
+/** How a delivery ended; each is also a counter of `stats()`. */
+export type DeliveryOutcome =
+  | 'processed' | 'queued' | 'duplicate' | 'inFlight' | 'failed' | 'rejected'
+  | 'storeUnavailable' | 'verifyUnavailable' | 'error'
+
+export interface DeliveryMessage {
+  readonly outcome: DeliveryOutcome
+  /** The idempotency key; undefined when the delivery was refused before one was computed. */
+  readonly key: string | undefined
+  readonly uuid: string | undefined
+  readonly state: string | undefined
+  readonly action: string | undefined
+  readonly source: DeliverySource
+  readonly durationMs: number
+}
+
+/** The context object of each `fastify-superai-callbacks:handle` trace. */
+export interface HandleMessage {
+  readonly event: SuperaiEvent
+  readonly key: string
+  readonly source: DeliverySource
+}
+
+/** Counters since start. `received` counts HTTP deliveries; worker runs count under their outcome. */
+export type SuperaiStats = Readonly<Record<'received' | DeliveryOutcome | 'deadLettered' | 'replayed', number>>
+
+const deliveryChannel = diagnosticsChannel.channel(DELIVERY_CHANNEL)
+const handleChannel = diagnosticsChannel.tracingChannel<string, HandleMessage>(HANDLE_CHANNEL)
+
+/** Runs `run` inside the handle trace; without a subscriber it is a plain call (no context object is built). */
+export function traceHandlers<T> (event: SuperaiEvent, key: string, source: DeliverySource, run: () => Promise<T>): Promise<T> {
+  if (!handleChannel.hasSubscribers) return run()
+  return handleChannel.tracePromise(run, { event, key, source })
+}
+
+/** Counts outcomes and publishes each delivery; one per plugin instance. */
+export class Observer {
+  readonly #counts = {
+    received: 0,
+    processed: 0,
+    queued: 0,
+    duplicate: 0,
+    inFlight: 0,
+    failed: 0,
+    rejected: 0,
+    storeUnavailable: 0,
+    verifyUnavailable: 0,
+    error: 0,
+    deadLettered: 0,
+    replayed: 0
+  } satisfies Record<keyof SuperaiStats, number>
+
+  /** A delivery ended: count it, and tell subscribers when there are any. */
+  delivered (outcome: DeliveryOutcome, source: DeliverySource, startedAt: number, event?: SuperaiEvent, key?: string): void {
+    if (source === 'http') this.#counts.received++
+    this.#counts[outcome]++
+    if (!deliveryChannel.hasSubscribers) return
+    deliveryChannel.publish({
+      outcome,
+      key,
+      uuid: event?.uuid,
+      state: event?.state,
+      action: event?.action,
+      source,
+      durationMs: performance.now() - startedAt
+    } satisfies DeliveryMessage)
+  }
+
+  /** Queue events that are not deliveries. */
+  count (counter: 'deadLettered' | 'replayed', by = 1): void {
+    this.#counts[counter] += by
+  }
+
+  stats (): SuperaiStats {
+    return Object.freeze({ ...this.#counts })
+  }
+}

@@ -1,0 +1,40 @@
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- a JSDoc @ts-ignore survives into the .d.ts, where consumers without bullmq need it
+/** @ts-ignore bullmq is an optional peer dependency: without it (and so without queue mode) this import is unresolved */
+import type { Queue } from 'bullmq'
+import type { SuperaiEvent } from '../schema.js'
+
+/** What a queue job carries: the normalised callback and its idempotency key (prefix included). */
+export interface CallbackJobData {
+  readonly event: SuperaiEvent
+  readonly key: string
+}
+
+/** The BullMQ `Queue` of queue mode, for bull-board, metrics and your own inspection. */
+export type SuperaiQueue = Queue<CallbackJobData>
+
+/** A callback whose handlers failed on every try, kept in BullMQ's failed set for `ttl`. */
+export interface DeadLetter {
+  /** The idempotency key, decoded from the BullMQ job id. */
+  readonly key: string
+  readonly event: SuperaiEvent
+  /** Tries made. */
+  readonly attempts: number
+  /** Why the last try failed: the handlers' error messages. */
+  readonly reason: string
+  readonly failedAt: Date
+}
+
+export interface ReplayResult {
+  /** Keys of the dead letters put back in the queue, attempts reset. */
+  readonly replayed: readonly string[]
+  /** Keys asked for that are not dead letters (never failed, already replayed, or expired). */
+  readonly missing: readonly string[]
+}
+
+/** `app.superai.deadLetters`: the failed set of queue mode. */
+export interface SuperaiDeadLetters {
+  /** Every dead letter, most recent first. */
+  list (): Promise<DeadLetter[]>
+  /** Runs the dead letters again (all of them when no key is given), with their attempts starting again. */
+  replay (keys?: readonly string[]): Promise<ReplayResult>
+}

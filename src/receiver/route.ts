@@ -1,0 +1,81 @@
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
+import type { ResolvedOptions } from '../options.js'
+import { CallbackAcceptedSchema, CallbackBodySchema, CallbackQueuedSchema, ErrorReplySchema, type CallbackBody } from '../schema.js'
+import type { DeliveryPipeline } from '../delivery/pipeline.js'
+import type { Observer } from '../observability.js'
+import { checkRequest, redactUrl } from './authenticate.js'
+import { sendError, sendOutcome, toReplyError } from './reply.js'
+import { validatorCompiler } from './validator.js'
+
+/** Whether `info` lines are written, so that none is built for nothing: pino answers; Fastify's no-op logger (`logger: false`) has no level. */
+function infoEnabled (log: FastifyBaseLogger): boolean {
+  const { isLevelEnabled } = log as { isLevelEnabled?: (level: string) => boolean }
+  return typeof isLevelEnabled === 'function' ? isLevelEnabled.call(log, 'info') : log.level !== undefined
+}
+
+/**
+ * The HTTP adapter: guard -> parse -> validate, then the pipeline, then the response table. It reads
+ * requests and writes responses; everything between is the pipeline's.
+ */
+export function registerCallbackRoute (
+  instance: FastifyInstance, options: ResolvedOptions, pipeline: DeliveryPipeline, observer: Observer,
+  lifecycle: { readonly closing: boolean }
+): void {
+  const { guard } = options
+  const guarded = guard.allowList !== undefined || guard.secrets !== undefined
+  const tokenInPath = guard.secrets !== undefined && guard.secretIn === 'path'
+
+  // the bare path stays routed so that a missing token is a 401, not a 404
+  const urls = tokenInPath ? [options.path, `${options.path}:token/`] : [options.path]
+
+  for (const url of urls) instance.route({
+    method: 'POST',
+    url,
+    config: options.routeConfig,
+    // before the body is read: a refused sender costs no parsing and stores nothing
+    onRequest: guarded ? async (request) => { checkRequest(request, guard) } : undefined,
+    ...(guard.secrets === undefined
+      ? {}
+      : {
+          logSerializers: {
+            req: (request: FastifyRequest) => ({
+              method: request.method, url: redactUrl(request.url, guard.secretIn), host: request.host, remoteAddress: request.ip
+            })
+          }
+        }),
+    bodyLimit: options.bodyLimit,
+    schema: {
+      summary: 'Receive a super.AI job callback',
+      description: 'At-least-once deliveries are deduplicated; handlers run once per distinct callback.',
+      body: CallbackBodySchema,
+      response: {
+        200: CallbackAcceptedSchema,
+        202: CallbackQueuedSchema,
+        '4xx': ErrorReplySchema,
+        '5xx': ErrorReplySchema
+      }
+    },
+    validatorCompiler,
+    // refusals before the pipeline: a bad sender, media type, size or body, or another plugin's 4xx
+    errorHandler (err, request, reply) {
+      const coded = toReplyError(err, request, options.bodyLimit)
+      const internal = coded.code === 'FST_SUPERAI_INTERNAL'
+      if (internal) request.log.error({ err }, 'super.AI callback: unexpected error')
+      observer.delivered(internal ? 'error' : 'rejected', 'http', performance.now() - reply.elapsedTime)
+      if (lifecycle.closing) reply.header('connection', 'close')
+      return sendError(reply, coded)
+    },
+    async handler (request, reply) {
+      const outcome = await pipeline.receive(request.body as CallbackBody, request.log, { source: 'http', request })
+      const { status, delivery } = outcome
+      if (delivery !== undefined && infoEnabled(request.log) && (status === 'processed' || status === 'duplicate' || status === 'queued' || status === 'inFlight')) {
+        const { event, key } = delivery
+        const logged = { uuid: event.uuid, id: event.id, state: event.state, action: event.action, key }
+        if (status === 'inFlight') request.log.info({ ...logged, retryAfter: outcome.retryAfter }, 'super.AI callback already in flight')
+        else request.log.info({ ...logged, duplicate: status === 'duplicate', queued: status === 'queued' }, 'super.AI callback accepted')
+      }
+      if (lifecycle.closing) reply.header('connection', 'close')
+      return sendOutcome(reply, outcome)
+    }
+  })
+}

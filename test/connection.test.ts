@@ -1,0 +1,55 @@
+import { test } from 'tap'
+import { Cluster, Redis } from 'ioredis'
+import { CLIENT_DEFAULTS, CLUSTER_DEFAULTS, clusterSettings, hasHashTag, isCluster } from '../src/store/connection.js'
+import { resolveOptions } from '../src/options.js'
+
+test('hasHashTag: whether every key under a prefix hashes to one Cluster slot', async (t) => {
+  const cases: Array<[string, boolean]> = [
+    ['{superai}', true],
+    ['{superai}:bull', true],
+    ['bull:{q}:', true],
+    ['{a}{b}', true],
+    ['bull', false],
+    ['', false],
+    ['{}', false],
+    ['{}{superai}', false], // the first "{" closes at once: the whole key is hashed
+    ['superai}{', false],
+    ['{superai', false]
+  ]
+  for (const [prefix, expected] of cases) t.equal(hasHashTag(prefix), expected, JSON.stringify(prefix))
+})
+
+test('isCluster tells a Cluster from a single client without connecting', async (t) => {
+  const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true })
+  const single = new Redis({ lazyConnect: true })
+  t.teardown(() => { cluster.disconnect(); single.disconnect() })
+  t.equal(isCluster(cluster), true)
+  t.equal(isCluster(single), false)
+})
+
+test('a Cluster of ours fails fast like a single client; the user\'s options win', async (t) => {
+  const defaults = clusterSettings()
+  t.equal(defaults.enableOfflineQueue, false, 'no offline queue: a command while the cluster is down fails at once')
+  t.equal(defaults.lazyConnect, true, 'connected by the plugin before register resolves')
+  t.match(defaults.redisOptions, {
+    maxRetriesPerRequest: CLIENT_DEFAULTS.maxRetriesPerRequest,
+    commandTimeout: CLIENT_DEFAULTS.commandTimeout,
+    connectTimeout: CLIENT_DEFAULTS.connectTimeout
+  }, 'each node with the single-client timeouts')
+  t.equal(typeof defaults.clusterRetryStrategy, 'function')
+  t.equal(CLUSTER_DEFAULTS.clusterRetryStrategy?.(100, new Error('down')), 2000, 'reconnects are bounded to 2 s apart')
+
+  const mine = clusterSettings({ enableOfflineQueue: true, redisOptions: { commandTimeout: 500, password: 'p' } })
+  t.equal(mine.enableOfflineQueue, true)
+  t.match(mine.redisOptions, { commandTimeout: 500, password: 'p', maxRetriesPerRequest: CLIENT_DEFAULTS.maxRetriesPerRequest })
+})
+
+test('Cluster and Sentinel configurations resolve to their own store choices, copied', async (t) => {
+  const nodes = [{ host: '127.0.0.1', port: 7000 }]
+  const cluster = resolveOptions({ redis: { cluster: nodes, options: { scaleReads: 'master' } } }).store
+  t.equal(cluster.kind, 'redis-cluster')
+  t.ok(cluster.kind === 'redis-cluster' && cluster.config.cluster !== nodes && cluster.config.options?.scaleReads === 'master')
+  const sentinel = resolveOptions({ redis: { sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'mymaster' } }).store
+  t.equal(sentinel.kind, 'redis-sentinel')
+  t.equal(resolveOptions({ redis: { host: '127.0.0.1' } }).store.kind, 'redis-config')
+})

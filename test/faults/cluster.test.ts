@@ -1,0 +1,136 @@
+import { test } from 'tap'
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import Fastify from 'fastify'
+import { Cluster } from 'ioredis'
+import superaiCallbacks, { RedisStore, codes } from '../../src/index.js'
+import { resolveOptions } from '../../src/options.js'
+import { connectRedisCluster, isCluster } from '../../src/store/connection.js'
+import { callbackBody } from '../helpers/callbacks.js'
+import { startRedisCluster } from '../helpers/redis-cluster.js'
+import { ask, freePort, waitFor } from '../helpers/redis-server.js'
+import { deliverUntilAccepted, injectPoster, newTally, pool, statusCount } from '../helpers/sender.js'
+import { storeContract } from '../helpers/store-contract.js'
+
+/** A real 3-master Redis Cluster with a replica each, through the plugin's `redis: { cluster }` configuration. */
+
+test('on a real Redis Cluster', async (t) => {
+  const cluster = await startRedisCluster(t.teardown.bind(t), { masters: 3, replicas: 1 })
+  const keyPrefix = `test:cluster:${randomUUID()}:`
+
+  t.test('the store contract holds, with the client the configuration creates', async (t) => {
+    const choice = resolveOptions({ redis: { cluster: cluster.nodes } }).store
+    if (choice.kind !== 'redis-cluster') throw new Error(`resolved to ${choice.kind}`)
+    const connection = await connectRedisCluster(choice.config, Fastify().log)
+    t.teardown(async () => { await connection.close() })
+    t.ok(isCluster(connection.client), 'an ioredis Cluster')
+    storeContract(t, new RedisStore(connection.client), `${keyPrefix}contract:`)
+  })
+
+  t.test('the plugin answers, deduplicates and closes the Cluster it created', async (t) => {
+    const app = Fastify()
+    t.teardown(async () => { await app.close() })
+    await app.register(superaiCallbacks, { redis: { cluster: cluster.nodes.slice(0, 1) }, keyPrefix })
+    let runs = 0
+    app.superai.on('callback', () => { runs++ })
+    const post = injectPoster(app)
+    const bodies = Array.from({ length: 20 }, () => callbackBody())
+    for (const body of bodies) t.same(await post(body), { status: 200, duplicate: false, retryAfter: undefined })
+    for (const body of bodies) t.same(await post(body), { status: 200, duplicate: true, retryAfter: undefined })
+    t.equal(runs, 20, 'each ran once, their keys spread over the slots of all masters')
+    // normal clients other than the asking one, on every node (replication links are flagged S and M)
+    const clients = async (): Promise<number> => {
+      let count = 0
+      for (const { port } of cluster.nodes) {
+        const lines = String(await ask(port, 'CLIENT', 'LIST')).split('\n')
+        count += lines.filter((line) => / flags=N /.test(line) && !line.includes('cmd=client|list')).length
+      }
+      return count
+    }
+    t.ok(await clients() >= 3, 'the plugin is connected to the nodes')
+    await app.close()
+    await waitFor('no client of the plugin left on any node', async () => await clients() === 0, 5000)
+    t.pass('app.close() quit the Cluster the plugin created, on every node')
+  })
+
+  t.test('an injected Cluster is used as given and left open', async (t) => {
+    const client = new Cluster(cluster.nodes.map(({ host, port }) => ({ host, port })))
+    t.teardown(async () => { await client.quit().catch(() => {}) })
+    await client.ping()
+    const app = Fastify()
+    t.teardown(async () => { await app.close() })
+    await app.register(superaiCallbacks, { redis: client, keyPrefix })
+    app.superai.on('callback', () => {})
+    t.same(await injectPoster(app)(callbackBody()), { status: 200, duplicate: false, retryAfter: undefined })
+    await app.close()
+    t.equal(client.status, 'ready', 'still ready after close')
+    t.equal(await client.ping(), 'PONG')
+  })
+
+  t.test('a master killed during deliveries: its replica takes over and every callback is accepted', async (t) => {
+    const app = Fastify({ logger: false })
+    t.teardown(async () => { await app.close() })
+    const lease = 2
+    await app.register(superaiCallbacks, { redis: { cluster: cluster.nodes }, keyPrefix, lease })
+    const runs = new Map<string, number>()
+    app.superai.on('callback', async (event) => {
+      await sleep(2)
+      runs.set(event.uuid, (runs.get(event.uuid) ?? 0) + 1)
+    })
+    const post = injectPoster(app)
+    const before = await cluster.topology()
+    const victim = before.find((node) => node.role === 'master')
+    const heir = before.find((node) => node.role === 'replica' && node.masterPort === victim?.port)
+    if (victim === undefined || heir === undefined) throw new Error('no master with a replica')
+
+    const bodies = Array.from({ length: 300 }, () => callbackBody())
+    const tally = newTally()
+    const started = Date.now()
+    const deadline = started + 45_000
+    let accepted = 0
+    let killedAt = 0
+    const killer = (async () => {
+      while (accepted < 80 && Date.now() < deadline) await sleep(5)
+      killedAt = Date.now()
+      await cluster.servers.get(victim.port)?.kill()
+    })()
+    await pool(bodies.map((body) => async () => {
+      const answer = await deliverUntilAccepted(post, body, tally, { deadline })
+      if (answer !== undefined) accepted++
+      // pace the sender so that the kill lands mid-run
+      await sleep(10)
+    }), 8)
+    await killer
+    const acceptedAfter = Date.now() - killedAt
+
+    t.equal(tally.givenUp, 0, 'every callback was eventually accepted')
+    t.ok(bodies.every((body) => (runs.get(String(body.uuid)) ?? 0) >= 1), 'every callback ran')
+    const doubles = bodies.filter((body) => (runs.get(String(body.uuid)) ?? 0) > 1).length
+    await cluster.waitHealthy(20_000)
+    const after = await cluster.topology()
+    t.equal(after.find((node) => node.port === heir.port)?.role, 'master', 'the replica was promoted')
+
+    // redeliveries after the failover: duplicates, unless the failover lost a mark (asynchronous replication)
+    const sweep = newTally()
+    await pool(bodies.map((body) => async () => await deliverUntilAccepted(post, body, sweep, { deadline: Date.now() + 20_000 })), 8)
+    t.equal(sweep.givenUp, 0, 'the plugin keeps answering after the failover')
+    const lostMarks = sweep.processed
+    t.comment(`cluster failover: ${bodies.length} callbacks, ${tally.requests} requests, ${statusCount(tally, 503)} × 503, ` +
+      `${statusCount(tally, 409)} × 409, ${tally.retries} retries, all accepted ${acceptedAfter} ms after the kill; ` +
+      `${doubles} ran twice, ${lostMarks} processed marks lost in the failover (of ${bodies.length} redelivered)`)
+  })
+})
+
+test('a Cluster configuration that cannot connect fails register with a coded error naming "redis"', async (t) => {
+  const app = Fastify()
+  t.teardown(async () => { await app.close().catch(() => {}) })
+  const port = await freePort()
+  const started = Date.now()
+  const err = await app.register(superaiCallbacks, {
+    redis: { cluster: [{ host: '127.0.0.1', port }], options: { redisOptions: { connectTimeout: 500 } } }
+  }).ready().then(() => undefined, (e: unknown) => e)
+  t.ok(err instanceof codes.FST_SUPERAI_INVALID_OPTION, 'coded error')
+  t.match((err as Error).message, /"redis"/)
+  t.ok(Date.now() - started < 5000, `promptly (${Date.now() - started} ms)`)
+})
+
