@@ -39,15 +39,19 @@ test('on a real Redis Cluster', async (t) => {
     for (const body of bodies) t.same(await post(body), { status: 200, duplicate: true, retryAfter: undefined })
     t.equal(runs, 20, 'each ran once, their keys spread over the slots of all masters')
     // normal clients other than the asking one, on every node (replication links are flagged S and M)
+    const seen: string[] = []
     const clients = async (): Promise<number> => {
       let count = 0
+      seen.length = 0
       for (const { port } of cluster.nodes) {
         const lines = String(await ask(port, 'CLIENT', 'LIST')).split('\n')
+        seen.push(`${port}: ${lines.join(' | ')}`)
         count += lines.filter((line) => / flags=N /.test(line) && !line.includes('cmd=client|list')).length
       }
       return count
     }
-    t.ok(await clients() >= 3, 'the plugin is connected to the nodes')
+    const connected = await clients()
+    t.ok(connected >= 3, `the plugin is connected to the nodes (${connected})`, { diagnostic: connected < 3, seen })
     await app.close()
     await waitFor('no client of the plugin left on any node', async () => await clients() === 0, 5000)
     t.pass('app.close() quit the Cluster the plugin created, on every node')

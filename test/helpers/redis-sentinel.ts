@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ask, freePort, startRedisServer, waitFor, type RedisServer } from './redis-server.js'
+import { ask, freePort, isPortTaken, startRedisServer, waitFor, type RedisServer } from './redis-server.js'
 
 export const SENTINEL_MASTER_NAME = 'superai-test'
 
@@ -32,7 +32,7 @@ export async function startRedisSentinel (
   await waitFor('the replica in sync', async () => String(await ask(replica.port, 'INFO', 'replication')).includes('master_link_status:up'), 10_000)
 
   const sentinelPorts: number[] = []
-  for (let i = 0; i < count; i++) {
+  const startSentinel = async (tries: number): Promise<void> => {
     const port = await freePort()
     // a sentinel rewrites its config file, so each gets a writable one
     const configFile = join(dir, `sentinel-${port}.conf`)
@@ -43,19 +43,32 @@ export async function startRedisSentinel (
       `sentinel parallel-syncs ${SENTINEL_MASTER_NAME} 1`,
       ''
     ].join('\n'))
-    await startRedisServer(teardown, 5000, { port, configFile, args: ['--sentinel', '--dir', dir] })
-    sentinelPorts.push(port)
+    try {
+      await startRedisServer(teardown, 5000, { port, configFile, args: ['--sentinel', '--dir', dir] })
+      sentinelPorts.push(port)
+    } catch (err) {
+      // taken between freePort and the bind: another port
+      if (!isPortTaken(err) || tries >= 5) throw err
+      await startSentinel(tries + 1)
+    }
   }
+  for (let i = 0; i < count; i++) await startSentinel(1)
   const first = sentinelPorts[0] ?? 0
   const masterPort = async (): Promise<number> => {
     const [, port] = await ask(first, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME) as [string, string]
     return Number(port)
   }
-  // a failover needs a replica the sentinels know of, and sentinels that know each other
-  await waitFor('the sentinels see the replica', async () => {
+  // a failover needs a replica each sentinel knows of and has reached (INFO read: its link to the master
+  // is up), not only one listed from the master's INFO
+  await waitFor('the sentinels reach the replica', async () => {
     for (const port of sentinelPorts) {
-      const replicas = await ask(port, 'SENTINEL', 'REPLICAS', SENTINEL_MASTER_NAME) as unknown[]
-      if (replicas.length === 0) return false
+      const replicas = await ask(port, 'SENTINEL', 'REPLICAS', SENTINEL_MASTER_NAME) as string[][]
+      const reached = replicas.some((fields) => {
+        const field = (name: string): string | undefined => fields[fields.indexOf(name) + 1]
+        return field('port') === String(replica.port) && field('master-link-status') === 'ok' &&
+          !(field('flags') ?? '').includes('disconnected')
+      })
+      if (!reached) return false
     }
     return true
   }, 15_000, 200)

@@ -29,15 +29,31 @@ export async function waitFor (what: string, check: () => Promise<boolean>, with
   }
 }
 
-/** A TCP port nothing listens on right now: listen on 0, read the port, close. */
+/** Ports this process handed out: never twice, so that, say, a Cluster node's port and bus port differ. */
+const handedOut = new Set<number>()
+
+// Below the kernel's ephemeral range (32768-60999 on Linux): a port taken from that range (listen on 0) can
+// be handed by the kernel to another test process's listen(0), or to an outgoing connection, between our
+// check and redis-server's bind. Here only these helpers choose ports, at random, and a clash is retried.
+const PORT_RANGE = { from: 20_000, to: 32_000 } as const
+
+/** A TCP port of 127.0.0.1 nothing listens on right now, not handed out before by this process. */
 export async function freePort (): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from))
+    if (handedOut.has(port) || !await canListen(port)) continue
+    handedOut.add(port)
+    return port
+  }
+  throw new Error(`no free port between ${PORT_RANGE.from} and ${PORT_RANGE.to}`)
+}
+
+async function canListen (port: number): Promise<boolean> {
   const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no TCP address')
-  await new Promise<void>((resolve, reject) => server.close((err) => { if (err === undefined) resolve(); else reject(err) }))
-  return address.port
+  return await new Promise<boolean>((resolve) => {
+    server.once('error', () => { resolve(false) })
+    server.listen(port, '127.0.0.1', () => { server.close(() => { resolve(true) }) })
+  })
 }
 
 /** True when a Redis on 127.0.0.1:port answers PING within `timeoutMs`. */
@@ -87,6 +103,22 @@ export interface RedisServerOptions {
   readonly port?: number
 }
 
+/** redis-server could not bind its port: something else took it after `freePort` chose it. */
+class PortTaken extends Error {}
+
+/** Whether `startRedisServer` failed because its given port was taken: the caller may choose another. */
+export function isPortTaken (err: unknown): boolean {
+  return err instanceof PortTaken
+}
+
+/** The pid of the Redis answering on 127.0.0.1:port, or undefined while none answers. */
+async function pidOn (port: number): Promise<number | undefined> {
+  if (!await pingRedis(port)) return undefined
+  const info = String(await ask(port, 'INFO', 'server').catch(() => ''))
+  const pid = /process_id:(\d+)/.exec(info)?.[1]
+  return pid === undefined ? undefined : Number(pid)
+}
+
 async function spawnOn (port: number, readyWithinMs: number, { args = [], configFile }: RedisServerOptions = {}): Promise<ChildProcess> {
   const child = spawn('redis-server', [
     ...(configFile === undefined ? [] : [configFile]),
@@ -99,9 +131,13 @@ async function spawnOn (port: number, readyWithinMs: number, { args = [], config
   const deadline = Date.now() + readyWithinMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`redis-server on port ${port} exited early (${child.exitCode ?? child.signalCode}): ${stderr}`)
+      const message = `redis-server on port ${port} exited early (${child.exitCode ?? child.signalCode}): ${stderr}`
+      throw /already in use/i.test(stderr) ? new PortTaken(message) : new Error(message)
     }
-    if (await pingRedis(port)) return child
+    // ready only when the Redis answering is this child: another test's server may hold the port, and a
+    // PING alone would take it for ours (the child then exits, and killing "it" kills nothing)
+    const pid = await pidOn(port)
+    if (pid === child.pid) return child
     await sleep(50)
   }
   child.kill('SIGKILL')
@@ -123,8 +159,18 @@ async function killAndWait (child: ChildProcess): Promise<void> {
 export async function startRedisServer (
   teardown: (fn: () => Promise<void>) => void, readyWithinMs = 5000, options: RedisServerOptions = {}
 ): Promise<RedisServer> {
-  const port = options.port ?? await freePort()
-  let child = await spawnOn(port, readyWithinMs, options)
+  let port = options.port ?? await freePort()
+  // a port chosen by freePort can still be taken before redis-server binds it: choose another
+  const first = async (tries: number): Promise<ChildProcess> => {
+    try {
+      return await spawnOn(port, readyWithinMs, options)
+    } catch (err) {
+      if (!(err instanceof PortTaken) || options.port !== undefined || tries >= 5) throw err
+      port = await freePort()
+      return await first(tries + 1)
+    }
+  }
+  let child = await first(1)
   teardown(async () => { await killAndWait(child) })
   return {
     port,
