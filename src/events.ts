@@ -75,5 +75,9 @@ export const isJobAction = (value: string): value is JobAction => KNOWN_ACTIONS.
  */
 export function eventNameOf (state: string, action: string): StateEventName | ActionEventName | undefined {
   if (!isJobState(state) || !isJobAction(action)) return undefined
-  return action === STATE_CHANGE_ACTION ? stateEventName(state) : actionEventName(action)
+  return action === STATE_CHANGE_ACTION ? STATE_EVENTS.get(state) : ACTION_EVENTS.get(action)
 }
+
+// looked up per delivery: built once instead of re-deriving the camel-cased name each time
+const STATE_EVENTS: ReadonlyMap<string, StateEventName> = new Map(JOB_STATES.map((state) => [state, stateEventName(state)]))
+const ACTION_EVENTS: ReadonlyMap<string, ActionEventName> = new Map(OTHER_ACTIONS.map((action) => [action, actionEventName(action)]))
