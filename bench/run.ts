@@ -72,7 +72,7 @@ const seconds = args.seconds === undefined ? undefined : Number(args.seconds)
 const SETTINGS = {
   warmupSeconds: args.warmup !== undefined ? Number(args.warmup) : quick ? 0.2 : 2,
   /** Each workload runs this many times per contender, contenders interleaved; req/s and percentiles are the rounds' median. */
-  rounds: args.rounds !== undefined ? Number(args.rounds) : quick ? 1 : 3,
+  rounds: args.rounds !== undefined ? Number(args.rounds) : quick ? 1 : 5,
   /** Seconds of one round. */
   seconds: {
     unique: seconds ?? (quick ? 0.5 : 2),

@@ -12,23 +12,44 @@ export function normalizeValue (value: string): string {
   return value.trim().replace(/[_\s]+/g, ' ').toUpperCase()
 }
 
+/** The documented spelling of a state, or undefined; the common case, already documented, costs one lookup. */
+function documentedState (value: string): string | undefined {
+  if (isJobState(value)) return value
+  const normalized = normalizeValue(value)
+  return isJobState(normalized) ? normalized : undefined
+}
+
+function documentedAction (value: string): string | undefined {
+  if (isJobAction(value)) return value
+  const normalized = normalizeValue(value)
+  return isJobAction(normalized) ? normalized : undefined
+}
+
+const NOTHING_UNKNOWN: Normalized['unknown'] = Object.freeze([])
+
 /** From the wire shape to the handler shape; a body that passed the schema always normalises. */
 export function normalizeCallback (body: CallbackBody): Normalized {
-  const { postProcessingEnabled, ...rest } = body
-  const state = normalizeValue(body.state)
-  const action = normalizeValue(body.action)
-  const unknown: Array<{ field: 'state' | 'action', value: string }> = []
-  if (!isJobState(state)) unknown.push({ field: 'state', value: body.state })
-  if (!isJobAction(action)) unknown.push({ field: 'action', value: body.action })
+  const state = documentedState(body.state)
+  const action = documentedAction(body.action)
+  const unknown = state !== undefined && action !== undefined
+    ? NOTHING_UNKNOWN
+    : [
+        ...(state === undefined ? [{ field: 'state' as const, value: body.state }] : []),
+        ...(action === undefined ? [{ field: 'action' as const, value: body.action }] : [])
+      ]
 
-  const event: SuperaiEvent = {
-    ...rest,
+  // one copy of the body: the fields below are replaced where they stand
+  const event = {
+    ...body,
     id: String(body.id),
     uuid: body.uuid.toLowerCase(),
     // an undocumented value is handed on exactly as received
-    state: isJobState(state) ? state : body.state,
-    action: isJobAction(action) ? action : body.action,
-    ...(postProcessingEnabled === undefined ? {} : { postProcessingEnabled: postProcessingEnabled === true || postProcessingEnabled === 'true' })
+    state: state ?? body.state,
+    action: action ?? body.action
+  } as SuperaiEvent
+  const { postProcessingEnabled } = body
+  if (postProcessingEnabled !== undefined) {
+    (event as { postProcessingEnabled?: boolean }).postProcessingEnabled = postProcessingEnabled === true || postProcessingEnabled === 'true'
   }
   return { event, unknown }
 }
