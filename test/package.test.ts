@@ -138,6 +138,8 @@ export async function main (): Promise<string> {
   await app.register(superaiCallbacks, options)
   app.superai.onJobCompleted(onCompleted)
   app.superai.on('job.tagAdded', (event) => { app.log.info(describe(event)) })
+  // @ts-expect-error -- bullmq is not installed here: the queue is unknown, not an any that would let this compile
+  app.superai.queue.close()
   const error = new codes.FST_SUPERAI_INVALID_OPTION('path', 'why')
   const code: 'FST_SUPERAI_INVALID_OPTION' = error.code
   const status: 500 = error.statusCode

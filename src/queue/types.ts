@@ -9,8 +9,19 @@ export interface CallbackJobData {
   readonly key: string
 }
 
-/** The BullMQ `Queue` of queue mode, for bull-board, metrics and your own inspection. */
-export type SuperaiQueue = Queue<CallbackJobData>
+/**
+ * `T`, or `Fallback` when `T` is `any` or unresolved: only those are assignable to an object type with a
+ * property no real type has (a conditional type over an unresolved import resolves to \`any\` itself, so
+ * the usual \`0 extends 1 & T\` test cannot tell).
+ */
+type Resolved<T, Fallback> = [T] extends [{ readonly __fastifySuperaiNeverOnARealType: true }] ? Fallback : T
+
+/**
+ * The BullMQ `Queue` of queue mode, for bull-board, metrics and your own inspection. Without `bullmq`
+ * installed the import above is unresolved; the queue is then `unknown` (install bullmq for its types)
+ * rather than an `any` that would switch off type checking wherever it is used.
+ */
+export type SuperaiQueue = Resolved<Queue<CallbackJobData>, unknown>
 
 /** A callback whose handlers failed on every try, kept in BullMQ's failed set for `ttl`. */
 export interface DeadLetter {
