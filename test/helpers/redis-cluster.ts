@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { ask, freePort, isPortTaken, startRedisServer, waitFor, type RedisServer } from './redis-server.js'
+import { ask, freePort, startRedisServer, waitFor, type RedisServer } from './redis-server.js'
 
 const run = promisify(execFile)
 
@@ -37,27 +37,20 @@ export async function startRedisCluster (
   teardown(async () => { await rm(dir, { recursive: true, force: true }) })
   const servers = new Map<number, RedisServer>()
   const count = masters * (1 + replicas)
-  const startNode = async (tries: number): Promise<void> => {
-    const port = await freePort()
-    // an explicit bus port: port + 10000, the default, may be taken or past 65535
-    const busPort = await freePort()
-    try {
-      servers.set(port, await startRedisServer(teardown, 5000, {
-        port,
-        args: [
-          '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-port', String(busPort),
-          '--cluster-node-timeout', String(nodeTimeoutMs), '--dir', dir,
-          // a replica's first sync would otherwise wait 5 s for more replicas to join
-          '--repl-diskless-sync-delay', '0'
-        ]
-      }))
-    } catch (err) {
-      // taken between freePort and the bind: other ports
-      if (!isPortTaken(err) || tries >= 5) throw err
-      await startNode(tries + 1)
-    }
+  for (let i = 0; i < count; i++) {
+    const server = await startRedisServer(teardown, 5000, {
+      args: [
+        '--cluster-enabled', 'yes', '--cluster-node-timeout', String(nodeTimeoutMs), '--dir', dir,
+        // a replica's first sync would otherwise wait 5 s for more replicas to join
+        '--repl-diskless-sync-delay', '0'
+      ],
+      // an explicit bus port: port + 10000, the default, may be taken or past 65535
+      forPort: async (port) => ({
+        args: ['--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-port', String(await freePort())]
+      })
+    })
+    servers.set(server.port, server)
   }
-  for (let i = 0; i < count; i++) await startNode(1)
   const ports = [...servers.keys()]
   await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`),
     '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 })

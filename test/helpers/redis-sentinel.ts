@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ask, freePort, isPortTaken, startRedisServer, waitFor, type RedisServer } from './redis-server.js'
+import { ask, startRedisServer, waitFor, type RedisServer } from './redis-server.js'
 
 export const SENTINEL_MASTER_NAME = 'superai-test'
 
@@ -32,27 +32,24 @@ export async function startRedisSentinel (
   await waitFor('the replica in sync', async () => String(await ask(replica.port, 'INFO', 'replication')).includes('master_link_status:up'), 10_000)
 
   const sentinelPorts: number[] = []
-  const startSentinel = async (tries: number): Promise<void> => {
-    const port = await freePort()
-    // a sentinel rewrites its config file, so each gets a writable one
-    const configFile = join(dir, `sentinel-${port}.conf`)
-    await writeFile(configFile, [
-      `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${master.port} 1`,
-      `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} ${downAfterMs}`,
-      `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 5000`,
-      `sentinel parallel-syncs ${SENTINEL_MASTER_NAME} 1`,
-      ''
-    ].join('\n'))
-    try {
-      await startRedisServer(teardown, 5000, { port, configFile, args: ['--sentinel', '--dir', dir] })
-      sentinelPorts.push(port)
-    } catch (err) {
-      // taken between freePort and the bind: another port
-      if (!isPortTaken(err) || tries >= 5) throw err
-      await startSentinel(tries + 1)
-    }
+  for (let i = 0; i < count; i++) {
+    const sentinel = await startRedisServer(teardown, 5000, {
+      args: ['--sentinel', '--dir', dir],
+      // a sentinel rewrites its config file, so each gets a writable one
+      forPort: async (port) => {
+        const configFile = join(dir, `sentinel-${port}.conf`)
+        await writeFile(configFile, [
+          `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${master.port} 1`,
+          `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} ${downAfterMs}`,
+          `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 5000`,
+          `sentinel parallel-syncs ${SENTINEL_MASTER_NAME} 1`,
+          ''
+        ].join('\n'))
+        return { configFile }
+      }
+    })
+    sentinelPorts.push(sentinel.port)
   }
-  for (let i = 0; i < count; i++) await startSentinel(1)
   const first = sentinelPorts[0] ?? 0
   const masterPort = async (): Promise<number> => {
     const [, port] = await ask(first, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME) as [string, string]

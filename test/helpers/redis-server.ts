@@ -101,15 +101,23 @@ export interface RedisServerOptions {
   readonly configFile?: string
   /** A given port instead of a free one. */
   readonly port?: number
+  /**
+   * What depends on the port (a Cluster node's config file and bus port, a sentinel's config file): asked
+   * again for each port tried, since a free port can be taken before redis-server binds it.
+   */
+  readonly forPort?: (port: number) => Promise<{ readonly args?: readonly string[], readonly configFile?: string }>
+}
+
+/** The command line's variable part for one port. */
+interface Launch { readonly args: readonly string[], readonly configFile: string | undefined }
+
+async function launchOn (port: number, { args = [], configFile, forPort }: RedisServerOptions): Promise<Launch> {
+  const specific = await forPort?.(port)
+  return { args: [...args, ...specific?.args ?? []], configFile: specific?.configFile ?? configFile }
 }
 
 /** redis-server could not bind its port: something else took it after `freePort` chose it. */
 class PortTaken extends Error {}
-
-/** Whether `startRedisServer` failed because its given port was taken: the caller may choose another. */
-export function isPortTaken (err: unknown): boolean {
-  return err instanceof PortTaken
-}
 
 /** The pid of the Redis answering on 127.0.0.1:port, or undefined while none answers. */
 async function pidOn (port: number): Promise<number | undefined> {
@@ -119,7 +127,7 @@ async function pidOn (port: number): Promise<number | undefined> {
   return pid === undefined ? undefined : Number(pid)
 }
 
-async function spawnOn (port: number, readyWithinMs: number, { args = [], configFile }: RedisServerOptions = {}): Promise<ChildProcess> {
+async function spawnOn (port: number, readyWithinMs: number, { args, configFile }: Launch): Promise<ChildProcess> {
   const child = spawn('redis-server', [
     ...(configFile === undefined ? [] : [configFile]),
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...args
@@ -160,17 +168,19 @@ export async function startRedisServer (
   teardown: (fn: () => Promise<void>) => void, readyWithinMs = 5000, options: RedisServerOptions = {}
 ): Promise<RedisServer> {
   let port = options.port ?? await freePort()
-  // a port chosen by freePort can still be taken before redis-server binds it: choose another
-  const first = async (tries: number): Promise<ChildProcess> => {
+  let launch = await launchOn(port, options)
+  let child: ChildProcess
+  for (let tries = 1; ; tries++) {
     try {
-      return await spawnOn(port, readyWithinMs, options)
+      child = await spawnOn(port, readyWithinMs, launch)
+      break
     } catch (err) {
+      // taken between freePort and the bind: another port, unless the caller chose this one
       if (!(err instanceof PortTaken) || options.port !== undefined || tries >= 5) throw err
       port = await freePort()
-      return await first(tries + 1)
+      launch = await launchOn(port, options)
     }
   }
-  let child = await first(1)
   teardown(async () => { await killAndWait(child) })
   return {
     port,
@@ -179,7 +189,7 @@ export async function startRedisServer (
     kill: async () => { await killAndWait(child) },
     restart: async () => {
       await killAndWait(child)
-      child = await spawnOn(port, readyWithinMs, options)
+      child = await spawnOn(port, readyWithinMs, launch)
     },
     signal: (signal) => { child.kill(signal) }
   }
