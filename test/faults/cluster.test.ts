@@ -53,7 +53,7 @@ test('on a real Redis Cluster', async (t) => {
     const connected = await clients()
     // at least one, so that "none left after close" below is not vacuous; usually one per master (3), but
     // one CI run saw fewer, so fewer is reported, not failed
-    t.ok(connected >= 1, `the plugin is connected to the nodes (${connected})`, { diagnostic: connected < 3, seen })
+    t.ok(connected >= 1, `the plugin is connected to the nodes (${connected})`)
     if (connected < 3) t.comment(`the plugin held ${connected} connections, fewer than the 3 masters: ${seen.join(' // ')}`)
     await app.close()
     await waitFor('no client of the plugin left on any node', async () => await clients() === 0, 5000)
