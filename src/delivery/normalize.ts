@@ -12,25 +12,19 @@ export function normalizeValue (value: string): string {
   return value.trim().replace(/[_\s]+/g, ' ').toUpperCase()
 }
 
-/** The documented spelling of a state, or undefined; the common case, already documented, costs one lookup. */
-function documentedState (value: string): string | undefined {
-  if (isJobState(value)) return value
+/** The documented spelling of a value, or undefined; the common case, already documented, costs one lookup. */
+function documented<T extends string> (value: string, isDocumented: (value: string) => value is T): T | undefined {
+  if (isDocumented(value)) return value
   const normalized = normalizeValue(value)
-  return isJobState(normalized) ? normalized : undefined
-}
-
-function documentedAction (value: string): string | undefined {
-  if (isJobAction(value)) return value
-  const normalized = normalizeValue(value)
-  return isJobAction(normalized) ? normalized : undefined
+  return isDocumented(normalized) ? normalized : undefined
 }
 
 const NOTHING_UNKNOWN: Normalized['unknown'] = Object.freeze([])
 
 /** From the wire shape to the handler shape; a body that passed the schema always normalises. */
 export function normalizeCallback (body: CallbackBody): Normalized {
-  const state = documentedState(body.state)
-  const action = documentedAction(body.action)
+  const state = documented(body.state, isJobState)
+  const action = documented(body.action, isJobAction)
   const unknown = state !== undefined && action !== undefined
     ? NOTHING_UNKNOWN
     : [
