@@ -37,11 +37,11 @@ export const actionEventName = <A extends OtherAction>(action: A): `job.${CamelC
 
 const OTHER_ACTIONS = JOB_ACTIONS.filter((a): a is OtherAction => a !== STATE_CHANGE_ACTION)
 
-export const EVENT_NAMES: readonly EventName[] = Object.freeze([
-  ...JOB_STATES.map(stateEventName),
-  ...OTHER_ACTIONS.map(actionEventName),
-  'callback' as const
-])
+/** The event of each documented state and action, built once: a delivery looks its event up here. */
+const STATE_EVENTS: ReadonlyMap<string, StateEventName> = new Map(JOB_STATES.map((state) => [state, stateEventName(state)]))
+const ACTION_EVENTS: ReadonlyMap<string, ActionEventName> = new Map(OTHER_ACTIONS.map((action) => [action, actionEventName(action)]))
+
+export const EVENT_NAMES: readonly EventName[] = Object.freeze([...STATE_EVENTS.values(), ...ACTION_EVENTS.values(), 'callback' as const])
 
 /** `'job.tagAdded'` -> `'onJobTagAdded'`, `'callback'` -> `'onCallback'`. */
 export type MethodName<E extends EventName> = E extends `job.${infer Rest}` ? `onJob${Capitalize<Rest>}` : `on${Capitalize<E>}`
@@ -77,7 +77,3 @@ export function eventNameOf (state: string, action: string): StateEventName | Ac
   if (!isJobState(state) || !isJobAction(action)) return undefined
   return action === STATE_CHANGE_ACTION ? STATE_EVENTS.get(state) : ACTION_EVENTS.get(action)
 }
-
-// looked up per delivery: built once instead of re-deriving the camel-cased name each time
-const STATE_EVENTS: ReadonlyMap<string, StateEventName> = new Map(JOB_STATES.map((state) => [state, stateEventName(state)]))
-const ACTION_EVENTS: ReadonlyMap<string, ActionEventName> = new Map(OTHER_ACTIONS.map((action) => [action, actionEventName(action)]))
