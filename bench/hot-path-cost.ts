@@ -10,15 +10,14 @@
  */
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import { Redis } from 'ioredis'
+import Fastify, { type FastifyRequest } from 'fastify'
 import { Dispatcher } from '../src/delivery/dispatcher.js'
 import { defaultIdempotencyKey } from '../src/delivery/idempotency-key.js'
 import { normalizeCallback } from '../src/delivery/normalize.js'
 import { DeliveryPipeline } from '../src/delivery/pipeline.js'
 import { Observer } from '../src/observability.js'
 import type { CallbackBody } from '../src/schema.js'
-import { CLIENT_DEFAULTS, batchWrites } from '../src/store/connection.js'
+import { connectRedis } from '../src/store/connection.js'
 import { RedisStore } from '../src/store/redis.js'
 import type { ClaimResult, IdempotencyStore } from '../src/store/store.js'
 
@@ -38,10 +37,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const bodies: CallbackBody[] = Array.from({ length: deliveries }, (_, i) =>
   ({ id: String(i), uuid: randomUUID(), state: 'COMPLETED', action: 'RESOLVED' }) as CallbackBody)
 
-/** A logger that writes nothing, as with `logger: false`. */
-const silent = {
-  info () {}, warn () {}, error () {}, debug () {}, fatal () {}, trace () {}, child () { return silent }, level: 'silent', silent () {}
-} as unknown as FastifyBaseLogger
+/** Fastify's logger with logging off, as in an app with `logger: false`. */
+const silent = Fastify({ logger: false }).log
 
 async function pipelineNs (): Promise<number[]> {
   const claimed: ClaimResult = { status: 'claimed' }
@@ -80,9 +77,9 @@ function keyNs (): number[] {
 }
 
 async function storeMicros (): Promise<number[]> {
-  const client = new Redis(values.redis, { ...CLIENT_DEFAULTS, lazyConnect: true })
-  await client.connect()
-  batchWrites(client)
+  // the client the plugin itself creates from a URL: its defaults and its write batching
+  const connection = await connectRedis(values.redis, {}, silent)
+  const client = connection.client
   const store = await RedisStore.create(client)
   const prefix = `superai-bench:hot-path:${process.pid}:`
   let sequence = 0
@@ -111,7 +108,7 @@ async function storeMicros (): Promise<number[]> {
       const batch = Array.from({ length: Math.min(5000, sequence - from) }, (_, i) => `${prefix}${from + i}`)
       await client.unlink(...batch)
     }
-    await client.quit()
+    await connection.close()
   }
 }
 
