@@ -27,7 +27,7 @@ const completed = new Promise<void>((resolve) => {
   app.superai.onJobCompleted(async (event) => {
     // The callback carries little; the job object has the details (appId, results...).
     const job = await client.getJob(event.uuid)
-    console.log(`handler ran for job ${event.uuid} of app ${job.appId ?? '?'} (${job.state ?? '?'})`)
+    console.log(`handler ran for job ${event.uuid} of app ${job.appId ?? '?'} (${job.status ?? '?'})`)
     resolve()
   })
 })
@@ -47,12 +47,12 @@ await app.close()
 /** A stand-in for the super.AI API: accepts a job, then POSTs its callback twice to the callback URL. */
 async function startFakeSuperai (): Promise<{ baseUrl: string, delivered: Promise<void>, close: () => Promise<void> }> {
   const api = Fastify()
-  const jobs = new Map<string, { uuid: string, id: number, appId: string, state: string }>()
+  const jobs = new Map<string, { uuid: string, id: number, appId: string, status: string }>()
   let markDelivered = (): void => {}
   const delivered = new Promise<void>((resolve) => { markDelivered = resolve })
 
   api.post<{ Params: { appId: string }, Body: { callbackUrl?: string } }>('/v1/apps/:appId/jobs', async (request) => {
-    const job = { uuid: randomUUID(), id: jobs.size + 1, appId: request.params.appId, state: 'COMPLETED' }
+    const job = { uuid: randomUUID(), id: jobs.size + 1, appId: request.params.appId, status: 'COMPLETED' }
     jobs.set(job.uuid, job)
     const { callbackUrl } = request.body
     if (callbackUrl !== undefined) {

@@ -1,6 +1,7 @@
 /**
  * The one list of documented values; event names, method names and their types all derive from it.
- * Sources: ../shared/seeds (the later document adds REVIEWED, POST PROCESSING, ... and the TAG actions).
+ * Sources: super.AI's "Job callbacks" pages (the later one adds REVIEWED, POST PROCESSING, ... and the TAG
+ * actions) and its API reference, "Job states".
  */
 export const JOB_STATES = [
   'FAILED', 'SUSPENDED', 'CANCELED', 'EXPIRED', 'COMPLETED',
@@ -10,6 +11,22 @@ export const JOB_ACTIONS = ['RESOLVED', 'EDITED', 'TAG ADDED', 'TAG REMOVED', 'A
 
 export type JobState = typeof JOB_STATES[number]
 export type JobAction = typeof JOB_ACTIONS[number]
+
+/**
+ * The job object's `status` as the API reference spells it ("Job states"): the callback states plus those
+ * no callback announces (a job waiting or in progress). Callbacks spell some with spaces (`POST PROCESSED`);
+ * `normalizeValue` maps either spelling to the callback one.
+ */
+export const API_JOB_STATUSES = [
+  'PENDING', 'SCHEDULED', 'IN_PROGRESS', 'NEEDS_WORK', 'COMPLETED', 'POST_PROCESSING', 'POST_PROCESSED',
+  'NEEDS_REVIEW', 'REVIEWED', 'FAILED', 'CANCELED', 'EXPIRED', 'SUSPENDED'
+] as const
+export type ApiJobStatus = typeof API_JOB_STATUSES[number]
+/** The states of a job that no callback announces, in callback spelling. */
+export const UNANNOUNCED_STATES = ['PENDING', 'SCHEDULED', 'IN PROGRESS', 'NEEDS WORK'] as const
+export type UnannouncedState = typeof UNANNOUNCED_STATES[number]
+/** Every state of a job, in callback spelling: what a normalised `status` can be when it is documented. */
+export type JobStatus = JobState | UnannouncedState
 /** A state change is announced with this action; every other action has an event of its own. */
 export const STATE_CHANGE_ACTION = 'RESOLVED' satisfies JobAction
 export type StateChangeAction = typeof STATE_CHANGE_ACTION
@@ -67,6 +84,8 @@ const KNOWN_STATES: ReadonlySet<string> = new Set(JOB_STATES)
 const KNOWN_ACTIONS: ReadonlySet<string> = new Set(JOB_ACTIONS)
 export const isJobState = (value: string): value is JobState => KNOWN_STATES.has(value)
 export const isJobAction = (value: string): value is JobAction => KNOWN_ACTIONS.has(value)
+const KNOWN_STATUSES: ReadonlySet<string> = new Set<string>([...JOB_STATES, ...UNANNOUNCED_STATES])
+export const isJobStatus = (value: string): value is JobStatus => KNOWN_STATUSES.has(value)
 
 /**
  * The named event a callback fires besides `callback`, or undefined when its state or action is

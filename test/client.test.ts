@@ -6,6 +6,7 @@ import {
   type SuperaiClientOptions
 } from '../src/client/client.js'
 import { startFakeApi, type FakeApi, type FakeResponder } from './helpers/fake-api.js'
+import { documentedJob } from './fixtures/superai-job.js'
 
 const JOB_UUID = '0b8f4c3e-7d6a-4b1e-9c2f-5a4d3e2f1a0b'
 const API_KEY = 'test-key-5f2a'
@@ -82,7 +83,7 @@ t.test('submitJobs validates the callback URL and the inputs before sending anyt
 })
 
 t.test('getJob GETs {baseUrl}/jobs/{uuid}, checks the job against SuperaiJobSchema and keeps extra properties', async (t) => {
-  const job = { id: 1234, uuid: JOB_UUID, appId: 'app-42', state: 'COMPLETED', response: { label: 'cat' }, newField: [1, 2] }
+  const job = documentedJob({ uuid: JOB_UUID, appId: 'app-42', newField: [1, 2] })
   const api = await setup(t, () => ({ status: 200, body: job }))
   const client = clientFor(api)
 
@@ -105,10 +106,10 @@ t.test('path segments are encoded: a job id cannot change the path', async (t) =
 })
 
 t.test('an answer that does not match the schema is a coded error carrying the body', async (t) => {
-  const api = await setup(t, () => ({ status: 200, body: { uuid: JOB_UUID, state: 42 } }))
+  const api = await setup(t, () => ({ status: 200, body: { uuid: JOB_UUID, status: 42 } }))
   const error = await failure(clientFor(api).getJob(JOB_UUID))
   t.match(error, {
-    code: 'FST_SUPERAI_API_INVALID_RESPONSE', status: 200, body: { uuid: JOB_UUID, state: 42 }, message: /\/state/
+    code: 'FST_SUPERAI_API_INVALID_RESPONSE', status: 200, body: { uuid: JOB_UUID, status: 42 }, message: /\/status/
   })
   t.equal(isSuperaiApiError(error), true)
 
@@ -131,9 +132,9 @@ t.test('getJobResponse returns the body, typed and checked when a schema is give
 })
 
 t.test('cancelJob POSTs {baseUrl}/jobs/{uuid}/cancel without a body', async (t) => {
-  const api = await setup(t, () => ({ status: 200, body: { uuid: JOB_UUID, state: 'CANCELED' } }))
+  const api = await setup(t, () => ({ status: 200, body: { uuid: JOB_UUID, status: 'CANCELED' } }))
   const client = clientFor(api)
-  t.same(await client.cancelJob(JOB_UUID), { uuid: JOB_UUID, state: 'CANCELED' })
+  t.same(await client.cancelJob(JOB_UUID), { uuid: JOB_UUID, status: 'CANCELED' })
   t.equal(api.requests[0]?.method, 'POST')
   t.equal(api.requests[0]?.url, `/v1/jobs/${JOB_UUID}/cancel`)
   t.equal(api.requests[0]?.headers['content-type'], undefined)

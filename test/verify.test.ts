@@ -23,7 +23,7 @@ async function fakeSuperai (t: Test, jobs: Map<string, Record<string, unknown>>,
 test('a callback whose job exists in that state is dispatched with context.job', async (t) => {
   const body = callbackBody()
   const uuid = String(body.uuid)
-  const api = await fakeSuperai(t, new Map([[uuid, { uuid, id: 42, state: 'COMPLETED', appId: 'app-7' }]]))
+  const api = await fakeSuperai(t, new Map([[uuid, { uuid, id: 42, status: 'COMPLETED', appId: 'app-7' }]]))
   const { app, post, logs } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl } })
   const jobs: Array<SuperaiJob | undefined> = []
   app.superai.onJobCompleted((_event, { job }) => { jobs.push(job) })
@@ -41,7 +41,7 @@ test('a callback whose job exists in that state is dispatched with context.job',
 test('a state mismatch is refused (422), nothing dispatched, and the claim released', async (t) => {
   const body = callbackBody()
   const uuid = String(body.uuid)
-  const jobs = new Map([[uuid, { uuid, state: 'IN_PROGRESS' } as Record<string, unknown>]])
+  const jobs = new Map([[uuid, { uuid, status: 'IN_PROGRESS' } as Record<string, unknown>]])
   const api = await fakeSuperai(t, jobs)
   const { app, post } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl } })
   let runs = 0
@@ -50,7 +50,7 @@ test('a state mismatch is refused (422), nothing dispatched, and the claim relea
   t.equal(res.statusCode, 422)
   t.equal(res.json().code, 'FST_SUPERAI_VERIFICATION_FAILED')
   t.equal(runs, 0)
-  jobs.set(uuid, { uuid, state: 'COMPLETED' })
+  jobs.set(uuid, { uuid, status: 'COMPLETED' })
   t.same((await post(body)).json(), { ok: true, duplicate: false }, 'released: a later delivery is processed')
   t.equal(runs, 1)
 })
@@ -70,7 +70,7 @@ test('an API slower than the timeout gives 503; a later retry succeeds', async (
   const body = callbackBody()
   const uuid = String(body.uuid)
   let slow = true
-  const api = await fakeSuperai(t, new Map([[uuid, { uuid, state: 'COMPLETED' }]]), () => slow ? { status: 200, body: { uuid, state: 'COMPLETED' }, delay: 2000 } : undefined)
+  const api = await fakeSuperai(t, new Map([[uuid, { uuid, status: 'COMPLETED' }]]), () => slow ? { status: 200, body: { uuid, status: 'COMPLETED' }, delay: 2000 } : undefined)
   const { app, post } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl, timeout: 200 } })
   let runs = 0
   app.superai.onCallback(() => { runs++ })
@@ -100,7 +100,7 @@ test('an API 500 gives 503 and nothing runs; a wrong API key too', async (t) => 
 test('20 concurrent callbacks for one job share one fetch', async (t) => {
   const base = callbackBody()
   const uuid = String(base.uuid)
-  const api = await fakeSuperai(t, new Map(), () => ({ status: 200, body: { uuid, state: 'COMPLETED', appId: 'a' }, delay: 200 }))
+  const api = await fakeSuperai(t, new Map(), () => ({ status: 200, body: { uuid, status: 'COMPLETED', appId: 'a' }, delay: 200 }))
   const { app, post } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl } })
   let runs = 0
   app.superai.onJobCompleted(() => { runs++ })

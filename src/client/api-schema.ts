@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { JobState, UnknownValue } from '../events.js'
+import type { ApiJobStatus, UnknownValue } from '../events.js'
 
 /**
  * TypeBox schemas of what the super.AI REST API answers. Every field is optional and extra properties are
@@ -10,21 +10,29 @@ import type { JobState, UnknownValue } from '../events.js'
 const JobId = Type.Union([Type.String(), Type.Integer()], {
   description: 'Job id as shown in the super.AI dashboard (numeric in the SDK)'
 })
+/** ISO 8601 in the reference; numbers and null are accepted too rather than refusing a job for its date. */
 const Timestamp = Type.Union([Type.String(), Type.Number(), Type.Null()])
 
-/** A job as `GET /jobs/{job_id}` returns it; the callback's `uuid` works as `job_id`. */
+/**
+ * "The job object" of super.AI's API reference, as `GET /jobs/{job_id}` and the job list return it (the
+ * callback's `uuid` works as `job_id`). It says `status` where a callback says `state`, and holds no output
+ * (that is `GET /jobs/{job_id}/response`). Whether an `EXPIRED` job carries `completed` is not documented.
+ */
 export const SuperaiJobSchema = Type.Object({
   id: Type.Optional(JobId),
   uuid: Type.Optional(Type.String({ description: 'UUID of the job, as sent in callbacks' })),
   appId: Type.Optional(Type.String({ description: 'The project (app) the job belongs to' })),
-  // Jobs report states callbacks never carry (SCHEDULED, IN_PROGRESS): the documented ones autocomplete.
-  state: Type.Optional(Type.Unsafe<JobState | UnknownValue>(Type.String({ description: 'Job state' }))),
-  batchId: Type.Optional(Type.Union([Type.String(), Type.Integer(), Type.Null()])),
+  // the documented spellings autocomplete; a status added later still type-checks and validates
+  status: Type.Optional(Type.Unsafe<ApiJobStatus | UnknownValue>(Type.String({ description: 'The job\'s state, API spelling (POST_PROCESSED)' }))),
+  created: Type.Optional(Timestamp),
+  completed: Type.Optional(Timestamp),
   callbackUrl: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  createdDate: Type.Optional(Timestamp),
-  completedDate: Type.Optional(Timestamp),
+  input: Type.Optional(Type.Unknown()),
   metadata: Type.Optional(Type.Unknown()),
-  response: Type.Optional(Type.Unknown())
+  tags: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])),
+  correct: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  jobType: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  batchId: Type.Optional(Type.Union([Type.String(), Type.Integer(), Type.Null()]))
 }, { additionalProperties: true, $id: 'SuperaiJob', description: 'A super.AI job object' })
 
 export type SuperaiJob = Static<typeof SuperaiJobSchema> & { readonly [property: string]: unknown }

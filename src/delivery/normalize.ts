@@ -1,4 +1,4 @@
-import { isJobAction, isJobState } from '../events.js'
+import { isJobAction, isJobState, isJobStatus, type JobStatus, type UnknownValue } from '../events.js'
 import type { CallbackBody, SuperaiEvent } from '../schema.js'
 
 export interface Normalized {
@@ -17,6 +17,11 @@ function documented<T extends string> (value: string, isDocumented: (value: stri
   if (isDocumented(value)) return value
   const normalized = normalizeValue(value)
   return isDocumented(normalized) ? normalized : undefined
+}
+
+/** A job object's `status` in callback spelling (`POST_PROCESSED` -> `POST PROCESSED`); an undocumented one normalised all the same. */
+export function normalizeStatus (status: string): JobStatus | UnknownValue {
+  return documented(status, isJobStatus) ?? normalizeValue(status)
 }
 
 const NOTHING_UNKNOWN: Normalized['unknown'] = Object.freeze([])

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { createSuperaiClient, isSuperaiApiError, type SuperaiClient, type SuperaiJob } from '../client/client.js'
 import { codes } from '../errors.js'
-import { normalizeValue } from './normalize.js'
+import { normalizeStatus } from './normalize.js'
 import type { SuperaiEvent } from '../schema.js'
 
 export interface VerifyOptions {
@@ -37,7 +37,7 @@ export class JobVerifier {
     if (job.uuid !== undefined && job.uuid.toLowerCase() !== event.uuid) {
       throw new codes.FST_SUPERAI_VERIFICATION_FAILED('the API returned another job')
     }
-    const state = typeof job.state === 'string' ? normalizeValue(job.state) : undefined
+    const state = typeof job.status === 'string' ? normalizeStatus(job.status) : undefined
     if (state !== event.state) {
       log.warn({ uuid: event.uuid, callbackState: event.state, jobState: state }, 'super.AI callback refused: state differs from the job')
       throw new codes.FST_SUPERAI_VERIFICATION_FAILED(`the job's state is not ${event.state}`)
