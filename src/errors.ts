@@ -43,6 +43,9 @@ export const codes = {
     'FST_SUPERAI_VERIFICATION_FAILED', 'The callback does not agree with the job at super.AI: %s', 422),
   FST_SUPERAI_VERIFY_UNAVAILABLE: createError<'FST_SUPERAI_VERIFY_UNAVAILABLE', 503, []>(
     'FST_SUPERAI_VERIFY_UNAVAILABLE', 'The job could not be fetched from super.AI to verify the callback; nothing was processed, retry later', 503),
+  /** The callback announces a state the job can still reach but the API does not show yet: the sender retries. */
+  FST_SUPERAI_VERIFY_API_BEHIND: createError<'FST_SUPERAI_VERIFY_API_BEHIND', 503, [string, string]>(
+    'FST_SUPERAI_VERIFY_API_BEHIND', 'The super.AI API has not caught up with this callback yet (the job is %s, the callback says %s); nothing was processed, retry later', 503),
   FST_SUPERAI_INTERNAL: createError<'FST_SUPERAI_INTERNAL', 500, []>(
     'FST_SUPERAI_INTERNAL', 'Internal error while processing the callback', 500),
   /** A callback URL that super.AI would refuse; the message says why. */

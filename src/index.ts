@@ -20,13 +20,16 @@ export { superaiCallbacks }
 
 export { codes, type SuperaiErrorCode } from './errors.js'
 export {
-  EVENT_NAMES, JOB_ACTIONS, JOB_STATES, STATE_CHANGE_ACTION, eventNameOf, methodName,
-  type ActionEventName, type EventName, type JobAction, type JobState, type MethodName,
+  BATCH_STATES, ENTITY_TYPES, EVENT_NAMES, JOB_ACTIONS, JOB_LIFECYCLE, JOB_STATES, STATE_CHANGE_ACTION,
+  entityEventNameOf, eventNameOf, lifecyclePosition, methodName,
+  type ActionEventName, type BatchEventName, type BatchState, type EntityEventName, type EntityType, type EventName,
+  type JobAction, type JobEventName, type JobState, type JobStatus, type LifecyclePosition, type MethodName,
   type StateEventName, type UnknownValue
 } from './events.js'
 export {
-  CallbackAcceptedSchema, CallbackBodySchema, CallbackQueuedSchema, ErrorReplySchema, SuperaiCallbackSchema,
-  type CallbackBody, type SuperaiCallback, type SuperaiEvent
+  BatchCallbackBodySchema, CallbackAcceptedSchema, CallbackBodySchema, CallbackQueuedSchema, CallbackRouteBodySchema,
+  ErrorReplySchema, SuperaiCallbackSchema, SuperaiEntityCallbackSchema, isEntityEvent,
+  type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiCallback, type SuperaiEvent
 } from './schema.js'
 export type {
   HandlerContext, HttpHandlerContext, QueueHandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe
@@ -37,7 +40,7 @@ export {
 } from './observability.js'
 export type { SuperaiDecorator } from './plugin.js'
 export { DEFAULTS, type SuperaiCallbacksOptions } from './options.js'
-export { canonicalJson, defaultIdempotencyKey } from './delivery/idempotency-key.js'
+export { batchIdempotencyKey, canonicalJson, defaultIdempotencyKey } from './delivery/idempotency-key.js'
 export type { ClaimResult, IdempotencyStore } from './store/store.js'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
@@ -45,8 +48,8 @@ export type { RedisClusterConfig, RedisSentinelOptions } from './store/connectio
 export type { SecretLocation } from './receiver/authenticate.js'
 export type { VerifyOptions } from './delivery/verify.js'
 export {
-  DEFAULT_SUPERAI_BASE_URL, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient, isSuperaiApiError,
-  type GetJobResponse, type SubmitJobsRequest, type SuperaiApiError, type SuperaiApiErrorDetails, type SuperaiClient,
+  DEFAULT_SUPERAI_BASE_URL, SuperaiBatchSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient, isSuperaiApiError,
+  type GetJobResponse, type SubmitJobsRequest, type SuperaiApiError, type SuperaiApiErrorDetails, type SuperaiBatch, type SuperaiClient,
   type SuperaiClientOptions, type SuperaiJob, type SuperaiJobInput, type SuperaiRequestOptions, type SuperaiSubmitJobsResult
 } from './client/client.js'
 export { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl, type CallbackUrlCheck } from './client/callback-url.js'

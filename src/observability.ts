@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
-import type { SuperaiEvent } from './schema.js'
+import { isEntityEvent, type AnySuperaiEvent } from './schema.js'
 
 /** One message per delivery, whatever its outcome. */
 export const DELIVERY_CHANNEL = 'fastify-superai-callbacks:delivery'
@@ -18,16 +18,20 @@ export interface DeliveryMessage {
   readonly outcome: DeliveryOutcome
   /** The idempotency key; undefined when the delivery was refused before one was computed. */
   readonly key: string | undefined
+  /** The job uuid; for a v2 (batch) callback, its `entityId`. */
   readonly uuid: string | undefined
   readonly state: string | undefined
+  /** The job callback's action; undefined for a v2 callback, which has none. */
   readonly action: string | undefined
+  /** A v2 callback's `entityType` (`batch`); undefined for a job callback. */
+  readonly entityType: string | undefined
   readonly source: DeliverySource
   readonly durationMs: number
 }
 
 /** The context object of each `fastify-superai-callbacks:handle` trace. */
 export interface HandleMessage {
-  readonly event: SuperaiEvent
+  readonly event: AnySuperaiEvent
   readonly key: string
   readonly source: DeliverySource
 }
@@ -39,7 +43,7 @@ const deliveryChannel = diagnosticsChannel.channel(DELIVERY_CHANNEL)
 const handleChannel = diagnosticsChannel.tracingChannel<string, HandleMessage>(HANDLE_CHANNEL)
 
 /** Runs `run` inside the handle trace; without a subscriber it is a plain call (no context object is built). */
-export function traceHandlers<T> (event: SuperaiEvent, key: string, source: DeliverySource, run: () => Promise<T>): Promise<T> {
+export function traceHandlers<T> (event: AnySuperaiEvent, key: string, source: DeliverySource, run: () => Promise<T>): Promise<T> {
   if (!handleChannel.hasSubscribers) return run()
   return handleChannel.tracePromise(run, { event, key, source })
 }
@@ -62,16 +66,18 @@ export class Observer {
   } satisfies Record<keyof SuperaiStats, number>
 
   /** A delivery ended: count it, and tell subscribers when there are any. */
-  delivered (outcome: DeliveryOutcome, source: DeliverySource, startedAt: number, event?: SuperaiEvent, key?: string): void {
+  delivered (outcome: DeliveryOutcome, source: DeliverySource, startedAt: number, event?: AnySuperaiEvent, key?: string): void {
     if (source === 'http') this.#counts.received++
     this.#counts[outcome]++
     if (!deliveryChannel.hasSubscribers) return
+    const entity = event !== undefined && isEntityEvent(event) ? event : undefined
     deliveryChannel.publish({
       outcome,
       key,
-      uuid: event?.uuid,
+      uuid: entity === undefined ? event?.uuid as string | undefined : entity.entityId,
       state: event?.state,
-      action: event?.action,
+      action: entity === undefined ? event?.action as string | undefined : undefined,
+      entityType: entity?.entityType,
       source,
       durationMs: performance.now() - startedAt
     } satisfies DeliveryMessage)

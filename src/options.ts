@@ -28,7 +28,10 @@ export interface SuperaiCallbacksOptionFields {
   readonly lease?: number
   /** Largest accepted body in bytes. */
   readonly bodyLimit?: number
-  /** Key of one delivery; by default the job uuid and a digest of the canonical body. */
+  /**
+   * Key of one job callback; by default the job uuid and a digest of the canonical body. v2 (batch)
+   * callbacks are keyed by their entity type, entity id and state, whatever this option says.
+   */
   readonly idempotencyKey?: (event: SuperaiEvent) => string
   /** What to do with a state or action the documents do not list: dispatch it to `callback` only, or answer 400. */
   readonly unknownValues?: 'accept' | 'reject'
@@ -219,18 +222,23 @@ function resolveAllowFrom (value: unknown): Guard['allowList'] {
 
 function resolveVerify (value: unknown): Readonly<VerifyOptions> | undefined {
   if (value === undefined) return undefined
-  if (typeof value !== 'object' || value === null) throw invalid('verify', 'expected { apiKey, baseUrl?, timeout? }')
-  const { apiKey, baseUrl, timeout, ...rest } = value as Record<string, unknown>
+  if (typeof value !== 'object' || value === null) throw invalid('verify', 'expected { apiKey, baseUrl?, timeout?, appIds? }')
+  const { apiKey, baseUrl, timeout, appIds, ...rest } = value as Record<string, unknown>
   const unknown = Object.keys(rest)[0]
   if (unknown !== undefined) throw invalid(`verify.${unknown}`, 'unknown option')
   if (typeof apiKey !== 'string' || apiKey.trim() === '') throw invalid('verify.apiKey', 'expected a non-empty string')
   if (baseUrl !== undefined && (typeof baseUrl !== 'string' || !/^https?:\/\/[^/]/.test(baseUrl) || !URL.canParse(baseUrl))) {
     throw invalid('verify.baseUrl', 'expected an absolute http(s) URL')
   }
+  if (appIds !== undefined && (!Array.isArray(appIds) || appIds.length === 0 ||
+    !appIds.every((id) => typeof id === 'string' && id.trim() !== ''))) {
+    throw invalid('verify.appIds', 'expected a non-empty array of project (app) ids')
+  }
   const verify: VerifyOptions = {
     apiKey,
     timeout: positiveInteger('verify.timeout', timeout, 5000, 60_000),
-    ...(baseUrl === undefined ? {} : { baseUrl: baseUrl as string })
+    ...(baseUrl === undefined ? {} : { baseUrl: baseUrl as string }),
+    ...(appIds === undefined ? {} : { appIds: Object.freeze([...appIds as string[]]) })
   }
   return Object.freeze(verify)
 }

@@ -1,5 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { JOB_ACTIONS, JOB_STATES, type EventName, type EventValues } from './events.js'
+import {
+  BATCH_STATES, ENTITY_TYPES, JOB_ACTIONS, JOB_STATES,
+  type EntityEventName, type EntityValues, type EventName, type EventValues, type JobEventName
+} from './events.js'
 
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 
@@ -22,6 +25,32 @@ export const CallbackBodySchema = Type.Object({
 
 export type CallbackBody = Static<typeof CallbackBodySchema>
 
+/**
+ * A v2 callback as it arrives ("Job batch callbacks"): told apart by `version: "2"`, it names an entity
+ * (`entityType`, `entityId`) instead of a job and carries no `uuid`. Values are open, as for job callbacks.
+ */
+export const BatchCallbackBodySchema = Type.Object({
+  version: Type.Literal('2', { description: 'The callback schema: "2" for entity (batch) callbacks' }),
+  entityType: Type.String({ minLength: 1, maxLength: 64, description: `What the callback is about: ${ENTITY_TYPES.join(', ')}, or a type added later` }),
+  entityId: Type.String({ minLength: 1, maxLength: 128, description: 'The entity\'s id (for a batch, the batch uuid)' }),
+  state: Type.String({ minLength: 1, maxLength: 64, description: `The entity's state; for a batch: ${BATCH_STATES.join(', ')}, or a value added later` }),
+  appId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'The project (app) uuid' }))
+}, { additionalProperties: true, $id: 'SuperaiBatchCallbackBody', description: 'A super.AI v2 (batch) callback' })
+
+export type BatchCallbackBody = Static<typeof BatchCallbackBodySchema>
+
+/**
+ * What the route declares, for @fastify/swagger: either shape. The plugin's validator does not try the
+ * members in turn: it picks one by `version`, so a v2 callback is never refused for lacking a `uuid`.
+ */
+export const CallbackRouteBodySchema = Type.Union([CallbackBodySchema, BatchCallbackBodySchema], {
+  description: 'A super.AI job callback, or a v2 callback (`"version": "2"`) about a batch'
+})
+
+/** Whether a body is to be read as a v2 callback: super.AI tells the formats apart by `version`. */
+export const isV2Body = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && (body as { version?: unknown }).version === '2'
+
 /** A callback as handlers receive it: id always a string, known values as literals, the flag a boolean. */
 export const SuperaiCallbackSchema = Type.Object({
   id: Type.String(),
@@ -36,12 +65,31 @@ export interface ExtraFields { readonly [property: string]: unknown }
 
 export type SuperaiCallback = Static<typeof SuperaiCallbackSchema> & ExtraFields
 
+/** A v2 callback as handlers receive it: known entity types and batch states as literals. */
+export const SuperaiEntityCallbackSchema = Type.Object({
+  version: Type.Literal('2'),
+  entityType: Type.Union(ENTITY_TYPES.map((type) => Type.Literal(type))),
+  entityId: Type.String(),
+  state: Type.Union(BATCH_STATES.map((state) => Type.Literal(state))),
+  appId: Type.Optional(Type.String())
+}, { additionalProperties: true })
+
 /**
- * What a handler of event `E` receives: the schema's static type with `state` and `action` narrowed to
- * that event's literals (`callback` handlers may also see a value added after this release).
+ * What a handler of event `E` receives: the schema's static type with `state` and `action` (job events)
+ * or `entityType` and `state` (v2 events) narrowed to that event's literals (`callback` and `entity`
+ * handlers may also see a value added after this release).
  */
-export type SuperaiEvent<E extends EventName = 'callback'> =
-  Omit<Static<typeof SuperaiCallbackSchema>, 'state' | 'action'> & EventValues<E> & ExtraFields
+export type SuperaiEvent<E extends EventName = 'callback'> = E extends JobEventName
+  ? Omit<Static<typeof SuperaiCallbackSchema>, 'state' | 'action'> & EventValues<E> & ExtraFields
+  : E extends EntityEventName
+    ? Omit<Static<typeof SuperaiEntityCallbackSchema>, 'entityType' | 'state'> & EntityValues<E> & ExtraFields
+    : never
+
+/** Any accepted callback: a job callback (`SuperaiEvent`) or a v2 one (`SuperaiEvent<'entity'>`). */
+export type AnySuperaiEvent = SuperaiEvent | SuperaiEvent<'entity'>
+
+/** Whether an accepted callback is a v2 (entity) one; job callbacks never carry `version: "2"`. */
+export const isEntityEvent = (event: AnySuperaiEvent): event is SuperaiEvent<'entity'> => event.version === '2'
 
 export const CallbackAcceptedSchema = Type.Object({
   ok: Type.Literal(true),
@@ -60,3 +108,10 @@ export const ErrorReplySchema = Type.Object({
   error: Type.String(),
   message: Type.String()
 })
+
+/** The fields that identify a callback in a log line: never the whole body. */
+export function logFieldsOf (event: AnySuperaiEvent): Readonly<Record<string, string | undefined>> {
+  return isEntityEvent(event)
+    ? { entityType: event.entityType, entityId: event.entityId, state: event.state, appId: event.appId }
+    : { uuid: event.uuid, id: event.id, state: event.state, action: event.action }
+}

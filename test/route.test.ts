@@ -126,7 +126,7 @@ test('each documented state and action reaches its own event and callback, narro
   const { app, post } = await buildApp(t)
   const seen: Array<[EventName, string, string]> = []
   for (const name of EVENT_NAMES) {
-    app.superai.on(name, (event) => { seen.push([name, event.state, event.action]) })
+    app.superai.on(name, (event) => { seen.push([name, event.state, String(event.action)]) })
   }
   for (const state of JOB_STATES) {
     seen.length = 0

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { isCoded } from '../errors.js'
+import { isEntityEvent } from '../schema.js'
 import { loadBullmq } from '../queue/bullmq.js'
 import { DeadLetters } from '../queue/dead-letters.js'
 import { QUEUE_DEFAULTS, resolveQueueOptions } from '../queue/options.js'
@@ -11,7 +12,7 @@ export const DEAD_LETTERS_HELP = `Usage: superai-callbacks dead-letters list|rep
 
 The callbacks of queue mode whose handlers failed on every try (BullMQ's failed set).
 
-  list                 Show every dead letter: key, job uuid, state, tries, when and why it failed
+  list                 Show every dead letter: key, job uuid or batch id, state, tries, when and why it failed
   replay [key...]      Put them back in the queue with their tries reset (every dead letter when no
                        key is given); a running worker handles them again
 
@@ -37,8 +38,13 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
+/** What a dead letter is about: a job (uuid, state / action) or a v2 callback's entity (type id, state). */
+const subjectOf = ({ event }: DeadLetter): string => isEntityEvent(event)
+  ? `${event.entityType} ${event.entityId}  ${event.state}`
+  : `job ${event.uuid}  ${event.state} / ${event.action}`
+
 const describeLetter = (letter: DeadLetter): string =>
-  `  ${letter.key}\n    job ${letter.event.uuid}  ${letter.event.state} / ${letter.event.action}  ` +
+  `  ${letter.key}\n    ${subjectOf(letter)}  ` +
   `${letter.attempts} ${letter.attempts === 1 ? 'try' : 'tries'}, last ${letter.failedAt.toISOString()}\n    ${letter.reason}\n`
 
 export async function deadLetters (args: readonly string[], io: CliIo): Promise<number> {

@@ -45,3 +45,13 @@ export const SuperaiSubmitJobsResultSchema = Type.Object({
 }, { additionalProperties: true, $id: 'SuperaiSubmitJobsResult', description: 'Confirmation of a job submission' })
 
 export type SuperaiSubmitJobsResult = Static<typeof SuperaiSubmitJobsResultSchema> & { readonly [property: string]: unknown }
+
+/**
+ * A job batch as `GET /apps/{app_id}/{batch_id}` answers it (the SDK's `fetch_job_batch`). Its fields are
+ * not documented beyond being an object, so none is required or checked: every property is kept.
+ */
+export const SuperaiBatchSchema = Type.Object({}, {
+  additionalProperties: true, $id: 'SuperaiBatch', description: 'A super.AI job batch (its fields are not documented)'
+})
+
+export type SuperaiBatch = Static<typeof SuperaiBatchSchema> & { readonly [property: string]: unknown }

@@ -1,14 +1,14 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import {
-  SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiJob, type SuperaiSubmitJobsResult
+  SuperaiBatchSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiBatch, type SuperaiJob, type SuperaiSubmitJobsResult
 } from './api-schema.js'
 import { validateCallbackUrl } from './callback-url.js'
 import { codes } from '../errors.js'
 import { readResponseBody } from './response-body.js'
 import { isNotProcessed, isRetryableStatus, parseRetryAfter, retrying } from './retry.js'
 
-export { SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiJob, type SuperaiSubmitJobsResult }
+export { SuperaiBatchSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiBatch, type SuperaiJob, type SuperaiSubmitJobsResult }
 
 /** super.AI's historical API base; later SDK releases use regional hosts, so it is always configurable. */
 export const DEFAULT_SUPERAI_BASE_URL = 'https://api.super.ai/v1'
@@ -62,6 +62,8 @@ export interface SuperaiClient {
   getJobResponse: GetJobResponse
   /** `POST {baseUrl}/jobs/{uuid}/cancel`; undefined when the API answers without a body. */
   cancelJob: (uuid: string, options?: SuperaiRequestOptions) => Promise<SuperaiJob | undefined>
+  /** `GET {baseUrl}/apps/{appId}/{batchId}`: a job batch (a v2 callback's `entityId` is its id). */
+  getBatch: (appId: string, batchId: string, options?: SuperaiRequestOptions) => Promise<SuperaiBatch>
 }
 
 export interface GetJobResponse {
@@ -159,6 +161,14 @@ export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClie
       // Cancelling twice is harmless, so every retryable status is retried.
       const spec: CallSpec = { method: 'POST', path: `/jobs/${segment('uuid', uuid)}/cancel`, retryOn: isRetryableStatus }
       return checked(resolved, spec, await call(spec, requestOptions), SuperaiJobSchema)
+    },
+
+    async getBatch (appId, batchId, requestOptions) {
+      const spec: CallSpec = { method: 'GET', path: `/apps/${segment('appId', appId)}/${segment('batchId', batchId)}`, retryOn: isRetryableStatus }
+      const answer = await call(spec, requestOptions)
+      const batch = checked(resolved, spec, answer, SuperaiBatchSchema)
+      if (batch === undefined) throw apiError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, 'an empty body')
+      return batch
     }
   }
 }

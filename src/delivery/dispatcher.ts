@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { codes } from '../errors.js'
-import { EVENT_NAMES, eventNameOf, methodName, type EventName, type MethodName } from '../events.js'
-import type { SuperaiEvent } from '../schema.js'
-import type { SuperaiJob } from '../client/client.js'
+import { EVENT_NAMES, entityEventNameOf, eventNameOf, methodName, type EventName, type MethodName } from '../events.js'
+import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schema.js'
+import type { SuperaiBatch, SuperaiJob } from '../client/api-schema.js'
 
 interface ContextBase {
   /** The delivery's logger (in synchronous mode bound to its request id). */
@@ -11,6 +11,8 @@ interface ContextBase {
   readonly key: string
   /** With the `verify` option, the job as the super.AI API reported it (with `appId`); otherwise undefined. */
   readonly job: SuperaiJob | undefined
+  /** With the `verify` option, for a batch callback (v2): the batch as the super.AI API reported it. */
+  readonly batch?: SuperaiBatch | undefined
 }
 
 /** Synchronous mode: the handlers run inside the delivery's request, and the answer waits for them. */
@@ -44,7 +46,7 @@ export type SuperaiSubscriptions = {
 }
 
 /** A handler stored under its own event name is only ever called with that event's callbacks. */
-type StoredHandler = (event: SuperaiEvent, context: HandlerContext) => void | Promise<void>
+type StoredHandler = (event: AnySuperaiEvent, context: HandlerContext) => void | Promise<void>
 
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(EVENT_NAMES)
 
@@ -62,12 +64,16 @@ export class Dispatcher {
     return () => { set.delete(stored) }
   }
 
-  /** The handlers a callback reaches: its own event's (when its values are documented), then `callback`'s. */
-  handlersFor (event: SuperaiEvent): StoredHandler[] {
-    const name = eventNameOf(event.state, event.action)
+  /**
+   * The handlers a callback reaches: its own event's (when its values are documented), then those of its
+   * catch-all: `callback` for a job callback, `entity` for a v2 one (never both).
+   */
+  handlersFor (event: AnySuperaiEvent): StoredHandler[] {
+    const entity = isEntityEvent(event)
+    const name = entity ? entityEventNameOf(event.entityType, event.state) : eventNameOf(event.state, event.action)
     const handlers: StoredHandler[] = []
     for (const handler of name === undefined ? [] : this.#handlers.get(name) ?? []) handlers.push(handler)
-    for (const handler of this.#handlers.get('callback') ?? []) handlers.push(handler)
+    for (const handler of this.#handlers.get(entity ? 'entity' : 'callback') ?? []) handlers.push(handler)
     return handlers
   }
 
@@ -75,7 +81,7 @@ export class Dispatcher {
    * Runs every handler concurrently and waits for all of them; when any fail, rejects with an
    * AggregateError holding each failure, so none is swallowed. Resolves to the number of handlers run.
    */
-  async dispatch (event: SuperaiEvent, context: HandlerContext): Promise<number> {
+  async dispatch (event: AnySuperaiEvent, context: HandlerContext): Promise<number> {
     const handlers = this.handlersFor(event)
     // the common case, one handler, without the allSettled machinery
     if (handlers.length === 1 && handlers[0] !== undefined) {

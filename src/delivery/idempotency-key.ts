@@ -57,4 +57,13 @@ export function defaultIdempotencyKey (event: SuperaiEvent): string {
   return sha256Base64url(event.uuid + '\n' + canonicalJson(event)).slice(0, 22)
 }
 
+/**
+ * The key of a v2 (batch) callback: its entity type, entity id and state alone, digested as the job key
+ * is. A redelivery is a duplicate; another state of the same batch is another callback. The
+ * `idempotencyKey` option is written for job callbacks (it reads `uuid`), so it is not applied to these.
+ */
+export function batchIdempotencyKey (event: SuperaiEvent<'entity'>): string {
+  return sha256Base64url(`v2\n${event.entityType}\n${event.entityId}\n${event.state}`).slice(0, 22)
+}
+
 export const MAX_KEY_LENGTH = 512

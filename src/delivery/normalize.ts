@@ -1,10 +1,16 @@
-import { isJobAction, isJobState, isJobStatus, type JobStatus, type UnknownValue } from '../events.js'
-import type { CallbackBody, SuperaiEvent } from '../schema.js'
+import { isBatchState, isEntityType, isJobAction, isJobState, isJobStatus, type JobStatus, type UnknownValue } from '../events.js'
+import type { AnySuperaiEvent, BatchCallbackBody, CallbackBody, SuperaiEvent } from '../schema.js'
 
-export interface Normalized {
-  readonly event: SuperaiEvent
+/** A field whose value the documents do not list. */
+export interface UnknownField {
+  readonly field: 'state' | 'action' | 'entityType'
+  readonly value: string
+}
+
+export interface Normalized<E extends AnySuperaiEvent = SuperaiEvent> {
+  readonly event: E
   /** The fields whose value is not documented, for the warning and for `unknownValues: 'reject'`. */
-  readonly unknown: ReadonlyArray<{ readonly field: 'state' | 'action', readonly value: string }>
+  readonly unknown: readonly UnknownField[]
 }
 
 /** `post_processed`, `Post Processed` and `POST PROCESSED` all mean the documented `POST PROCESSED`. */
@@ -25,6 +31,9 @@ export function normalizeStatus (status: string): JobStatus | UnknownValue {
 }
 
 const NOTHING_UNKNOWN: Normalized['unknown'] = Object.freeze([])
+
+/** `partial failure`, `Partial_Failure` and `PARTIAL_FAILURE` all mean the documented `PARTIAL_FAILURE`. */
+const batchSpelling = (value: string): string => value.trim().replace(/[_\s]+/g, '_').toUpperCase()
 
 /** From the wire shape to the handler shape; a body that passed the schema always normalises. */
 export function normalizeCallback (body: CallbackBody): Normalized {
@@ -51,4 +60,20 @@ export function normalizeCallback (body: CallbackBody): Normalized {
     (event as { postProcessingEnabled?: boolean }).postProcessingEnabled = postProcessingEnabled === true || postProcessingEnabled === 'true'
   }
   return { event, unknown }
+}
+
+/**
+ * A v2 callback, from the wire shape to the handler shape: a documented entity type or batch state in
+ * any case or separator becomes its documented spelling; an undocumented one is handed on as received.
+ */
+export function normalizeEntityCallback (body: BatchCallbackBody): Normalized<SuperaiEvent<'entity'>> {
+  const lowered = body.entityType.trim().toLowerCase()
+  const entityType = isEntityType(lowered) ? lowered : undefined
+  const spelled = entityType === 'batch' ? batchSpelling(body.state) : undefined
+  const state = spelled !== undefined && isBatchState(spelled) ? spelled : undefined
+  const unknown: UnknownField[] = []
+  if (entityType === undefined) unknown.push({ field: 'entityType', value: body.entityType })
+  else if (state === undefined) unknown.push({ field: 'state', value: body.state })
+  const event = { ...body, entityType: entityType ?? body.entityType, state: state ?? body.state } as SuperaiEvent<'entity'>
+  return { event, unknown: unknown.length === 0 ? NOTHING_UNKNOWN : unknown }
 }

@@ -3,15 +3,14 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { codes, isCoded, type CodedError } from '../errors.js'
 import type { Observer} from '../observability.js';
 import { traceHandlers, type DeliveryOutcome, type DeliverySource } from '../observability.js'
-import type { CallbackBody, SuperaiEvent } from '../schema.js'
+import { isEntityEvent, isV2Body, logFieldsOf, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiEvent } from '../schema.js'
 import type { IdempotencyStore } from '../store/store.js'
-import type { SuperaiJob } from '../client/client.js'
 import { nextClaimToken } from './claim-token.js'
 import type { Dispatcher, HandlerContext } from './dispatcher.js'
-import { MAX_KEY_LENGTH } from './idempotency-key.js'
-import { normalizeCallback } from './normalize.js'
+import { MAX_KEY_LENGTH, batchIdempotencyKey } from './idempotency-key.js'
+import { normalizeCallback, normalizeEntityCallback } from './normalize.js'
 import { Settlement } from './settlement.js'
-import type { JobVerifier } from './verify.js'
+import type { JobVerifier, Verified } from './verify.js'
 
 /** The part of the resolved options the pipeline reads. */
 export interface PipelineSettings {
@@ -24,7 +23,7 @@ export interface PipelineSettings {
 
 /** One callback on its way through: the normalised event, its key (prefix included) and whom to log to. */
 export interface Delivery {
-  readonly event: SuperaiEvent
+  readonly event: AnySuperaiEvent
   readonly key: string
   readonly log: FastifyBaseLogger
 }
@@ -109,13 +108,16 @@ export class DeliveryPipeline {
    * A validated body received over HTTP: runs the handlers (synchronous mode) or hands the callback to
    * the queue (queue mode). Never throws: every failure is an outcome.
    */
-  async receive (body: CallbackBody, log: FastifyBaseLogger, source: RunSource & { readonly source: 'http' }): Promise<Outcome> {
+  async receive (body: CallbackBody | BatchCallbackBody, log: FastifyBaseLogger, source: RunSource & { readonly source: 'http' }): Promise<Outcome> {
     const startedAt = performance.now()
     let delivery: Delivery
     try {
       delivery = this.#prepare(body, log)
     } catch (err) {
-      return this.#end({ status: isCoded(err) && err.statusCode === 400 ? 'rejected' : 'error', error: asCoded(err), delivery: undefined }, 'http', startedAt)
+      const error = asCoded(err)
+      const rejected = error.statusCode === 400
+      if (rejected) logRefusal(log, error, 'http')
+      return this.#end({ status: rejected ? 'rejected' : 'error', error, delivery: undefined }, 'http', startedAt)
     }
     const outcome = this.#handoff === undefined
       ? await this.#tracked(this.#claimAndRun(delivery, delivery.key, source))
@@ -127,7 +129,7 @@ export class DeliveryPipeline {
    * A stored callback taken by a queue worker: its handlers run once across every worker, guarded by a
    * claim of its own beside the receiver's. Never throws.
    */
-  async process (event: SuperaiEvent, key: string, log: FastifyBaseLogger, attempt: number): Promise<Outcome> {
+  async process (event: AnySuperaiEvent, key: string, log: FastifyBaseLogger, attempt: number): Promise<Outcome> {
     const startedAt = performance.now()
     const delivery: Delivery = { event, key, log }
     const outcome = await this.#tracked(this.#claimAndRun(delivery, key + RUN_SUFFIX, { source: 'queue', attempt }))
@@ -135,13 +137,15 @@ export class DeliveryPipeline {
   }
 
   /** The key a callback would get, or a coded error for one refused before anything is stored. */
-  #prepare (body: CallbackBody, log: FastifyBaseLogger): Delivery {
-    const { event, unknown } = normalizeCallback(body)
+  #prepare (body: CallbackBody | BatchCallbackBody, log: FastifyBaseLogger): Delivery {
+    // the validator already told the two shapes apart by `version`
+    const v2 = isV2Body(body)
+    const { event, unknown } = v2 ? normalizeEntityCallback(body as BatchCallbackBody) : normalizeCallback(body as CallbackBody)
     for (const { field, value } of unknown) {
       if (this.#settings.unknownValues === 'reject') throw new codes.FST_SUPERAI_UNKNOWN_VALUE(field, value)
-      log.warn({ uuid: event.uuid, field, value }, 'super.AI callback with an undocumented %s; dispatched to "callback" handlers only', field)
+      log.warn({ ...logFieldsOf(event), field, value }, 'super.AI callback with an undocumented %s; dispatched to "%s" handlers only', field, v2 ? 'entity' : 'callback')
     }
-    const custom = this.#settings.idempotencyKey(event)
+    const custom = isEntityEvent(event) ? batchIdempotencyKey(event) : this.#settings.idempotencyKey(event)
     if (typeof custom !== 'string' || custom.length === 0 || custom.length > MAX_KEY_LENGTH) {
       throw new codes.FST_SUPERAI_INVALID_IDEMPOTENCY_KEY()
     }
@@ -179,25 +183,29 @@ export class DeliveryPipeline {
   /** verify -> dispatch -> settle, for a claimed delivery. */
   async #run (delivery: Delivery, claimKey: string, token: string, source: RunSource): Promise<Outcome> {
     const { event, key, log } = delivery
-    let job: SuperaiJob | undefined
+    let verified: Verified | undefined
     if (this.#verifier !== undefined) {
       try {
-        job = await this.#verifier.verify(event, log)
+        verified = await this.#verifier.verify(event, log)
       } catch (err) {
         await this.#settlement.release(claimKey, token, log)
         const error = asCoded(err)
-        return { status: error.statusCode === 503 ? 'verifyUnavailable' : 'rejected', error, delivery }
+        const rejected = error.statusCode !== 503
+        if (rejected) logRefusal(log, error, source.source, event)
+        return { status: rejected ? 'rejected' : 'verifyUnavailable', error, delivery }
       }
     }
+    const job = verified?.job
+    const batch = verified?.batch
     // built field by field: a spread of `source` costs more than the rest of this step
     const context: HandlerContext = source.source === 'http'
-      ? { source: 'http', request: source.request, log, key, job }
-      : { source: 'queue', attempt: source.attempt, log, key, job }
+      ? { source: 'http', request: source.request, log, key, job, batch }
+      : { source: 'queue', attempt: source.attempt, log, key, job, batch }
     try {
       await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context))
     } catch (cause) {
       const failures = cause instanceof AggregateError ? cause.errors.length : 1
-      log.error({ err: cause, uuid: event.uuid, key }, 'super.AI callback handler failed')
+      log.error({ err: cause, ...logFieldsOf(event), key }, 'super.AI callback handler failed')
       await this.#settlement.release(claimKey, token, log)
       const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, this.#dispatcher.handlersFor(event).length)
       return { status: 'failed', error, cause, delivery }
@@ -282,6 +290,12 @@ export class DeliveryPipeline {
     this.#idle = undefined
     await this.#settlement.flush()
   }
+}
+
+/** One warn line per refused callback: its code and reason, never the body, a token or the API key. */
+function logRefusal (log: FastifyBaseLogger, error: CodedError, source: DeliverySource, event?: AnySuperaiEvent): void {
+  log.warn({ ...(event === undefined ? {} : logFieldsOf(event)), code: error.code, statusCode: error.statusCode, reason: error.message, source },
+    source === 'queue' ? 'super.AI callback dropped by the queue worker, not retried: %s' : 'super.AI callback refused: %s', error.message)
 }
 
 function asCoded (err: unknown): CodedError {

@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq'
-import { eventNameOf } from '../events.js'
+import { entityEventNameOf, eventNameOf } from '../events.js'
+import { isEntityEvent } from '../schema.js'
 import type { Handoff } from '../delivery/pipeline.js'
 import { encodeJobId } from './job-id.js'
 import type { ResolvedQueueOptions } from './options.js'
@@ -21,6 +22,7 @@ export function enqueueHandoff (queue: SuperaiQueue, options: ResolvedQueueOptio
   }
   return async ({ event, key }) => {
     // the job name is for people reading bull-board; the worker dispatches from the event itself
-    await queue.add(eventNameOf(event.state, event.action) ?? 'callback', { event, key }, { ...jobOptions, jobId: encodeJobId(key) })
+    const name = isEntityEvent(event) ? entityEventNameOf(event.entityType, event.state) ?? 'entity' : eventNameOf(event.state, event.action) ?? 'callback'
+    await queue.add(name, { event, key }, { ...jobOptions, jobId: encodeJobId(key) })
   }
 }

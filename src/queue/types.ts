@@ -1,11 +1,11 @@
 // eslint-disable-next-line @typescript-eslint/ban-ts-comment -- a JSDoc @ts-ignore survives into the .d.ts, where consumers without bullmq need it
 /** @ts-ignore bullmq is an optional peer dependency: without it (and so without queue mode) this import is unresolved */
 import type { Queue } from 'bullmq'
-import type { SuperaiEvent } from '../schema.js'
+import type { AnySuperaiEvent } from '../schema.js'
 
-/** What a queue job carries: the normalised callback and its idempotency key (prefix included). */
+/** What a queue job carries: the normalised callback (a job or a v2 one) and its idempotency key (prefix included). */
 export interface CallbackJobData {
-  readonly event: SuperaiEvent
+  readonly event: AnySuperaiEvent
   readonly key: string
 }
 
@@ -27,7 +27,7 @@ export type SuperaiQueue = Resolved<Queue<CallbackJobData>, unknown>
 export interface DeadLetter {
   /** The idempotency key, decoded from the BullMQ job id. */
   readonly key: string
-  readonly event: SuperaiEvent
+  readonly event: AnySuperaiEvent
   /** Tries made. */
   readonly attempts: number
   /** Why the last try failed: the handlers' error messages. */

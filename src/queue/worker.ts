@@ -6,6 +6,7 @@ import type { Observer } from '../observability.js'
 import type { Bullmq } from './bullmq.js'
 import type { ResolvedQueueOptions } from './options.js'
 import type { CallbackJobData } from './types.js'
+import { logFieldsOf } from '../schema.js'
 
 /** BullMQ's stalled-job check runs this often at most, however long the lease. */
 const MAX_STALLED_INTERVAL_MS = 30_000
@@ -66,8 +67,7 @@ export function createCallbackWorker (parts: CallbackWorkerParts): Worker<Callba
       case 'queued':
         return
       case 'rejected':
-        // verify refused it: the job at super.AI does not back this callback, so no retry can help
-        log.warn({ key, uuid: event.uuid, reason: outcome.error.message }, 'super.AI callback dropped by the queue worker: verification failed')
+        // verify refused it (the pipeline logged why): super.AI does not back this callback, so no retry can help
         return
       case 'inFlight':
         // another worker still holds the run claim (a stalled job taken over early): come back when it
@@ -97,7 +97,7 @@ export function createCallbackWorker (parts: CallbackWorkerParts): Worker<Callba
     // finishedOn is set only when BullMQ gave up: the job is now in the failed set
     if (job === undefined || typeof job.finishedOn !== 'number' || job.finishedOn <= 0) return
     observer.count('deadLettered')
-    log.error({ key: job.data.key, uuid: job.data.event.uuid, attempts: job.attemptsMade, reason: err.message },
+    log.error({ key: job.data.key, ...logFieldsOf(job.data.event), attempts: job.attemptsMade, reason: err.message },
       'super.AI callback is a dead letter: its handlers failed on every try; replay it with deadLetters.replay()')
   })
   worker.on('stalled', (jobId) => { log.warn({ jobId }, 'superai-callbacks: a queue job stalled (its worker died?); it is taken over') })

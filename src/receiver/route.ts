@@ -1,6 +1,9 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import type { ResolvedOptions } from '../options.js'
-import { CallbackAcceptedSchema, CallbackBodySchema, CallbackQueuedSchema, ErrorReplySchema, type CallbackBody } from '../schema.js'
+import {
+  CallbackAcceptedSchema, CallbackQueuedSchema, CallbackRouteBodySchema, ErrorReplySchema, logFieldsOf,
+  type BatchCallbackBody, type CallbackBody
+} from '../schema.js'
 import type { DeliveryPipeline } from '../delivery/pipeline.js'
 import type { Observer } from '../observability.js'
 import { checkRequest, redactUrl } from './authenticate.js'
@@ -45,9 +48,9 @@ export function registerCallbackRoute (
         }),
     bodyLimit: options.bodyLimit,
     schema: {
-      summary: 'Receive a super.AI job callback',
+      summary: 'Receive a super.AI job callback or batch (v2) callback',
       description: 'At-least-once deliveries are deduplicated; handlers run once per distinct callback.',
-      body: CallbackBodySchema,
+      body: CallbackRouteBodySchema,
       response: {
         200: CallbackAcceptedSchema,
         202: CallbackQueuedSchema,
@@ -61,16 +64,20 @@ export function registerCallbackRoute (
       const coded = toReplyError(err, request, options.bodyLimit)
       const internal = coded.code === 'FST_SUPERAI_INTERNAL'
       if (internal) request.log.error({ err }, 'super.AI callback: unexpected error')
+      // the guard already wrote its own line for 401 and 403; another plugin's refusal (a 429) is its own to log
+      else if (coded.code.startsWith('FST_SUPERAI_') && coded.code !== 'FST_SUPERAI_UNAUTHORIZED' && coded.code !== 'FST_SUPERAI_FORBIDDEN') {
+        request.log.warn({ code: coded.code, statusCode: coded.statusCode, reason: coded.message, source: 'http' }, 'super.AI callback refused: %s', coded.message)
+      }
       observer.delivered(internal ? 'error' : 'rejected', 'http', performance.now() - reply.elapsedTime)
       if (lifecycle.closing) reply.header('connection', 'close')
       return sendError(reply, coded)
     },
     async handler (request, reply) {
-      const outcome = await pipeline.receive(request.body as CallbackBody, request.log, { source: 'http', request })
+      const outcome = await pipeline.receive(request.body as CallbackBody | BatchCallbackBody, request.log, { source: 'http', request })
       const { status, delivery } = outcome
       if (delivery !== undefined && infoEnabled(request.log) && (status === 'processed' || status === 'duplicate' || status === 'queued' || status === 'inFlight')) {
         const { event, key } = delivery
-        const logged = { uuid: event.uuid, id: event.id, state: event.state, action: event.action, key }
+        const logged = { ...logFieldsOf(event), key }
         if (status === 'inFlight') request.log.info({ ...logged, retryAfter: outcome.retryAfter }, 'super.AI callback already in flight')
         else request.log.info({ ...logged, duplicate: status === 'duplicate', queued: status === 'queued' }, 'super.AI callback accepted')
       }
