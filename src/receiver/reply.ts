@@ -29,11 +29,19 @@ export function toReplyError (err: FastifyError, request: FastifyRequest, bodyLi
       return new codes.FST_SUPERAI_INVALID_JSON('the body is empty')
   }
   // the JSON parser's SyntaxError (malformed, or a __proto__/constructor key) and bad framing
-  if (err.statusCode === 400) return new codes.FST_SUPERAI_INVALID_JSON(err.message.slice(0, 200))
+  if (err.statusCode === 400) return new codes.FST_SUPERAI_INVALID_JSON(withoutBodyExcerpt(err.message).slice(0, 200))
   if (err.statusCode !== undefined && err.statusCode > 400 && err.statusCode < 500) {
     return { statusCode: err.statusCode, code: typeof err.code === 'string' ? err.code : REFUSED_BY_PLUGIN, message: err.message }
   }
   return new codes.FST_SUPERAI_INTERNAL()
+}
+
+/**
+ * V8's JSON errors quote the body around the fault (`Unexpected token 'p', "{"note": pr"... is not valid
+ * JSON`); the reply and the log keep what is wrong, not the sender's data.
+ */
+function withoutBodyExcerpt (message: string): string {
+  return message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, ' (not valid JSON)')
 }
 
 /** Fastify's error shape, with no stack or internal detail. */
