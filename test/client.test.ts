@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import {
-  DEFAULT_SUPERAI_BASE_URL, SuperaiJobSchema, createSuperaiClient, isSuperaiApiError,
+  DEFAULT_SUPERAI_BASE_URL, SuperaiBatchSchema, SuperaiJobSchema, createSuperaiClient, isSuperaiApiError,
   type SuperaiClientOptions
 } from '../src/client/client.js'
 import { startFakeApi, type FakeApi, type FakeResponder } from './helpers/fake-api.js'
@@ -132,14 +132,33 @@ t.test('getJobResponse returns the body, typed and checked when a schema is give
 })
 
 t.test('cancelJob POSTs {baseUrl}/jobs/{uuid}/cancel without a body', async (t) => {
-  const api = await setup(t, () => ({ status: 200, body: { uuid: JOB_UUID, status: 'CANCELED' } }))
+  const canceled = documentedJob({ uuid: JOB_UUID, status: 'CANCELED', completed: '2024-03-11T09:15:00Z' })
+  const api = await setup(t, () => ({ status: 200, body: canceled }))
   const client = clientFor(api)
-  t.same(await client.cancelJob(JOB_UUID), { uuid: JOB_UUID, status: 'CANCELED' })
+  t.strictSame(await client.cancelJob(JOB_UUID), canceled)
   t.equal(api.requests[0]?.method, 'POST')
   t.equal(api.requests[0]?.url, `/v1/jobs/${JOB_UUID}/cancel`)
   t.equal(api.requests[0]?.headers['content-type'], undefined)
   api.respond(() => ({ status: 204 }))
   t.equal(await client.cancelJob(JOB_UUID), undefined)
+})
+
+t.test('getBatch GETs {baseUrl}/apps/{appId}/{batchId} and keeps the whole (undocumented) batch object', async (t) => {
+  const batch = { id: 'b-1', appId: 'app-42', jobs: [{ uuid: JOB_UUID }], state: 'COMPLETED' }
+  const api = await setup(t, () => ({ status: 200, body: batch }))
+  const client = clientFor(api)
+  t.strictSame(await client.getBatch('app-42', 'b-1'), batch)
+  t.equal(api.requests[0]?.method, 'GET')
+  t.equal(api.requests[0]?.url, '/v1/apps/app-42/b-1')
+  t.equal(api.requests[0]?.headers['api-key'], API_KEY)
+  t.equal(SuperaiBatchSchema.$id, 'SuperaiBatch')
+  await client.getBatch('app/../x', 'b?1')
+  t.equal(api.requests[1]?.url, '/v1/apps/app%2F..%2Fx/b%3F1', 'ids cannot change the path')
+  t.match(await failure(client.getBatch('', 'b-1')), { code: 'FST_SUPERAI_INVALID_OPTION', message: /appId/ })
+  api.respond(() => ({ status: 404, body: { message: 'not found' } }))
+  t.match(await failure(client.getBatch('app-42', 'b-2')), { code: 'FST_SUPERAI_API_ERROR', status: 404 })
+  api.respond(() => ({ status: 200, body: [1] }))
+  t.match(await failure(client.getBatch('app-42', 'b-3')), { code: 'FST_SUPERAI_API_INVALID_RESPONSE' })
 })
 
 t.test('errors carry status, body, method, url and attempts; a 4xx is never retried', async (t) => {

@@ -3,11 +3,13 @@ import * as pkg from '../src/index.js'
 
 test('the public runtime exports are exactly these', async (t) => {
   t.same(Object.keys(pkg).sort(), [
-    'CallbackAcceptedSchema', 'CallbackBodySchema', 'CallbackQueuedSchema', 'DEFAULTS', 'DEFAULT_SUPERAI_BASE_URL', 'DELIVERY_CHANNEL', 'EVENT_NAMES', 'ErrorReplySchema',
-    'HANDLE_CHANNEL', 'JOB_ACTIONS', 'JOB_STATES', 'MemoryStore', 'RedisStore', 'STATE_CHANGE_ACTION', 'SuperaiCallbackSchema', 'SuperaiJobSchema',
-    'SuperaiSubmitJobsResultSchema', 'canonicalJson', 'checkCallbackUrl', 'codes', 'createSuperaiClient', 'createSuperaiWorker', 'default',
-    'defaultIdempotencyKey', 'eventNameOf', 'isSuperaiApiError', 'isValidCallbackUrl', 'methodName', 'superaiCallbacks',
-    'validateCallbackUrl'
+    'BATCH_STATES', 'BatchCallbackBodySchema', 'CallbackAcceptedSchema', 'CallbackBodySchema', 'CallbackQueuedSchema', 'CallbackRouteBodySchema',
+    'DEFAULTS', 'DEFAULT_SUPERAI_BASE_URL', 'DELIVERY_CHANNEL', 'ENTITY_TYPES', 'EVENT_NAMES', 'ErrorReplySchema',
+    'HANDLE_CHANNEL', 'JOB_ACTIONS', 'JOB_LIFECYCLE', 'JOB_STATES', 'MemoryStore', 'RedisStore', 'STATE_CHANGE_ACTION', 'SuperaiBatchSchema',
+    'SuperaiCallbackSchema', 'SuperaiEntityCallbackSchema', 'SuperaiJobSchema', 'SuperaiSubmitJobsResultSchema',
+    'batchIdempotencyKey', 'canonicalJson', 'checkCallbackUrl', 'codes', 'createSuperaiClient', 'createSuperaiWorker', 'default',
+    'defaultIdempotencyKey', 'entityEventNameOf', 'eventNameOf', 'isEntityEvent', 'isSuperaiApiError', 'isValidCallbackUrl',
+    'lifecyclePosition', 'methodName', 'superaiCallbacks', 'validateCallbackUrl'
   ])
   t.equal(pkg.default, pkg.superaiCallbacks)
 })
