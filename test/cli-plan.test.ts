@@ -1,12 +1,15 @@
 import t from 'tap'
 import { JOB_ACTIONS, JOB_STATES } from '../src/events.js'
-import { planSimulation } from '../src/cli/plan.js'
+import { planSimulation, type SimulatedCallback, type SimulationPlan } from '../src/cli/plan.js'
 import { createRandom } from '../src/cli/prng.js'
 import { Tally, percentile, renderSummary } from '../src/cli/report.js'
 import { headers, integer, rate } from '../src/cli/args.js'
 import type { DeliveryResult } from '../src/cli/deliver.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+type JobCallback = Extract<SimulatedCallback, { kind: 'job' }>
+const jobCallbacks = (plan: SimulationPlan): JobCallback[] => plan.callbacks.flatMap((c) => c.kind === 'job' ? [c] : [])
 
 t.test('the PRNG is deterministic per seed, and strings seed it too', async (t) => {
   const draw = (seed: number | string): number[] => { const r = createRandom(seed); return Array.from({ length: 5 }, r.next) }
@@ -31,25 +34,39 @@ t.test('callbacks look like super.AI sends them, and distinct callbacks have dis
   const actions: ReadonlySet<string> = new Set(JOB_ACTIONS)
   const bodies = new Set<string>()
   const uuids = new Set<string>()
-  const malformed = plan.callbacks.filter(({ body }) =>
+  const malformed = jobCallbacks(plan).filter(({ body }) =>
     !states.has(body.state) || !actions.has(body.action) || !UUID.test(body.uuid) || !/^\d+$/.test(body.id) ||
     (body.postProcessingEnabled !== 'true' && body.postProcessingEnabled !== 'false'))
   t.same(malformed, [], 'documented states and actions, uuid, numeric id, string flag')
-  for (const { body } of plan.callbacks) {
+  for (const { body } of jobCallbacks(plan)) {
     bodies.add(JSON.stringify(body))
     uuids.add(body.uuid)
   }
   t.equal(bodies.size, plan.callbacks.length, 'no two distinct callbacks share a body')
   t.equal(uuids.size, 500, 'one uuid per job')
-  const seen = new Set(plan.callbacks.map(({ body }) => `${body.state}/${body.action}`))
+  const seen = new Set(jobCallbacks(plan).map(({ body }) => `${body.state}/${body.action}`))
   for (const walked of ['COMPLETED/RESOLVED', 'POST PROCESSED/RESOLVED', 'NEEDS REVIEW/RESOLVED', 'FAILED/RESOLVED', 'COMPLETED/EDITED', 'COMPLETED/TAG ADDED']) {
     t.ok(seen.has(walked), `a job walks through ${walked}`)
   }
   const byJob = new Map<number, string[]>()
-  for (const { job, body } of plan.callbacks) byJob.set(job, [...(byJob.get(job) ?? []), body.state])
+  for (const { job, body } of jobCallbacks(plan)) byJob.set(job, [...(byJob.get(job) ?? []), body.state])
   const outOfOrder = [...byJob.values()].filter((walk) => walk.includes('POST PROCESSING') &&
     !(walk.indexOf('COMPLETED') >= 0 && walk.indexOf('COMPLETED') < walk.indexOf('POST PROCESSING')))
   t.same(outOfOrder, [], 'post-processing follows completion')
+})
+
+t.test('--batches mixes v2 batch callbacks into the stream, leaving the jobs of the seed as they were', async (t) => {
+  const jobsOnly = planSimulation({ jobs: 100, duplicates: 0.3, seed: 8 })
+  const mixed = planSimulation({ jobs: 100, batches: 40, duplicates: 0.3, seed: 8 })
+  t.same(jobCallbacks(mixed), jobCallbacks(jobsOnly), 'the same job callbacks')
+  const batches = mixed.callbacks.flatMap((c) => c.kind === 'batch' ? [c.body] : [])
+  t.equal(batches.length, 40)
+  for (const body of batches) {
+    t.match(body, { version: '2', entityType: 'batch', appId: mixed.appId })
+    t.match(body.entityId, UUID)
+  }
+  t.same(new Set(batches.map((body) => body.state)), new Set(['COMPLETED', 'PARTIAL_FAILURE', 'FAILED']))
+  t.ok(mixed.items.some((item) => (mixed.callbacks[item.callback]?.kind === 'batch') && (item.kind !== 'original' || item.copies > 1)), 'batches are redelivered too')
 })
 
 t.test('--duplicates is the share of callbacks redelivered: concurrently, shortly after, or late', async (t) => {

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { eventNameOf } from '../src/events.js'
+import { entityEventNameOf, eventNameOf } from '../src/events.js'
 import { planSimulation } from '../src/cli/plan.js'
 import type { Summary } from '../src/cli/report.js'
 import { jsonOf, redisAvailable, runCli, startReceiver, type Receiver } from './helpers/receiver.js'
@@ -16,12 +16,12 @@ interface SimulateJson {
 }
 
 /** The stream `simulate --seed` sends is the one planSimulation computes; the server saw each callback's handlers run once. */
-async function checkSimulation (t: Test, receiver: Receiver, seed: number, jobs: number): Promise<void> {
-  const run = await runCli(['simulate', receiver.url, '--jobs', String(jobs), '--duplicates', '0.3', '--seed', String(seed),
+async function checkSimulation (t: Test, receiver: Receiver, seed: number, jobs: number, batches = 0): Promise<void> {
+  const run = await runCli(['simulate', receiver.url, '--jobs', String(jobs), '--batches', String(batches), '--duplicates', '0.3', '--seed', String(seed),
     '--concurrency', '16', '--max-wait', '1', '--json'], { timeout: 120_000 })
   t.equal(run.code, 0, run.stderr)
   const { ok, summary, plannedDeliveries } = jsonOf<SimulateJson>(run)
-  const plan = planSimulation({ jobs, duplicates: 0.3, seed })
+  const plan = planSimulation({ jobs, batches, duplicates: 0.3, seed })
   t.equal(ok, true)
 
   // Client side: the counts add up.
@@ -40,12 +40,16 @@ async function checkSimulation (t: Test, receiver: Receiver, seed: number, jobs:
   t.equal(receiver.runs.size, plan.callbacks.length, 'every distinct callback reached the handlers')
   t.same([...new Set(receiver.runs.values())], [1], 'no callback handler ran twice')
   const expectedNamed = new Map<string, number>()
-  for (const { body } of plan.callbacks) {
-    const name = eventNameOf(body.state, body.action)
-    if (name !== undefined) expectedNamed.set(name, (expectedNamed.get(name) ?? 0) + 1)
+  for (const callback of plan.callbacks) {
+    const names = callback.kind === 'job'
+      ? [eventNameOf(callback.body.state, callback.body.action)]
+      : [entityEventNameOf(callback.body.entityType, callback.body.state), 'entity']
+    for (const name of names) if (name !== undefined) expectedNamed.set(name, (expectedNamed.get(name) ?? 0) + 1)
   }
   t.same(Object.fromEntries(receiver.named), Object.fromEntries(expectedNamed), 'named events ran once per callback')
-  t.same(new Set(receiver.bodies.map((b) => b.uuid)), new Set(plan.callbacks.map((c) => c.body.uuid)), 'the seeded jobs')
+  const jobUuids = plan.callbacks.flatMap((c) => c.kind === 'job' ? [c.body.uuid] : [])
+  t.same(new Set(receiver.bodies.filter((b) => b.version !== '2').map((b) => b.uuid)), new Set(jobUuids), 'the seeded jobs')
+  t.equal(receiver.bodies.filter((b) => b.version === '2').length, batches, 'each batch callback reached entity once')
   t.equal(receiver.answers.total, summary.requests)
   t.equal(receiver.answers.processed, summary.processed)
   t.equal(receiver.answers.duplicates, summary.duplicates)
@@ -59,6 +63,10 @@ t.test('simulate --jobs 200 --duplicates 0.3 --seed 1: handlers once per distinc
 const redisUp = await redisAvailable()
 t.test('simulate against the Redis store', { skip: redisUp ? false : `no Redis at ${REDIS_URL}` }, async (t) => {
   await checkSimulation(t, await startReceiver(t, { redis: true }), 2, 200)
+})
+
+t.test('simulate --batches mixes v2 batch callbacks in: each handled once, redeliveries duplicates (Redis store)', { skip: redisUp ? false : `no Redis at ${REDIS_URL}` }, async (t) => {
+  await checkSimulation(t, await startReceiver(t, { redis: true }), 6, 60, 40)
 })
 
 t.test('simulate in text mode prints the summary table with the seed', async (t) => {

@@ -31,6 +31,25 @@ t.test('send --repeat 3: one processed, two duplicates, the handlers ran once', 
   t.match(receiver.bodies[0], { uuid: JOB_UUID, state: 'COMPLETED', action: 'RESOLVED', postProcessingEnabled: false })
 })
 
+t.test('send --batch: a v2 batch callback, processed once, repeats duplicates, reaching batch and entity events only', async (t) => {
+  const receiver = await startReceiver(t)
+  const app = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
+  const run = await runCli(['send', receiver.url, '--batch', 'PARTIAL_FAILURE', '--entity-id', JOB_UUID, '--app', app, '--repeat', '2', '--json'])
+  t.equal(run.code, 0, run.stderr)
+  const { callback, summary } = jsonOf<SendJson>(run)
+  t.same(callback, { version: '2', entityType: 'batch', entityId: JOB_UUID, state: 'PARTIAL_FAILURE', appId: app })
+  t.match(summary, { processed: 1, duplicates: 1, failed: 0 })
+  t.same(Object.fromEntries(receiver.named), { 'batch.partialFailure': 1, entity: 1 })
+  t.same(receiver.bodies, [callback])
+
+  const mixed = await runCli(['send', receiver.url, '--batch', 'COMPLETED', '--state', 'FAILED'])
+  t.equal(mixed.code, 2, 'job options do not mix with --batch')
+  t.match(mixed.stderr, /--state is for job callbacks/)
+  const stray = await runCli(['send', receiver.url, '--app', app])
+  t.equal(stray.code, 2)
+  t.match(stray.stderr, /--app needs --batch/)
+})
+
 t.test('send in text mode prints each delivery and the summary table', async (t) => {
   const receiver = await startReceiver(t)
   const run = await runCli(['send', receiver.url, '--repeat', '2'])

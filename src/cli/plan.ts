@@ -1,4 +1,4 @@
-import type { JobAction, JobState } from '../events.js'
+import type { BatchState, JobAction, JobState } from '../events.js'
 import { createRandom, type Random } from './prng.js'
 
 /**
@@ -17,12 +17,23 @@ export interface CallbackBody {
   readonly [extra: string]: unknown
 }
 
-export interface SimulatedCallback {
+/** A v2 callback about a job batch, as super.AI sends it ("Job batch callbacks"). */
+export interface BatchCallbackBody {
+  readonly version: '2'
+  readonly entityType: 'batch'
+  readonly entityId: string
+  readonly state: BatchState
+  readonly appId: string
+  readonly [extra: string]: unknown
+}
+
+export type SimulatedCallback = {
   /** Position in `plan.callbacks`; results are tallied per callback. */
   readonly index: number
-  readonly job: number
-  readonly body: CallbackBody
-}
+} & (
+  | { readonly kind: 'job', readonly job: number, readonly body: CallbackBody }
+  | { readonly kind: 'batch', readonly batch: number, readonly body: BatchCallbackBody }
+)
 
 /** `concurrent`: sent at the same moment as the original; `redelivery`: shortly after; `late`: well after. */
 export type DeliveryKind = 'original' | 'concurrent' | 'redelivery' | 'late'
@@ -46,6 +57,8 @@ export interface SimulationPlan {
 
 export interface PlanOptions {
   readonly jobs: number
+  /** Job batches whose v2 callback is mixed into the stream (default 0). */
+  readonly batches?: number
   /** Share of callbacks delivered more than once, 0..1. */
   readonly duplicates: number
   readonly seed: number | string
@@ -71,6 +84,9 @@ const FOLLOW_UPS: ReadonlyArray<readonly [JobAction, number]> = [
 ]
 const FINISHED: ReadonlySet<JobState> = new Set(['COMPLETED', 'POST PROCESSED', 'REVIEWED'])
 
+/** How ingesting a batch ends: mostly in full, now and then partly or not at all. */
+const BATCH_OUTCOMES: ReadonlyArray<readonly [BatchState, number]> = [['COMPLETED', 8], ['PARTIAL_FAILURE', 2], ['FAILED', 1]]
+
 const REDELIVERY_KINDS: ReadonlyArray<readonly [Exclude<DeliveryKind, 'original'>, number]> = [
   ['concurrent', 4], ['redelivery', 3], ['late', 3]
 ]
@@ -78,7 +94,7 @@ const REDELIVERY_KINDS: ReadonlyArray<readonly [Exclude<DeliveryKind, 'original'
 /** Jobs start within this window of the timeline; their steps follow seconds to minutes apart. */
 const START = Date.UTC(2025, 0, 1)
 
-export function planSimulation ({ jobs, duplicates, seed }: PlanOptions): SimulationPlan {
+export function planSimulation ({ jobs, batches = 0, duplicates, seed }: PlanOptions): SimulationPlan {
   const random = createRandom(seed)
   const appId = random.uuid()
   const callbacks: SimulatedCallback[] = []
@@ -111,9 +127,17 @@ export function planSimulation ({ jobs, duplicates, seed }: PlanOptions): Simula
         ...(action === 'TAG ADDED' || action === 'TAG REMOVED' ? { tag: `tag-${++tags}` } : {})
       }
       const index = callbacks.length
-      callbacks.push({ index, job, body })
+      callbacks.push({ index, kind: 'job', job, body })
       planDeliveries(random, items, index, at, duplicates, span)
     }
+  }
+  // after the jobs, so that a seed without batches plans the stream it always did
+  for (let batch = 0; batch < batches; batch++) {
+    const at = random.int(0, span)
+    const body: BatchCallbackBody = { version: '2', entityType: 'batch', entityId: random.uuid(), state: random.weighted(BATCH_OUTCOMES), appId }
+    const index = callbacks.length
+    callbacks.push({ index, kind: 'batch', batch, body })
+    planDeliveries(random, items, index, at, duplicates, span)
   }
 
   items.sort((x, y) => x.at - y.at || x.callback - y.callback)

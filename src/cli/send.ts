@@ -9,7 +9,8 @@ import { JOB_ACTIONS, JOB_STATES } from '../events.js'
 export const SEND_HELP = `Usage: superai-callbacks send <url> [options]
 
 Send one callback to your receiver, --repeat times, the way super.AI's at-least-once delivery does:
-the first should be processed, the repeats reported as duplicates.
+the first should be processed, the repeats reported as duplicates. A job callback by default; with
+--batch, a v2 callback about a job batch.
 
 Options:
       --state STATE           Job state (default COMPLETED; one of ${JOB_STATES.join(', ')},
@@ -18,13 +19,19 @@ Options:
       --uuid UUID             Job uuid (default: a random one; sent as given)
       --id ID                 Dashboard job id (default: a random number, as a string)
       --post-processing BOOL  postProcessingEnabled, "true" or "false" (default "false")
+      --batch STATE           Send a v2 batch callback instead, in this state (COMPLETED, FAILED,
+                              PARTIAL_FAILURE, or any other value); excludes the job options above
+      --entity-id ID          The batch uuid (default: a random one)
+      --entity-type TYPE      The entity type (default batch)
+      --app APP_ID            The project (app) uuid the batch belongs to (default: a random one)
       --file FILE             A JSON object to send; the options above override its fields
       --repeat N              Deliveries of the same callback (default 1, max 1000)
       --concurrent            Send the repeats at the same moment instead of one after another
 ${DELIVERY_HELP}
 
-Example:
+Examples:
   superai-callbacks send http://127.0.0.1:3000/superai/callbacks/ --state COMPLETED --repeat 3
+  superai-callbacks send http://127.0.0.1:3000/superai/callbacks/ --batch PARTIAL_FAILURE --app <project uuid>
 `
 
 const OPTIONS = {
@@ -34,6 +41,10 @@ const OPTIONS = {
   uuid: { type: 'string' },
   id: { type: 'string' },
   'post-processing': { type: 'string' },
+  batch: { type: 'string' },
+  'entity-id': { type: 'string' },
+  'entity-type': { type: 'string' },
+  app: { type: 'string' },
   file: { type: 'string' },
   repeat: { type: 'string' },
   concurrent: { type: 'boolean' }
@@ -49,14 +60,7 @@ export async function send (args: readonly string[], io: CliIo): Promise<number>
   const repeat = integer('repeat', values.repeat, 1, 1, 1000)
   const policy = deliveryPolicy(values)
   const base = values.file === undefined ? {} : await readBody(values.file)
-  const body = {
-    ...base,
-    id: values.id ?? base.id ?? String(randomInt(1_000_000, 10_000_000)),
-    uuid: values.uuid ?? base.uuid ?? randomUUID(),
-    state: nonEmpty('state', values.state) ?? base.state ?? 'COMPLETED',
-    action: nonEmpty('action', values.action) ?? base.action ?? 'RESOLVED',
-    postProcessingEnabled: flag(values['post-processing']) ?? base.postProcessingEnabled ?? 'false'
-  }
+  const body = values.batch === undefined ? jobBody(values, base) : batchBody(values, base)
 
   const tally = new Tally(1)
   const results: DeliveryResult[] = []
@@ -92,6 +96,48 @@ export function describeDelivery (n: number, result: DeliveryResult): string {
   const retries = retried.length === 0 ? '' : `  after ${retried.length} ${retried.length === 1 ? 'retry' : 'retries'} (${retried.join(', ')})`
   const error = result.error === undefined ? '' : `  ${result.error}`
   return `  #${n}  ${result.status === 0 ? '---' : result.status}  ${result.outcome.padEnd(9)}  ${latency}${retries}${error}\n`
+}
+
+interface SendValues {
+  readonly state?: string | undefined
+  readonly action?: string | undefined
+  readonly uuid?: string | undefined
+  readonly id?: string | undefined
+  readonly 'post-processing'?: string | undefined
+  readonly batch?: string | undefined
+  readonly 'entity-id'?: string | undefined
+  readonly 'entity-type'?: string | undefined
+  readonly app?: string | undefined
+}
+
+const JOB_ONLY = ['state', 'action', 'uuid', 'id', 'post-processing'] as const
+const BATCH_ONLY = ['entity-id', 'entity-type', 'app'] as const
+
+function jobBody (values: SendValues, base: FileBody): Record<string, unknown> {
+  const stray = BATCH_ONLY.find((name) => values[name] !== undefined)
+  if (stray !== undefined) throw new UsageError(`--${stray} needs --batch`)
+  return {
+    ...base,
+    id: values.id ?? base.id ?? String(randomInt(1_000_000, 10_000_000)),
+    uuid: values.uuid ?? base.uuid ?? randomUUID(),
+    state: nonEmpty('state', values.state) ?? base.state ?? 'COMPLETED',
+    action: nonEmpty('action', values.action) ?? base.action ?? 'RESOLVED',
+    postProcessingEnabled: flag(values['post-processing']) ?? base.postProcessingEnabled ?? 'false'
+  }
+}
+
+/** A v2 callback as super.AI sends it when a job batch has been ingested. */
+function batchBody (values: SendValues, base: FileBody): Record<string, unknown> {
+  const stray = JOB_ONLY.find((name) => values[name] !== undefined)
+  if (stray !== undefined) throw new UsageError(`--${stray} is for job callbacks; --batch sends a batch callback`)
+  return {
+    ...base,
+    version: '2',
+    entityType: nonEmpty('entity-type', values['entity-type']) ?? base.entityType ?? 'batch',
+    entityId: nonEmpty('entity-id', values['entity-id']) ?? base.entityId ?? randomUUID(),
+    state: nonEmpty('batch', values.batch),
+    appId: nonEmpty('app', values.app) ?? base.appId ?? randomUUID()
+  }
 }
 
 interface FileBody {

@@ -16,6 +16,8 @@ the same stream (same uuids too: against a store that remembers them, a rerun re
 
 Options:
       --jobs N                Jobs to simulate (default 100, max 100000)
+      --batches N             Job batches whose v2 callback ("version": "2", entityType "batch") is mixed
+                              in, redelivered like the rest (default 0, max 100000)
       --duplicates SHARE      Share of callbacks delivered more than once, 0 to 1 (default 0.3)
       --concurrency C         Deliveries in flight at once (default 8, max 256)
       --rate R[/s]            At most R deliveries per second (default: no limit)
@@ -32,6 +34,7 @@ Example:
 const OPTIONS = {
   ...DELIVERY_OPTIONS,
   jobs: { type: 'string' },
+  batches: { type: 'string' },
   duplicates: { type: 'string' },
   concurrency: { type: 'string' },
   rate: { type: 'string' },
@@ -53,6 +56,7 @@ export async function simulate (args: readonly string[], io: CliIo): Promise<num
   }
   const url = callbackUrlArgument(positionals)
   const jobs = integer('jobs', values.jobs, 100, 1, 100_000)
+  const batches = integer('batches', values.batches, 0, 0, 100_000)
   const duplicates = decimal('duplicates', values.duplicates, 0.3, 0, 1)
   const settings: Settings = {
     url,
@@ -61,7 +65,7 @@ export async function simulate (args: readonly string[], io: CliIo): Promise<num
     policy: deliveryPolicy(values)
   }
   const seed = values.seed ?? String(randomInt(1, 1_000_000))
-  const plan = planSimulation({ jobs, duplicates, seed: /^\d+$/.test(seed) ? Number(seed) : seed })
+  const plan = planSimulation({ jobs, batches, duplicates, seed: /^\d+$/.test(seed) ? Number(seed) : seed })
 
   const progress = values.json === true ? undefined : io.progress
   const summary = await run(plan, settings, io.signal, progress)
@@ -69,9 +73,9 @@ export async function simulate (args: readonly string[], io: CliIo): Promise<num
   const ok = succeeded(summary) && !interrupted
 
   if (values.json === true) {
-    printJson(io, { ok, interrupted, command: 'simulate', url, seed, jobs, duplicates, plannedDeliveries: plan.deliveries, summary })
+    printJson(io, { ok, interrupted, command: 'simulate', url, seed, jobs, batches, duplicates, plannedDeliveries: plan.deliveries, summary })
   } else {
-    const title = `simulate ${jobs} jobs → ${url} (seed ${seed})${interrupted ? ' INTERRUPTED' : ''}`
+    const title = `simulate ${jobs} jobs${batches > 0 ? ` + ${batches} batches` : ''} → ${url} (seed ${seed})${interrupted ? ' INTERRUPTED' : ''}`
     io.out(renderSummary(summary, title))
     if (summary.processedMoreThanOnce > 0) io.err(`${summary.processedMoreThanOnce} callbacks were processed more than once: the receiver is not idempotent\n`)
   }

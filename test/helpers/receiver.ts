@@ -13,11 +13,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export interface Receiver {
   /** The callback URL, on 127.0.0.1. */
   readonly url: string
-  /** `callback` handler runs per distinct callback (uuid, state, action, modifiedAt, tag). */
+  /** `callback` and `entity` handler runs per distinct callback (uuid, state, action, modifiedAt, tag; a batch's entityId and state). */
   readonly runs: Map<string, number>
   /** Named (`job.*`) handler runs, by event name. */
   readonly named: Map<string, number>
-  /** Every body a `callback` handler received. */
+  /** Every body a `callback` or `entity` handler received. */
   readonly bodies: Array<Record<string, unknown>>
   /** Answers by status, and 200s by `duplicate`. */
   readonly answers: { total: number, byStatus: Map<number, number>, processed: number, duplicates: number }
@@ -36,8 +36,9 @@ export interface ReceiverOptions {
   readonly failFirst?: number
 }
 
-const keyOf = (body: Record<string, unknown>): string =>
-  [body.uuid, body.state, body.action, body.modifiedAt ?? '', body.tag ?? ''].map(String).join('|')
+const keyOf = (body: Record<string, unknown>): string => body.version === '2'
+  ? ['v2', body.entityType, body.entityId, body.state].map(String).join('|')
+  : [body.uuid, body.state, body.action, body.modifiedAt ?? '', body.tag ?? ''].map(String).join('|')
 
 /** The plugin on a free port of 127.0.0.1, counting what its handlers run; closed at teardown. */
 export async function startReceiver (t: Test, options: ReceiverOptions = {}): Promise<Receiver> {
@@ -71,16 +72,17 @@ export async function startReceiver (t: Test, options: ReceiverOptions = {}): Pr
     ...(options.redis === true ? { redis: REDIS_URL } : {})
   })
 
-  app.superai.on('callback', async (event) => {
+  const record = async (body: Record<string, unknown>): Promise<void> => {
     if (options.handlerDelay !== undefined) await new Promise((resolve) => setTimeout(resolve, options.handlerDelay))
     if (failures > 0) {
       failures--
       throw new Error('handler failed on purpose')
     }
-    const body = event as Record<string, unknown>
     receiver.bodies.push(body)
     receiver.runs.set(keyOf(body), (receiver.runs.get(keyOf(body)) ?? 0) + 1)
-  })
+  }
+  app.superai.on('callback', async (event) => { await record(event) })
+  app.superai.on('entity', async (event) => { await record(event) })
   for (const name of EVENT_NAMES) {
     if (name !== 'callback') app.superai.on(name, async () => { receiver.named.set(name, (receiver.named.get(name) ?? 0) + 1) })
   }
