@@ -138,6 +138,17 @@ test('an undocumented status cannot be placed in the lifecycle: accepted, with a
   t.match(warnLines(logs), [{ jobStatus: 'ARCHIVED', callbackState: 'COMPLETED' }])
 })
 
+test('a job object without status is the API\'s fault: 503', async (t) => {
+  const api = await startFakeSuperai(t)
+  const { post, logs } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl } })
+  const body = callbackBody()
+  api.jobs.set(String(body.uuid), { uuid: body.uuid, status: undefined })
+  const reply = await post(body)
+  t.equal(reply.statusCode, 503)
+  t.equal(reply.json().code, 'FST_SUPERAI_VERIFY_UNAVAILABLE')
+  t.same(warnLines(logs), [])
+})
+
 test('an unknown job is refused (422)', async (t) => {
   const api = await startFakeSuperai(t)
   const { app, post } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl } })

@@ -57,7 +57,11 @@ export class JobVerifier {
     }
     this.#checkApp(job.appId, 'job')
     const status = typeof job.status === 'string' ? normalizeStatus(job.status) : undefined
-    if (status === undefined) throw new codes.FST_SUPERAI_VERIFICATION_FAILED('the job carries no status')
+    if (status === undefined) {
+      // not the job object the reference documents, as an unexpected body is: the API's fault, not the sender's
+      log.error({ uuid: event.uuid }, 'super.AI callback: the API answered a job without status')
+      throw new codes.FST_SUPERAI_VERIFY_UNAVAILABLE()
+    }
     // a non-RESOLVED action (an edit, a tag, a verdict) carries the job's state when it happened: same rule
     const callbackState = normalizeStatus(event.state)
     switch (lifecyclePosition(callbackState, status)) {
