@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
+import { main } from '../src/cli/main.js'
 import type { Summary } from '../src/cli/report.js'
 import type { DeliveryResult } from '../src/cli/deliver.js'
 import { jsonOf, runCli, startReceiver, type CliRun } from './helpers/receiver.js'
@@ -42,12 +43,16 @@ t.test('send --batch: a v2 batch callback, processed once, repeats duplicates, r
   t.same(Object.fromEntries(receiver.named), { 'batch.partialFailure': 1, entity: 1 })
   t.same(receiver.bodies, [callback])
 
-  const mixed = await runCli(['send', receiver.url, '--batch', 'COMPLETED', '--state', 'FAILED'])
-  t.equal(mixed.code, 2, 'job options do not mix with --batch')
-  t.match(mixed.stderr, /--state is for job callbacks/)
-  const stray = await runCli(['send', receiver.url, '--app', app])
-  t.equal(stray.code, 2)
-  t.match(stray.stderr, /--app needs --batch/)
+  // in process: usage errors need no child process
+  const usage = async (args: string[]): Promise<{ code: number, err: string }> => {
+    let err = ''
+    const code = await main(args, { out: () => {}, err: (text) => { err += text }, signal: new AbortController().signal }, '0.0.0')
+    return { code, err }
+  }
+  t.match(await usage(['send', receiver.url, '--batch', 'COMPLETED', '--state', 'FAILED']), { code: 2, err: /--state is for job callbacks/ },
+    'job options do not mix with --batch')
+  t.match(await usage(['send', receiver.url, '--app', app]), { code: 2, err: /--app needs --batch/ })
+  t.equal(receiver.answers.total, 2, 'nothing sent by a usage error')
 })
 
 t.test('send in text mode prints each delivery and the summary table', async (t) => {
