@@ -55,5 +55,9 @@ export function tryFailure (tried: TryOf, cause: string, original: unknown): Cod
     ? new codes.FST_SUPERAI_QUEUE_TRY_FAILED(which, cause, nextDelay(tried.attempt, tried.opts.backoff))
     : new codes.FST_SUPERAI_DEAD_LETTER(which, cause, keptFor(tried.opts.removeOnFail), JSON.stringify(tried.key))
   error.cause = original
+  // BullMQ keeps the stack beside failedReason (bull-board's Error tab): show where the handlers threw
+  const causes = original instanceof AggregateError ? original.errors : [original]
+  error.stack = [`${error.name} [${error.code}]: ${error.message}`,
+    ...causes.map((cause) => `caused by ${cause instanceof Error ? cause.stack ?? cause.message : String(cause)}`)].join('\n')
   return error
 }
