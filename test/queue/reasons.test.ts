@@ -38,7 +38,7 @@ test('queue mode: failedReason, as bull-board shows it, says which try failed, w
     `Try 2 of 2 failed (1 of 2 callback handlers failed: the database is down); the callback is now a dead letter, kept for 10 min: ` +
     `replay it with app.superai.deadLetters.replay([${JSON.stringify(key)}]) or superai-callbacks dead-letters replay`)
   t.notMatch(last?.failedReason, /redelivery/, 'no synchronous-mode advice')
-  t.match(last?.stacktrace.at(-1), /^FastifyError \[FST_SUPERAI_DEAD_LETTER\]: Try 2 of 2 failed.*\ncaused by Error: the database is down\n\s+at .*reasons\.test\.ts/,
+  t.match(last?.stacktrace?.at(-1), /^FastifyError \[FST_SUPERAI_DEAD_LETTER\]: Try 2 of 2 failed.*\ncaused by Error: the database is down\n\s+at .*reasons\.test\.ts/,
     'the stack BullMQ keeps shows where the handler threw')
   const [letter] = await app.superai.deadLetters?.list() ?? []
   t.equal(letter?.reason, last?.failedReason, 'deadLetters.list() reads the same reason')
