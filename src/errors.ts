@@ -31,6 +31,16 @@ export const codes = {
     'FST_SUPERAI_IN_FLIGHT', 'This callback is being processed by another delivery; retry in %d s', 409),
   FST_SUPERAI_HANDLER_FAILED: createError<'FST_SUPERAI_HANDLER_FAILED', 500, [number, number]>(
     'FST_SUPERAI_HANDLER_FAILED', '%d of %d callback handlers failed; the callback will be processed again on redelivery', 500),
+  /**
+   * Queue mode, BullMQ's `failedReason` of a try that failed and will be tried again: which try, why,
+   * and when the next one runs (a redelivery does not run it: it is stored already).
+   */
+  FST_SUPERAI_QUEUE_TRY_FAILED: createError<'FST_SUPERAI_QUEUE_TRY_FAILED', 500, [string, string, string]>(
+    'FST_SUPERAI_QUEUE_TRY_FAILED', 'Try %s failed (%s); it is retried after the backoff, in %s', 500),
+  /** Queue mode, BullMQ's `failedReason` of the last try: the callback is a dead letter until it is replayed. */
+  FST_SUPERAI_DEAD_LETTER: createError<'FST_SUPERAI_DEAD_LETTER', 500, [string, string, string, string]>(
+    'FST_SUPERAI_DEAD_LETTER',
+    'Try %s failed (%s); the callback is now a dead letter, kept for %s: replay it with app.superai.deadLetters.replay([%s]) or superai-callbacks dead-letters replay', 500),
   FST_SUPERAI_INVALID_IDEMPOTENCY_KEY: createError<'FST_SUPERAI_INVALID_IDEMPOTENCY_KEY', 500, []>(
     'FST_SUPERAI_INVALID_IDEMPOTENCY_KEY', 'The idempotencyKey option returned an empty or over-long key', 500),
   FST_SUPERAI_STORE_UNAVAILABLE: createError<'FST_SUPERAI_STORE_UNAVAILABLE', 503, []>(

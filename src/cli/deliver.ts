@@ -34,10 +34,11 @@ export interface Attempt {
 }
 
 /**
- * `processed`: 200 `duplicate: false`; `duplicate`: 200 `duplicate: true`; `accepted`: another 2xx
- * (e.g. 202 from a queueing receiver); `failed`: no 2xx after the retries, or a final 4xx.
+ * `processed`: 200 `duplicate: false`; `queued`: 202 `queued: true` (a queue-mode receiver stored it for
+ * its workers); `duplicate`: 200 `duplicate: true`; `accepted`: another 2xx; `failed`: no 2xx after the
+ * retries, or a final 4xx.
  */
-export type Outcome = 'processed' | 'duplicate' | 'accepted' | 'failed'
+export type Outcome = 'processed' | 'queued' | 'duplicate' | 'accepted' | 'failed'
 
 export interface DeliveryResult {
   readonly outcome: Outcome
@@ -68,14 +69,18 @@ export async function deliverCallback (
   }, { retries: policy.retries, baseDelay: policy.retryDelay, maxDelay: policy.maxWait, longRetryAfter: 'shorten', signal })
 
   if (answer.status >= 200 && answer.status < 300) {
-    const duplicate = (answer.body as { duplicate?: unknown } | undefined)?.duplicate
-    const outcome: Outcome = answer.status === 200 && typeof duplicate === 'boolean'
-      ? (duplicate ? 'duplicate' : 'processed')
-      : 'accepted'
-    return { outcome, status: answer.status, body: answer.body, attempts }
+    return { outcome: successOf(answer), status: answer.status, body: answer.body, attempts }
   }
   const error = interrupted ? 'interrupted' : answer.error ?? describeStatus(answer)
   return { outcome: 'failed', status: answer.status, body: answer.body, attempts, error }
+}
+
+/** What a 2xx says, by the plugin's documented answers; any other 2xx is only `accepted`. */
+function successOf (answer: Answer): Outcome {
+  const { duplicate, queued } = (answer.body ?? {}) as { duplicate?: unknown, queued?: unknown }
+  if (answer.status === 202 && queued === true && duplicate !== true) return 'queued'
+  if (answer.status === 200 && typeof duplicate === 'boolean') return duplicate ? 'duplicate' : 'processed'
+  return 'accepted'
 }
 
 interface Answer {

@@ -12,11 +12,13 @@ export interface Summary {
   readonly deliveries: number
   /** HTTP requests, retries after 409/429/5xx included. */
   readonly requests: number
-  /** Deliveries answered 200 `duplicate: false`. */
+  /** Deliveries answered 200 `duplicate: false`: the handlers ran before the answer. */
   readonly processed: number
+  /** Deliveries answered 202 `queued: true`: a queue-mode receiver stored the callback for its workers. */
+  readonly queued: number
   /** Deliveries answered 200 `duplicate: true`. */
   readonly duplicates: number
-  /** Deliveries answered with another 2xx (a queueing receiver's 202). */
+  /** Deliveries answered with another 2xx. */
   readonly accepted: number
   /** Deliveries with no 2xx after the retries, or a final 4xx. */
   readonly failed: number
@@ -24,18 +26,19 @@ export interface Summary {
   readonly inFlight409: number
   /** Retries made after a 409, 429, 5xx or network error. */
   readonly retries: number
-  /** Every answer other than 200, by status (`0`: no answer), retries included. */
+  /** Every answer other than a 2xx, by status (`0`: no answer), retries included. */
   readonly errorsByStatus: Readonly<Record<string, number>>
-  /** Distinct callbacks the receiver reported as processed more than once: idempotency broken. */
+  /** Distinct callbacks the receiver took as new (processed or queued) more than once: idempotency broken. */
   readonly processedMoreThanOnce: number
-  /** Distinct callbacks reported only as duplicates (the receiver knew them already, e.g. a rerun seed). */
+  /** Distinct callbacks never taken as new, only reported as duplicates (the receiver knew them already, e.g. a rerun seed). */
   readonly alreadyKnown: number
   readonly latencyMs: { readonly p50: number, readonly p95: number, readonly p99: number, readonly max: number }
   readonly elapsedMs: number
 }
 
 export class Tally {
-  readonly #processedPerCallback = new Map<number, number>()
+  /** Deliveries each callback was taken as new (processed or queued). */
+  readonly #newPerCallback = new Map<number, number>()
   readonly #successPerCallback = new Map<number, number>()
   readonly #latencies: number[] = []
   readonly #errorsByStatus = new Map<number, number>()
@@ -43,6 +46,7 @@ export class Tally {
   #deliveries = 0
   #requests = 0
   #processed = 0
+  #queued = 0
   #duplicates = 0
   #accepted = 0
   #failed = 0
@@ -58,13 +62,11 @@ export class Tally {
     for (const attempt of result.attempts) {
       this.#latencies.push(attempt.latencyMs)
       if (attempt.status === 409) this.#inFlight++
-      if (attempt.status !== 200) this.#errorsByStatus.set(attempt.status, (this.#errorsByStatus.get(attempt.status) ?? 0) + 1)
+      if (attempt.status < 200 || attempt.status >= 300) this.#errorsByStatus.set(attempt.status, (this.#errorsByStatus.get(attempt.status) ?? 0) + 1)
     }
     switch (result.outcome) {
-      case 'processed':
-        this.#processed++
-        this.#processedPerCallback.set(callback, (this.#processedPerCallback.get(callback) ?? 0) + 1)
-        break
+      case 'processed': this.#processed++; this.#takenAsNew(callback); break
+      case 'queued': this.#queued++; this.#takenAsNew(callback); break
       case 'duplicate': this.#duplicates++; break
       case 'accepted': this.#accepted++; break
       case 'failed': this.#failed++; return
@@ -72,17 +74,22 @@ export class Tally {
     this.#successPerCallback.set(callback, (this.#successPerCallback.get(callback) ?? 0) + 1)
   }
 
+  #takenAsNew (callback: number): void {
+    this.#newPerCallback.set(callback, (this.#newPerCallback.get(callback) ?? 0) + 1)
+  }
+
   summary (): Summary {
     const sorted = [...this.#latencies].sort((a, b) => a - b)
     let processedMoreThanOnce = 0
-    for (const count of this.#processedPerCallback.values()) if (count > 1) processedMoreThanOnce++
+    for (const count of this.#newPerCallback.values()) if (count > 1) processedMoreThanOnce++
     let alreadyKnown = 0
-    for (const callback of this.#successPerCallback.keys()) if (!this.#processedPerCallback.has(callback)) alreadyKnown++
+    for (const callback of this.#successPerCallback.keys()) if (!this.#newPerCallback.has(callback)) alreadyKnown++
     return {
       callbacks: this.callbacks,
       deliveries: this.#deliveries,
       requests: this.#requests,
       processed: this.#processed,
+      queued: this.#queued,
       duplicates: this.#duplicates,
       accepted: this.#accepted,
       failed: this.#failed,
@@ -125,6 +132,7 @@ export function renderSummary (summary: Summary, title: string): string {
     ['deliveries', String(summary.deliveries)],
     ['requests sent', `${summary.requests} (${summary.retries} retries)`],
     ['processed', String(summary.processed)],
+    ...(summary.queued > 0 ? [['queued', String(summary.queued)] as [string, string]] : []),
     ['duplicates reported', String(summary.duplicates)],
     ...(summary.accepted > 0 ? [['accepted (other 2xx)', String(summary.accepted)] as [string, string]] : []),
     ['409 in flight', String(summary.inFlight409)],

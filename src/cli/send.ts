@@ -9,8 +9,8 @@ import { JOB_ACTIONS, JOB_STATES } from '../events.js'
 export const SEND_HELP = `Usage: superai-callbacks send <url> [options]
 
 Send one callback to your receiver, --repeat times, the way super.AI's at-least-once delivery does:
-the first should be processed, the repeats reported as duplicates. A job callback by default; with
---batch, a v2 callback about a job batch.
+the first should be processed (or queued, by a receiver in queue mode), the repeats reported as
+duplicates. A job callback by default; with --batch, a v2 callback about a job batch.
 
 Options:
       --state STATE           Job state (default COMPLETED; one of ${JOB_STATES.join(', ')},

@@ -24,8 +24,9 @@ Options:
       --seed X                Seed of the stream, a number or a word (default: random, printed)
 ${DELIVERY_HELP}
 
-The summary counts deliveries processed, reported as duplicates, 409s (in flight elsewhere, retried),
-answers by status, and "processed twice": callbacks the receiver processed more than once.
+The summary counts deliveries processed, queued (202, a receiver in queue mode), reported as duplicates,
+409s (in flight elsewhere, retried), other answers by status, and "processed twice": callbacks the receiver
+took as new (processed or queued) more than once.
 
 Example:
   superai-callbacks simulate http://127.0.0.1:3000/superai/callbacks/ --jobs 200 --duplicates 0.3 --seed 1
@@ -77,7 +78,7 @@ export async function simulate (args: readonly string[], io: CliIo): Promise<num
   } else {
     const title = `simulate ${jobs} jobs${batches > 0 ? ` + ${batches} batches` : ''} → ${url} (seed ${seed})${interrupted ? ' INTERRUPTED' : ''}`
     io.out(renderSummary(summary, title))
-    if (summary.processedMoreThanOnce > 0) io.err(`${summary.processedMoreThanOnce} callbacks were processed more than once: the receiver is not idempotent\n`)
+    if (summary.processedMoreThanOnce > 0) io.err(`${summary.processedMoreThanOnce} callbacks were taken as new (processed or queued) more than once: the receiver is not idempotent\n`)
   }
   if (interrupted) return EXIT.INTERRUPTED
   return ok ? EXIT.OK : EXIT.FAILED

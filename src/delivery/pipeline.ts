@@ -41,8 +41,8 @@ export type Outcome =
   | { readonly status: 'processed' | 'queued' | 'duplicate', readonly delivery: Delivery }
   /** Another delivery holds the claim: try again in `retryAfter` seconds. */
   | { readonly status: 'inFlight', readonly delivery: Delivery, readonly retryAfter: number }
-  /** A handler threw; `error` is the coded 500, `cause` what the handlers threw. */
-  | { readonly status: 'failed', readonly delivery: Delivery, readonly error: CodedError, readonly cause: unknown }
+  /** Handlers threw; `error` is the coded 500, `cause` what they threw, `failures` of `handlers` failed. */
+  | { readonly status: 'failed', readonly delivery: Delivery, readonly error: CodedError, readonly cause: unknown, readonly failures: number, readonly handlers: number }
   | {
     readonly status: Exclude<DeliveryOutcome, 'processed' | 'queued' | 'duplicate' | 'inFlight' | 'failed'>
     readonly error: CodedError
@@ -207,8 +207,9 @@ export class DeliveryPipeline {
       const failures = cause instanceof AggregateError ? cause.errors.length : 1
       log.error({ err: cause, ...logFieldsOf(event), key }, 'super.AI callback handler failed')
       await this.#settlement.release(claimKey, token, log)
-      const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, this.#dispatcher.handlersFor(event).length)
-      return { status: 'failed', error, cause, delivery }
+      const handlers = this.#dispatcher.handlersFor(event).length
+      const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, handlers)
+      return { status: 'failed', error, cause, delivery, failures, handlers }
     }
     await this.#settlement.complete(claimKey, token, log)
     return { status: 'processed', delivery }

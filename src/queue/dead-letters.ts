@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq'
 import type { Observer } from '../observability.js'
-import { decodeJobId, encodeJobId } from './job-id.js'
+import { jobIdsOf } from './job-id.js'
 import type { CallbackJobData, DeadLetter, ReplayResult, SuperaiDeadLetters, SuperaiQueue } from './types.js'
 
 /** Failed jobs are read in pages of this many, so a long list never arrives in one reply. */
@@ -8,7 +8,7 @@ const PAGE = 500
 
 function deadLetterOf (job: Job<CallbackJobData>): DeadLetter {
   return {
-    key: decodeJobId(job.id) ?? job.data.key,
+    key: job.data.key,
     event: job.data.event,
     attempts: job.attemptsMade,
     reason: job.failedReason,
@@ -35,7 +35,7 @@ export class DeadLetters implements SuperaiDeadLetters {
     const missing: string[] = []
     const jobs = keys === undefined
       ? await this.#failedJobs()
-      : await Promise.all(keys.map(async (key) => await this.#queue.getJob(encodeJobId(key)) as Job<CallbackJobData> | undefined))
+      : await Promise.all(keys.map(async (key) => await this.#jobOf(key)))
     for (const [index, job] of jobs.entries()) {
       const key = keys?.[index] ?? (job === undefined ? undefined : deadLetterOf(job).key)
       if (key === undefined) continue
@@ -54,6 +54,15 @@ export class DeadLetters implements SuperaiDeadLetters {
     }
     if (replayed.length > 0) this.#observer?.count('replayed', replayed.length)
     return { replayed, missing }
+  }
+
+  /** The job of `key`, under today's id or, for a job queued before an upgrade, the earlier one. */
+  async #jobOf (key: string): Promise<Job<CallbackJobData> | undefined> {
+    for (const id of jobIdsOf(key)) {
+      const job = await this.#queue.getJob(id) as Job<CallbackJobData> | undefined
+      if (job !== undefined) return job
+    }
+    return undefined
   }
 
   async #failedJobs (): Promise<Array<Job<CallbackJobData>>> {

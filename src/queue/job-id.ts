@@ -1,16 +1,89 @@
-/**
- * BullMQ refuses integer-like job ids and ids holding ":", which idempotency keys usually hold
- * (`superai:callbacks:...`). A fixed head and two escapes keep the id readable in bull-board and
- * reversible: `cb_superai%3Acallbacks%3A<digest>`.
- */
-const HEAD = 'cb_'
+import { createHash } from 'node:crypto'
 
-export function encodeJobId (key: string): string {
-  return HEAD + key.replace(/%/g, '%25').replace(/:/g, '%3A')
+/**
+ * BullMQ job ids derived from idempotency keys. BullMQ refuses integer-like ids and most ids holding
+ * ":", and bull-board (like any UI that puts the id in a URL) only opens a job whose id survives being
+ * encoded, decoded and routed, and that fits Fastify's default `maxParamLength` of 100. So an id holds
+ * URL-unreserved characters only (`A-Z a-z 0-9 - . _ ~`) and at most 100 of them:
+ *
+ * - `cb.` + the key with ":" written "." and every other character outside `A-Z a-z 0-9 - _` written
+ *   `~XX` (its UTF-16 code unit in hex, `~uXXXX` above 0xFF). The default key `superai:callbacks:<digest>`
+ *   reads `cb.superai.callbacks.<digest>`, and the id alone gives the key back (`decodeJobId`).
+ * - a key whose id would be longer: the readable start of that id, `~~`, and 22 base64url characters
+ *   of SHA-256 over the key. The exact key is in the job's data (`job.data.key`).
+ */
+const HEAD = 'cb.'
+/** Ids made before the unreserved encoding: `cb_` + the key with "%" and ":" percent-encoded. */
+const LEGACY_HEAD = 'cb_'
+const DIGEST_MARK = '~~'
+const DIGEST_LENGTH = 22
+export const MAX_JOB_ID_LENGTH = 100
+
+/** Characters a key keeps as they are in its id. */
+const PLAIN = /^[A-Za-z0-9_-]$/
+
+const hex = (code: number, width: number): string => code.toString(16).toUpperCase().padStart(width, '0')
+
+/** One UTF-16 code unit as it is written in an id: lone surrogates too, so any string comes back exactly. */
+function encodeUnit (unit: string): string {
+  if (PLAIN.test(unit)) return unit
+  if (unit === ':') return '.'
+  const code = unit.charCodeAt(0)
+  return code <= 0xff ? `~${hex(code, 2)}` : `~u${hex(code, 4)}`
 }
 
-/** The idempotency key of a job id made by `encodeJobId`; undefined for any other id. */
+function digestOf (key: string): string {
+  // over the UTF-16 code units, so that two keys differing only in a lone surrogate get two digests
+  return createHash('sha256').update(Buffer.from(key, 'utf16le')).digest('base64url').slice(0, DIGEST_LENGTH)
+}
+
+/** The BullMQ job id of the callback whose idempotency key (prefix included) is `key`. */
+export function encodeJobId (key: string): string {
+  let id = HEAD
+  const room = MAX_JOB_ID_LENGTH - DIGEST_MARK.length - DIGEST_LENGTH
+  let cut = -1
+  for (let i = 0; i < key.length; i++) {
+    const encoded = encodeUnit(key.charAt(i))
+    if (cut < 0 && id.length + encoded.length > room) cut = id.length
+    id += encoded
+    if (id.length > MAX_JOB_ID_LENGTH) break
+  }
+  if (id.length <= MAX_JOB_ID_LENGTH) return id
+  return id.slice(0, cut) + DIGEST_MARK + digestOf(key)
+}
+
+/**
+ * The idempotency key of a job id, when the id holds all of it: undefined for an id that ends in a
+ * digest (the key is `job.data.key`) or that this package did not make. Ids of jobs queued by earlier
+ * versions (`cb_superai%3Acallbacks%3A...`) are decoded too.
+ */
 export function decodeJobId (id: string | undefined): string | undefined {
-  if (id?.startsWith(HEAD) !== true) return undefined
-  return id.slice(HEAD.length).replace(/%(25|3A)/g, (_match, hex: string) => hex === '25' ? '%' : ':')
+  if (id === undefined) return undefined
+  if (id.startsWith(LEGACY_HEAD)) {
+    return id.slice(LEGACY_HEAD.length).replace(/%(25|3A)/g, (_match, code: string) => code === '25' ? '%' : ':')
+  }
+  if (!id.startsWith(HEAD) || id.includes(DIGEST_MARK)) return undefined
+  let key = ''
+  const body = id.slice(HEAD.length)
+  for (let i = 0; i < body.length; i++) {
+    const char = body.charAt(i)
+    if (char === '.') {
+      key += ':'
+    } else if (char !== '~') {
+      if (!PLAIN.test(char)) return undefined
+      key += char
+    } else {
+      const wide = body.charAt(i + 1) === 'u'
+      const digits = wide ? body.slice(i + 2, i + 6) : body.slice(i + 1, i + 3)
+      if (!/^[0-9A-F]+$/.test(digits) || digits.length !== (wide ? 4 : 2)) return undefined
+      key += String.fromCharCode(parseInt(digits, 16))
+      i += wide ? 5 : 2
+    }
+  }
+  return key
+}
+
+/** The job ids a key may have in the queue: today's, and the one of versions before the unreserved encoding. */
+export function jobIdsOf (key: string): readonly [string, string] {
+  return [encodeJobId(key), LEGACY_HEAD + key.replace(/%/g, '%25').replace(/:/g, '%3A')]
 }

@@ -25,12 +25,12 @@ export type SuperaiQueue = Resolved<Queue<CallbackJobData>, unknown>
 
 /** A callback whose handlers failed on every try, kept in BullMQ's failed set for `ttl`. */
 export interface DeadLetter {
-  /** The idempotency key, decoded from the BullMQ job id. */
+  /** The idempotency key (prefix included), exactly as the job carries it. */
   readonly key: string
   readonly event: AnySuperaiEvent
   /** Tries made. */
   readonly attempts: number
-  /** Why the last try failed: the handlers' error messages. */
+  /** BullMQ's `failedReason`: which try failed, what happens next, and the handlers' error messages. */
   readonly reason: string
   readonly failedAt: Date
 }

@@ -1,9 +1,10 @@
 import type { Job, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { DeliveryPipeline, Outcome } from '../delivery/pipeline.js'
+import type { DeliveryPipeline } from '../delivery/pipeline.js'
 import type { Observer } from '../observability.js'
 import type { Bullmq } from './bullmq.js'
+import { causeOf, tryFailure } from './failure-reason.js'
 import type { ResolvedQueueOptions } from './options.js'
 import type { CallbackJobData } from './types.js'
 import { logFieldsOf } from '../schema.js'
@@ -43,13 +44,6 @@ export function workerConnection (client: Redis | Cluster): Redis | Cluster {
   return (client as Redis).duplicate(blocking)
 }
 
-/** The handlers' failures as one message, for BullMQ's `failedReason` and the dead-letter list. */
-function failureOf (outcome: Outcome & { readonly status: 'failed' }): Error {
-  const causes = outcome.cause instanceof AggregateError ? outcome.cause.errors : [outcome.cause]
-  const messages = causes.map((cause) => cause instanceof Error ? cause.message : String(cause))
-  return new Error(`${outcome.error.message}: ${messages.join('; ')}`, { cause: outcome.cause })
-}
-
 /**
  * The queue adapter of the pipeline: a BullMQ Worker (not started: `run()` it once the handlers are
  * subscribed) whose processor runs `pipeline.process` and maps its outcome to the job's fate.
@@ -75,11 +69,9 @@ export function createCallbackWorker (parts: CallbackWorkerParts): Worker<Callba
         if (token === undefined) throw new Error('the run claim is held by another worker')
         await job.moveToDelayed(Date.now() + outcome.retryAfter * 1000, token)
         throw new bullmq.DelayedError()
-      case 'failed':
-        throw failureOf(outcome)
       default:
-        // store or verify unavailable: retried with backoff
-        throw outcome.error
+        // a handler failed, or the store or verify was unavailable: retried with backoff, then a dead letter
+        throw tryFailure({ attempt, key, opts: job.opts }, causeOf(outcome), outcome.status === 'failed' ? outcome.cause : outcome.error)
     }
   }
 

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
-import superaiCallbacks, { EVENT_NAMES } from '../../src/index.js'
+import superaiCallbacks, { EVENT_NAMES, type SuperaiQueueOptions } from '../../src/index.js'
 import { REDIS_URL, deleteUnder } from './callbacks.js'
+import { removeQueueAtTeardown, uniqueQueue } from './queue.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -19,8 +20,8 @@ export interface Receiver {
   readonly named: Map<string, number>
   /** Every body a `callback` or `entity` handler received. */
   readonly bodies: Array<Record<string, unknown>>
-  /** Answers by status, and 200s by `duplicate`. */
-  readonly answers: { total: number, byStatus: Map<number, number>, processed: number, duplicates: number }
+  /** Answers by status, 200s by `duplicate`, and 202s `queued`. */
+  readonly answers: { total: number, byStatus: Map<number, number>, processed: number, duplicates: number, queued: number }
   /** Request headers of every delivery. */
   readonly headers: Array<Record<string, string | string[] | undefined>>
 }
@@ -34,6 +35,8 @@ export interface ReceiverOptions {
   readonly handlerDelay?: number
   /** The first N handler runs throw (the plugin answers 500 and releases the claim). */
   readonly failFirst?: number
+  /** Queue mode on the test Redis (implies `redis`), in a queue of its own removed at teardown. */
+  readonly queue?: SuperaiQueueOptions
 }
 
 const keyOf = (body: Record<string, unknown>): string => body.version === '2'
@@ -49,7 +52,7 @@ export async function startReceiver (t: Test, options: ReceiverOptions = {}): Pr
     runs: new Map(),
     named: new Map(),
     bodies: [],
-    answers: { total: 0, byStatus: new Map(), processed: 0, duplicates: 0 },
+    answers: { total: 0, byStatus: new Map(), processed: 0, duplicates: 0, queued: 0 },
     headers: []
   }
   let failures = options.failFirst ?? 0
@@ -64,12 +67,17 @@ export async function startReceiver (t: Test, options: ReceiverOptions = {}): Pr
       if ((JSON.parse(payload) as { duplicate?: boolean }).duplicate === true) answers.duplicates++
       else answers.processed++
     }
+    if (reply.statusCode === 202 && typeof payload === 'string' && (JSON.parse(payload) as { queued?: boolean }).queued === true) answers.queued++
     return payload
   })
+  const usesRedis = options.redis === true || options.queue !== undefined
+  const queue = options.queue === undefined ? undefined : uniqueQueue(options.queue)
+  if (queue !== undefined) removeQueueAtTeardown(t, queue)
   await app.register(superaiCallbacks, {
     keyPrefix: prefix,
     lease: options.lease ?? 1,
-    ...(options.redis === true ? { redis: REDIS_URL } : {})
+    ...(usesRedis ? { redis: REDIS_URL } : {}),
+    ...(queue === undefined ? {} : { queue })
   })
 
   const record = async (body: Record<string, unknown>): Promise<void> => {
@@ -90,7 +98,7 @@ export async function startReceiver (t: Test, options: ReceiverOptions = {}): Pr
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => {
     await app.close()
-    if (options.redis === true) {
+    if (usesRedis) {
       const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
       try {
         await deleteUnder(redis, prefix)
@@ -100,6 +108,20 @@ export async function startReceiver (t: Test, options: ReceiverOptions = {}): Pr
     }
   })
   return { ...receiver, url: new URL('/superai/callbacks/', address).href }
+}
+
+/**
+ * A receiver that does not deduplicate: every delivery is answered as new, 200 `duplicate: false`
+ * (`processed`) or 202 `queued: true` (`queued`), as a receiver whose store forgot would.
+ */
+export async function startForgetfulReceiver (t: Test, answer: 'processed' | 'queued'): Promise<string> {
+  const app = Fastify()
+  app.post('/superai/callbacks/', async (_request, reply) => answer === 'processed'
+    ? { ok: true, duplicate: false }
+    : await reply.code(202).send({ ok: true, duplicate: false, queued: true }))
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await app.close() })
+  return new URL('/superai/callbacks/', address).href
 }
 
 /** Whether the test Redis (`REDIS_URL`) answers, so that the Redis cases can be skipped without it. */

@@ -2,7 +2,6 @@ import { test } from 'tap'
 import Fastify from 'fastify'
 import superaiCallbacks, { codes, type SuperaiCallbacksOptions } from '../../src/index.js'
 import { loadBullmq } from '../../src/queue/bullmq.js'
-import { decodeJobId, encodeJobId } from '../../src/queue/job-id.js'
 import { checkClusterPrefix, resolveQueueOptions } from '../../src/queue/options.js'
 import { REDIS_URL } from '../helpers/callbacks.js'
 
@@ -58,14 +57,4 @@ test('on a Redis Cluster the prefix must hold a hash tag', async (t) => {
   t.throws(() => { checkClusterPrefix('{}{superai}', { isCluster: true }) }, { code: 'FST_SUPERAI_INVALID_OPTION' }, 'an empty first tag: Redis hashes the whole key')
   t.doesNotThrow(() => { checkClusterPrefix('bull', { isCluster: false }) })
   t.doesNotThrow(() => { checkClusterPrefix('bull', {}) })
-})
-
-test('job ids: never integer-like, no ":", and decoded back to the key', async (t) => {
-  for (const key of ['superai:callbacks:abc', '123', 'a%3Ab:c%', '']) {
-    const id = encodeJobId(key)
-    t.notOk(id.includes(':'))
-    t.not(`${parseInt(id, 10)}`, id)
-    t.equal(decodeJobId(id), key)
-  }
-  t.equal(decodeJobId('42'), undefined)
 })

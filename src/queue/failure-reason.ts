@@ -1,0 +1,63 @@
+import type { JobsOptions } from 'bullmq'
+import { codes, type CodedError } from '../errors.js'
+import type { Outcome } from '../delivery/pipeline.js'
+
+/** What a try's failure tells bull-board and `deadLetters.list()`: the job's options that decide what comes next. */
+export interface TryOf {
+  /** The try that failed, from 1. */
+  readonly attempt: number
+  readonly key: string
+  readonly opts: Pick<JobsOptions, 'attempts' | 'backoff' | 'removeOnFail'>
+}
+
+/** Milliseconds as people read them: "250 ms", "1.5 s", "10 min", "7 days". */
+export function duration (ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  const units: ReadonlyArray<readonly [number, string, string]> = [[86_400_000, 'day', 'days'], [3_600_000, 'h', 'h'], [60_000, 'min', 'min']]
+  for (const [size, one, many] of units) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${ms === size ? one : many}`
+  }
+  return `${Math.round(ms / 100) / 10} s`
+}
+
+/** BullMQ's wait before the next try, by its built-in strategies (the plugin sets no jitter). */
+function nextDelay (attempt: number, backoff: JobsOptions['backoff']): string {
+  const { type, delay = 0 } = typeof backoff === 'number' ? { type: 'fixed', delay: backoff } : backoff ?? {}
+  if (type === 'fixed') return duration(delay)
+  if (type === 'exponential') return duration(Math.round(2 ** (attempt - 1) * delay))
+  return 'the time its backoff strategy sets'
+}
+
+function keptFor (removeOnFail: JobsOptions['removeOnFail']): string {
+  if (typeof removeOnFail === 'object' && 'age' in removeOnFail && typeof removeOnFail.age === 'number') return duration(removeOnFail.age * 1000)
+  return 'as long as the failed set keeps it'
+}
+
+/** What went wrong in the try, without the synchronous-mode advice of the pipeline's own messages. */
+export function causeOf (outcome: Outcome): string {
+  if (outcome.status !== 'failed') return 'error' in outcome ? `${outcome.error.code}: ${outcome.error.message}` : outcome.status
+  const causes = outcome.cause instanceof AggregateError ? outcome.cause.errors : [outcome.cause]
+  const messages = causes.map((cause) => cause instanceof Error ? cause.message : String(cause))
+  return `${outcome.failures} of ${outcome.handlers} callback handlers failed: ${messages.join('; ')}`
+}
+
+/**
+ * The error a failed try throws to BullMQ, whose message becomes the job's `failedReason`: true for
+ * queue mode, where a redelivery of a stored callback is a duplicate and runs nothing. Before the last
+ * try it says when the next one runs; after it, that the callback is a dead letter and how to replay it.
+ */
+export function tryFailure (tried: TryOf, cause: string, original: unknown): CodedError {
+  const attempts = tried.opts.attempts ?? 1
+  const which = tried.attempt <= attempts
+    ? `${tried.attempt} of ${attempts}`
+    : `${tried.attempt} (of ${attempts} allowed: retried without resetting its tries)`
+  const error = tried.attempt < attempts
+    ? new codes.FST_SUPERAI_QUEUE_TRY_FAILED(which, cause, nextDelay(tried.attempt, tried.opts.backoff))
+    : new codes.FST_SUPERAI_DEAD_LETTER(which, cause, keptFor(tried.opts.removeOnFail), JSON.stringify(tried.key))
+  error.cause = original
+  // BullMQ keeps the stack beside failedReason (bull-board's Error tab): show where the handlers threw
+  const causes = original instanceof AggregateError ? original.errors : [original]
+  error.stack = [`${error.name} [${error.code}]: ${error.message}`,
+    ...causes.map((cause) => `caused by ${cause instanceof Error ? cause.stack ?? cause.message : String(cause)}`)].join('\n')
+  return error
+}
