@@ -28,7 +28,7 @@ export interface SuperaiCallbacksOptionFields {
   readonly lease?: number
   /** Largest accepted body in bytes. */
   readonly bodyLimit?: number
-  /** Key of one delivery; by default the job uuid and a digest of the canonical body. */
+  /** Key of one delivery; by default the job uuid and state for a state change (RESOLVED), the uuid and a digest of the canonical body otherwise. Also called for reconciled events (`reconciled: true`). */
   readonly idempotencyKey?: (event: SuperaiEvent) => string
   /** What to do with a state or action the documents do not list: dispatch it to `callback` only, or answer 400. */
   readonly unknownValues?: 'accept' | 'reject'
