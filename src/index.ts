@@ -45,8 +45,8 @@ export type { RedisClusterConfig, RedisSentinelOptions } from './store/connectio
 export type { SecretLocation } from './receiver/authenticate.js'
 export type { VerifyOptions } from './delivery/verify.js'
 export {
-  DEFAULT_SUPERAI_BASE_URL, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient, isSuperaiApiError,
-  type GetJobResponse, type SubmitJobsRequest, type SuperaiApiError, type SuperaiApiErrorDetails, type SuperaiClient,
+  DEFAULT_SUPERAI_BASE_URL, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient, isSuperaiApiError,
+  type GetJobResponse, type ListJobsQuery, type SuperaiJobList, type SubmitJobsRequest, type SuperaiApiError, type SuperaiApiErrorDetails, type SuperaiClient,
   type SuperaiClientOptions, type SuperaiJob, type SuperaiJobInput, type SuperaiRequestOptions, type SuperaiSubmitJobsResult
 } from './client/client.js'
 export { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl, type CallbackUrlCheck } from './client/callback-url.js'
