@@ -29,11 +29,11 @@ export {
   type CallbackBody, type SuperaiCallback, type SuperaiEvent
 } from './schema.js'
 export type {
-  HandlerContext, HttpHandlerContext, QueueHandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe
+  HandlerContext, HttpHandlerContext, QueueHandlerContext, ReconcileHandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe
 } from './delivery/dispatcher.js'
 export {
   DELIVERY_CHANNEL, HANDLE_CHANNEL,
-  type DeliveryMessage, type DeliveryOutcome, type DeliverySource, type HandleMessage, type SuperaiStats
+  type DeliveryMessage, type DeliveryOutcome, type DeliverySource, type EventCounter, type HandleMessage, type SuperaiStats
 } from './observability.js'
 export type { SuperaiDecorator } from './plugin.js'
 export { DEFAULTS, type SuperaiCallbacksOptions } from './options.js'
@@ -53,3 +53,5 @@ export { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl, type Callbac
 export { createSuperaiWorker, type SuperaiWorker, type SuperaiWorkerOptions } from './queue/create-worker.js'
 export type { SuperaiQueueOptions } from './queue/options.js'
 export type { CallbackJobData, DeadLetter, ReplayResult, SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
+export type { SuperaiReconcileOptions } from './reconcile/options.js'
+export type { ReconcileSummary } from './reconcile/reconciler.js'

@@ -33,6 +33,8 @@ export interface Delivery {
 export type RunSource =
   | { readonly source: 'http', readonly request: FastifyRequest }
   | { readonly source: 'queue', readonly attempt: number }
+  /** Reconciliation: `job` is the job object the API listed, so there is nothing to verify. */
+  | { readonly source: 'reconcile', readonly job: SuperaiJob }
 
 /** Stores a claimed callback durably for a worker (queue mode); rejects when it could not. */
 export type Handoff = (delivery: Delivery) => Promise<void>
@@ -134,6 +136,25 @@ export class DeliveryPipeline {
     return this.#end(outcome, 'queue', startedAt)
   }
 
+  /**
+   * A state change found by reconciliation (`reconciled: true`), with the job the API listed: keyed as its
+   * callback would be, so that one already processed is a duplicate. Synchronous mode runs the handlers
+   * (context `source: 'reconcile'`); queue mode hands it to the queue like a callback. Never throws.
+   */
+  async reconcile (event: SuperaiEvent, job: SuperaiJob, log: FastifyBaseLogger): Promise<Outcome> {
+    const startedAt = performance.now()
+    let delivery: Delivery
+    try {
+      delivery = { event, key: this.#keyOf(event), log }
+    } catch (err) {
+      return this.#end({ status: 'error', error: asCoded(err), delivery: undefined }, 'reconcile', startedAt)
+    }
+    const outcome = this.#handoff === undefined
+      ? await this.#tracked(this.#claimAndRun(delivery, delivery.key, { source: 'reconcile', job }))
+      : await this.#tracked(this.#claimAndHandOff(delivery, this.#handoff))
+    return this.#end(outcome, 'reconcile', startedAt)
+  }
+
   /** The key a callback would get, or a coded error for one refused before anything is stored. */
   #prepare (body: CallbackBody, log: FastifyBaseLogger): Delivery {
     const { event, unknown } = normalizeCallback(body)
@@ -141,11 +162,15 @@ export class DeliveryPipeline {
       if (this.#settings.unknownValues === 'reject') throw new codes.FST_SUPERAI_UNKNOWN_VALUE(field, value)
       log.warn({ uuid: event.uuid, field, value }, 'super.AI callback with an undocumented %s; dispatched to "callback" handlers only', field)
     }
+    return { event, key: this.#keyOf(event), log }
+  }
+
+  #keyOf (event: SuperaiEvent): string {
     const custom = this.#settings.idempotencyKey(event)
     if (typeof custom !== 'string' || custom.length === 0 || custom.length > MAX_KEY_LENGTH) {
       throw new codes.FST_SUPERAI_INVALID_IDEMPOTENCY_KEY()
     }
-    return { event, key: this.#settings.keyPrefix + custom, log }
+    return this.#settings.keyPrefix + custom
   }
 
   /** Claims `claimKey`; returns the token, or the outcome that ends the delivery here. */
@@ -179,8 +204,8 @@ export class DeliveryPipeline {
   /** verify -> dispatch -> settle, for a claimed delivery. */
   async #run (delivery: Delivery, claimKey: string, token: string, source: RunSource): Promise<Outcome> {
     const { event, key, log } = delivery
-    let job: SuperaiJob | undefined
-    if (this.#verifier !== undefined) {
+    let job: SuperaiJob | undefined = source.source === 'reconcile' ? source.job : undefined
+    if (this.#verifier !== undefined && source.source !== 'reconcile') {
       try {
         job = await this.#verifier.verify(event, log)
       } catch (err) {
@@ -192,7 +217,9 @@ export class DeliveryPipeline {
     // built field by field: a spread of `source` costs more than the rest of this step
     const context: HandlerContext = source.source === 'http'
       ? { source: 'http', request: source.request, log, key, job }
-      : { source: 'queue', attempt: source.attempt, log, key, job }
+      : source.source === 'queue'
+        ? { source: 'queue', attempt: source.attempt, log, key, job }
+        : { source: 'reconcile', log, key, job: source.job }
     try {
       await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context))
     } catch (cause) {
