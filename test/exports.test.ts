@@ -4,8 +4,8 @@ import * as pkg from '../src/index.js'
 test('the public runtime exports are exactly these', async (t) => {
   t.same(Object.keys(pkg).sort(), [
     'CallbackAcceptedSchema', 'CallbackBodySchema', 'CallbackQueuedSchema', 'DEFAULTS', 'DEFAULT_SUPERAI_BASE_URL', 'DELIVERY_CHANNEL', 'EVENT_NAMES', 'ErrorReplySchema',
-    'HANDLE_CHANNEL', 'JOB_ACTIONS', 'JOB_STATES', 'MemoryStore', 'RedisStore', 'STATE_CHANGE_ACTION', 'SuperaiCallbackSchema', 'SuperaiJobSchema',
-    'SuperaiJobListSchema', 'SuperaiSubmitJobsResultSchema', 'canonicalJson', 'checkCallbackUrl', 'codes', 'createSuperaiClient', 'createSuperaiWorker', 'default',
+    'HANDLE_CHANNEL', 'JOB_ACTIONS', 'JOB_STATES', 'MemoryStore', 'RedisStore', 'STATE_CHANGE_ACTION', 'SuperaiCallbackSchema', 'SuperaiJobListSchema', 'SuperaiJobSchema',
+    'SuperaiSubmitJobsResultSchema', 'canonicalJson', 'checkCallbackUrl', 'codes', 'createSuperaiClient', 'createSuperaiWorker', 'default',
     'defaultIdempotencyKey', 'eventNameOf', 'isSuperaiApiError', 'isValidCallbackUrl', 'methodName', 'superaiCallbacks',
     'validateCallbackUrl'
   ])

@@ -1,4 +1,4 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import type { HandlerContext, SuperaiEvent } from '../../src/index.js'
 import { buildApp } from '../helpers/app.js'
 import { waitFor } from '../helpers/queue.js'
@@ -21,7 +21,7 @@ function record (app: Awaited<ReturnType<typeof buildApp>>['app']): Run[] {
   return runs
 }
 
-async function fakeApi (t: Parameters<Parameters<typeof test>[1]>[0]): Promise<FakeSuperai> {
+async function fakeApi (t: Test): Promise<FakeSuperai> {
   const api = await startFakeSuperai()
   t.teardown(api.close)
   return api
