@@ -123,3 +123,22 @@ test('close() waits for a running pass; reconcile() without the option is a code
   const plain = await buildApp(t, {}, { memory: true })
   await t.rejects(plain.app.superai.reconcile(), { code: 'FST_SUPERAI_RECONCILE_NOT_CONFIGURED', statusCode: 500 })
 })
+
+test('idempotencyKey receives reconciled events too, marked reconciled: true', async (t) => {
+  const api = await fakeApi(t)
+  const keyed: SuperaiEvent[] = []
+  const { app, post, prefix } = await buildApp(t, {
+    idempotencyKey: (event) => { keyed.push(event); return `${event.uuid}/${event.state}` },
+    reconcile: { apiKey: api.apiKey, appIds: [APP_ID], baseUrl: api.baseUrl, interval: 3600, lookback: 600 }
+  })
+  const keys: string[] = []
+  app.superai.onCallback(async (_event, context) => { keys.push(context.key) })
+  await app.ready()
+  await waitFor(() => app.superai.stats().reconcilePasses === 1)
+  const arrived = api.addJob({ appId: APP_ID })
+  const missed = api.addJob({ appId: APP_ID })
+  await post(callbackOf(arrived))
+  t.same(await app.superai.reconcile(), { listed: 2, dispatched: 1, duplicate: 1, failed: 0 }, 'the custom key matched the callback')
+  t.same(keys, [`${prefix}${arrived.uuid}/COMPLETED`, `${prefix}${missed.uuid}/COMPLETED`])
+  t.same(keyed.filter((event) => event.reconciled === true).map((event) => event.uuid).sort(), [arrived.uuid, missed.uuid].sort())
+})

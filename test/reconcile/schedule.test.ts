@@ -68,6 +68,9 @@ test('the API failing for a while: callbacks are answered, the outage logged onc
   const outage = logs.filter((line) => typeof line.msg === 'string' && line.msg.includes('could not list jobs at super.AI'))
   t.equal(outage.length, 1, 'the outage is logged once, not at every pass')
   t.equal(runs.size, 3)
+  api.fail({ status: 429, headers: { 'retry-after': '120' } })
+  await t.rejects(app.superai.reconcile(), { code: 'FST_SUPERAI_RECONCILE_FAILED', message: /429/ }, 'a rate limit asking for minutes ends the pass at once')
+  t.equal(logs.filter((line) => typeof line.msg === 'string' && line.msg.includes('could not list jobs at super.AI')).length, 1, 'still the same outage')
 
   api.fail(undefined)
   t.ok(await waitFor(() => runs.size === 6, 4000), 'the next pass after the outage catches up')
