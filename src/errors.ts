@@ -73,6 +73,12 @@ export const codes = {
   /** The super.AI API answered 2xx with a body that does not match the expected schema. */
   FST_SUPERAI_API_INVALID_RESPONSE: createError<'FST_SUPERAI_API_INVALID_RESPONSE', 502, [string, string]>(
     'FST_SUPERAI_API_INVALID_RESPONSE', 'super.AI API %s answered with an unexpected body: %s', 502),
+  /** `app.superai.reconcile()` could not list a single project's jobs (API down, refused key, timeout); the API error is the `cause`. */
+  FST_SUPERAI_RECONCILE_FAILED: createError<'FST_SUPERAI_RECONCILE_FAILED', 502, [string]>(
+    'FST_SUPERAI_RECONCILE_FAILED', 'Reconciliation could not list the jobs at super.AI: %s', 502),
+  /** `app.superai.reconcile()` was called without the `reconcile` option. */
+  FST_SUPERAI_RECONCILE_NOT_CONFIGURED: createError<'FST_SUPERAI_RECONCILE_NOT_CONFIGURED', 500, []>(
+    'FST_SUPERAI_RECONCILE_NOT_CONFIGURED', 'Reconciliation is not configured: register the plugin with the "reconcile" option', 500),
   /** Queue mode was asked for but the optional `bullmq` package cannot be loaded. */
   FST_SUPERAI_QUEUE_UNAVAILABLE: createError<'FST_SUPERAI_QUEUE_UNAVAILABLE', 500, [string]>(
     'FST_SUPERAI_QUEUE_UNAVAILABLE', 'Queue mode needs the "bullmq" package (>= 6): run "npm install bullmq" (%s)', 500)

@@ -32,11 +32,11 @@ export {
   type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiCallback, type SuperaiEvent
 } from './schema.js'
 export type {
-  HandlerContext, HttpHandlerContext, QueueHandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe
+  HandlerContext, HttpHandlerContext, QueueHandlerContext, ReconcileHandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe
 } from './delivery/dispatcher.js'
 export {
   DELIVERY_CHANNEL, HANDLE_CHANNEL,
-  type DeliveryMessage, type DeliveryOutcome, type DeliverySource, type HandleMessage, type SuperaiStats
+  type DeliveryMessage, type DeliveryOutcome, type DeliverySource, type EventCounter, type HandleMessage, type SuperaiStats
 } from './observability.js'
 export type { SuperaiDecorator } from './plugin.js'
 export { DEFAULTS, type SuperaiCallbacksOptions } from './options.js'
@@ -48,11 +48,14 @@ export type { RedisClusterConfig, RedisSentinelOptions } from './store/connectio
 export type { SecretLocation } from './receiver/authenticate.js'
 export type { VerifyOptions } from './delivery/verify.js'
 export {
-  DEFAULT_SUPERAI_BASE_URL, SuperaiBatchSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient, isSuperaiApiError,
-  type GetJobResponse, type SubmitJobsRequest, type SuperaiApiError, type SuperaiApiErrorDetails, type SuperaiBatch, type SuperaiClient,
+  DEFAULT_SUPERAI_BASE_URL, SuperaiBatchSchema, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient,
+  isSuperaiApiError, type GetJobResponse, type ListJobsQuery, type SuperaiJobList, type SubmitJobsRequest, type SuperaiApiError,
+  type SuperaiApiErrorDetails, type SuperaiBatch, type SuperaiClient,
   type SuperaiClientOptions, type SuperaiJob, type SuperaiJobInput, type SuperaiRequestOptions, type SuperaiSubmitJobsResult
 } from './client/client.js'
 export { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl, type CallbackUrlCheck } from './client/callback-url.js'
 export { createSuperaiWorker, type SuperaiWorker, type SuperaiWorkerOptions } from './queue/create-worker.js'
 export type { SuperaiQueueOptions } from './queue/options.js'
 export type { CallbackJobData, DeadLetter, ReplayResult, SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
+export type { SuperaiReconcileOptions } from './reconcile/options.js'
+export type { ReconcileSummary } from './reconcile/reconciler.js'

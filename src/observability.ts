@@ -6,8 +6,8 @@ export const DELIVERY_CHANNEL = 'fastify-superai-callbacks:delivery'
 /** A TracingChannel around each callback's handler run (`start`, `end`, `asyncStart`, `asyncEnd`, `error`). */
 export const HANDLE_CHANNEL = 'fastify-superai-callbacks:handle'
 
-/** Where a delivery was handled: in its HTTP request, or by a queue worker. */
-export type DeliverySource = 'http' | 'queue'
+/** Where a delivery was handled: in its HTTP request, by a queue worker, or by a reconciliation pass. */
+export type DeliverySource = 'http' | 'queue' | 'reconcile'
 
 /** How a delivery ended; each is also a counter of `stats()`. */
 export type DeliveryOutcome =
@@ -36,8 +36,15 @@ export interface HandleMessage {
   readonly source: DeliverySource
 }
 
-/** Counters since start. `received` counts HTTP deliveries; worker runs count under their outcome. */
-export type SuperaiStats = Readonly<Record<'received' | DeliveryOutcome | 'deadLettered' | 'replayed', number>>
+/**
+ * Counters since start. `received` counts HTTP deliveries; worker runs count under their outcome; a
+ * reconciled event counts under its outcome when it ran or failed (`reconciled` too when it ran or was
+ * queued), not when it was found already processed.
+ */
+export type SuperaiStats = Readonly<Record<'received' | DeliveryOutcome | EventCounter, number>>
+
+/** Counters of what is not a delivery: queue mode's dead letters and replays, reconciliation's passes and errors. */
+export type EventCounter = 'deadLettered' | 'replayed' | 'reconciled' | 'reconcilePasses' | 'reconcileErrors'
 
 const deliveryChannel = diagnosticsChannel.channel(DELIVERY_CHANNEL)
 const handleChannel = diagnosticsChannel.tracingChannel<string, HandleMessage>(HANDLE_CHANNEL)
@@ -62,13 +69,24 @@ export class Observer {
     verifyUnavailable: 0,
     error: 0,
     deadLettered: 0,
-    replayed: 0
+    replayed: 0,
+    reconciled: 0,
+    reconcilePasses: 0,
+    reconcileErrors: 0
   } satisfies Record<keyof SuperaiStats, number>
 
   /** A delivery ended: count it, and tell subscribers when there are any. */
   delivered (outcome: DeliveryOutcome, source: DeliverySource, startedAt: number, event?: AnySuperaiEvent, key?: string): void {
-    if (source === 'http') this.#counts.received++
-    this.#counts[outcome]++
+    if (source === 'http') {
+      this.#counts.received++
+      this.#counts[outcome]++
+    } else if (source === 'queue') {
+      this.#counts[outcome]++
+    } else if (outcome !== 'duplicate' && outcome !== 'inFlight') {
+      // a pass finds most state changes already processed: those are no deliveries of a callback
+      this.#counts[outcome]++
+      if (outcome === 'processed' || outcome === 'queued') this.#counts.reconciled++
+    }
     if (!deliveryChannel.hasSubscribers) return
     const entity = event !== undefined && isEntityEvent(event) ? event : undefined
     deliveryChannel.publish({
@@ -83,8 +101,8 @@ export class Observer {
     } satisfies DeliveryMessage)
   }
 
-  /** Queue events that are not deliveries. */
-  count (counter: 'deadLettered' | 'replayed', by = 1): void {
+  /** Events that are not deliveries. */
+  count (counter: EventCounter, by = 1): void {
     this.#counts[counter] += by
   }
 

@@ -8,6 +8,7 @@ import type { IdempotencyStore } from './store/store.js'
 import type { VerifyOptions } from './delivery/verify.js'
 import type { RedisClusterConfig, RedisSentinelOptions } from './store/connection.js'
 import { resolveQueueOptions, type ResolvedQueueOptions, type SuperaiQueueOptions } from './queue/options.js'
+import { resolveReconcileOptions, type ResolvedReconcileOptions, type SuperaiReconcileOptions } from './reconcile/options.js'
 
 /** Every option, each on its own; `SuperaiCallbacksOptions` adds which ones exclude each other. */
 export interface SuperaiCallbacksOptionFields {
@@ -29,7 +30,8 @@ export interface SuperaiCallbacksOptionFields {
   /** Largest accepted body in bytes. */
   readonly bodyLimit?: number
   /**
-   * Key of one job callback; by default the job uuid and a digest of the canonical body. v2 (batch)
+   * Key of one job callback; by default the job uuid and state for a state change (RESOLVED), the uuid and a
+   * digest of the canonical body otherwise. Also called for reconciled events (`reconciled: true`). v2 (batch)
    * callbacks are keyed by their entity type, entity id and state, whatever this option says.
    */
   readonly idempotencyKey?: (event: SuperaiEvent) => string
@@ -53,6 +55,8 @@ export interface SuperaiCallbacksOptionFields {
   readonly routeConfig?: FastifyContextConfig
   /** Queue mode (needs `redis` and the `bullmq` package): store each callback in BullMQ, answer 202, run the handlers in workers. */
   readonly queue?: true | SuperaiQueueOptions
+  /** Reconciliation: list the projects' jobs at super.AI every `interval` and run the state changes whose callback never arrived. */
+  readonly reconcile?: SuperaiReconcileOptions
 }
 
 /** The options of `register`: `redis` or `store` (or neither), and `secretIn` only with `secret`. */
@@ -86,6 +90,8 @@ export interface ResolvedOptions {
   readonly routeConfig: Readonly<FastifyContextConfig>
   /** Queue mode's settings; undefined in synchronous mode. */
   readonly queue: ResolvedQueueOptions | undefined
+  /** Reconciliation's settings; undefined without the option. */
+  readonly reconcile: ResolvedReconcileOptions | undefined
 }
 
 export const DEFAULTS = Object.freeze({
@@ -101,7 +107,7 @@ export const DEFAULTS = Object.freeze({
 // `satisfies` fails the build when an option is missing here or listed here but not declared
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
   path: true, redis: true, store: true, keyPrefix: true, ttl: true, lease: true, bodyLimit: true, idempotencyKey: true, unknownValues: true,
-  secret: true, secretIn: true, allowFrom: true, verify: true, routeConfig: true, queue: true
+  secret: true, secretIn: true, allowFrom: true, verify: true, routeConfig: true, queue: true, reconcile: true
 } satisfies Record<keyof SuperaiCallbacksOptionFields, true>))
 
 /** Set by Fastify's `register` itself, not by us. */
@@ -279,6 +285,12 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOpti
     throw invalid('queue', 'queue mode stores callbacks in Redis: give the "redis" option too')
   }
 
+  const reconcile = resolveReconcileOptions(raw.reconcile, ttl)
+  if (reconcile !== undefined && store.kind === 'custom' &&
+    (typeof store.store.acquire !== 'function' || typeof store.store.read !== 'function' || typeof store.store.write !== 'function')) {
+    throw invalid('reconcile', 'the store shares the schedule of passes through acquire, read and write, which this store lacks')
+  }
+
   return Object.freeze({
     path: resolvePath(raw.path),
     store: Object.freeze(store),
@@ -292,6 +304,7 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOpti
     callbackToken: secrets?.[0],
     verify: resolveVerify(raw.verify),
     routeConfig: resolveRouteConfig(raw.routeConfig),
-    queue
+    queue,
+    reconcile
   })
 }

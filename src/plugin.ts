@@ -17,6 +17,7 @@ import type { ResolvedOptions } from './options.js'
 import { loadBullmq } from './queue/bullmq.js'
 import { openQueue, openWorker, type QueueSide, type WorkerSide } from './queue/queue-mode.js'
 import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
+import { Reconciler, scheduleStoreOf, type ReconcileSummary } from './reconcile/reconciler.js'
 
 export type SuperaiDecorator = SuperaiSubscriptions & {
   /**
@@ -30,6 +31,12 @@ export type SuperaiDecorator = SuperaiSubscriptions & {
   readonly queue: SuperaiQueue | undefined
   /** Queue mode: the callbacks whose handlers failed on every try; undefined in synchronous mode. */
   readonly deadLetters: SuperaiDeadLetters | undefined
+  /**
+   * With the `reconcile` option: a pass over the whole lookback now (after the one this process may be
+   * running), whatever the shared schedule. Rejects with `FST_SUPERAI_RECONCILE_FAILED` when no project
+   * could be listed, and `FST_SUPERAI_RECONCILE_NOT_CONFIGURED` without the option.
+   */
+  reconcile (): Promise<ReconcileSummary>
 }
 
 /** Joins the public origin (and any path it has) with the route, adding the token where it travels. */
@@ -100,12 +107,22 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
     const started = workerSide
     app.addHook('onReady', async () => { started.start() })
   }
+  const settings = options.reconcile
+  const reconciler = settings === undefined
+    ? undefined
+    : new Reconciler({ options: settings, store: scheduleStoreOf(store), keyPrefix: options.keyPrefix, pipeline, observer, log: app.log })
+  if (reconciler !== undefined) {
+    // after the app's code has subscribed its handlers; never awaited, so a slow API never delays the start
+    app.addHook('onReady', async () => { reconciler.start() })
+    // before anything else closes: no pass starts while the requests drain
+    app.addHook('preClose', async () => { void reconciler.close() })
+  }
   // a keep-alive connection whose delivery is in flight when close() starts would otherwise hold close()
   // for keepAliveTimeout after its answer: those answers say `Connection: close`
   const lifecycle = { closing: false }
   app.addHook('preClose', async () => { lifecycle.closing = true })
   // onClose runs after the in-flight requests are answered
-  app.addHook('onClose', async () => { await closeInOrder({ workerSide, pipeline, queueSide, connection }) })
+  app.addHook('onClose', async () => { await closeInOrder({ reconciler, workerSide, pipeline, queueSide, connection }) })
 
   const routePrefix = app.prefix
   const decorator: SuperaiDecorator = Object.freeze({
@@ -113,7 +130,11 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
     callbackUrl: (publicBaseUrl: string | URL) => callbackUrlFor(options, routePrefix, publicBaseUrl),
     stats: () => observer.stats(),
     queue: queueSide?.queue,
-    deadLetters: queueSide?.deadLetters
+    deadLetters: queueSide?.deadLetters,
+    reconcile: async () => {
+      if (reconciler === undefined) throw new codes.FST_SUPERAI_RECONCILE_NOT_CONFIGURED()
+      return await reconciler.reconcile()
+    }
   })
   app.decorate('superai', decorator)
 

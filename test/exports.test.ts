@@ -6,7 +6,7 @@ test('the public runtime exports are exactly these', async (t) => {
     'BATCH_STATES', 'BatchCallbackBodySchema', 'CallbackAcceptedSchema', 'CallbackBodySchema', 'CallbackQueuedSchema', 'CallbackRouteBodySchema',
     'DEFAULTS', 'DEFAULT_SUPERAI_BASE_URL', 'DELIVERY_CHANNEL', 'ENTITY_TYPES', 'EVENT_NAMES', 'ErrorReplySchema',
     'HANDLE_CHANNEL', 'JOB_ACTIONS', 'JOB_LIFECYCLE', 'JOB_STATES', 'MemoryStore', 'RedisStore', 'STATE_CHANGE_ACTION', 'SuperaiBatchSchema',
-    'SuperaiCallbackSchema', 'SuperaiEntityCallbackSchema', 'SuperaiJobSchema', 'SuperaiSubmitJobsResultSchema',
+    'SuperaiCallbackSchema', 'SuperaiEntityCallbackSchema', 'SuperaiJobListSchema', 'SuperaiJobSchema', 'SuperaiSubmitJobsResultSchema',
     'batchIdempotencyKey', 'canonicalJson', 'checkCallbackUrl', 'codes', 'createSuperaiClient', 'createSuperaiWorker', 'default',
     'defaultIdempotencyKey', 'entityEventNameOf', 'eventNameOf', 'isEntityEvent', 'isSuperaiApiError', 'isValidCallbackUrl',
     'lifecyclePosition', 'methodName', 'superaiCallbacks', 'validateCallbackUrl'

@@ -190,7 +190,7 @@ test('handlers get a string id, a boolean flag, every extra property, and the co
   })
   const body = callbackBody({ id: 1234, postProcessingEnabled: 'true', output: { fields: [1, 2] }, appId: 'abc' })
   await post(body)
-  await post(callbackBody({ uuid: body.uuid, id: '77', postProcessingEnabled: false }))
+  await post(callbackBody({ id: '77', postProcessingEnabled: false }))
   t.match(events[0], {
     event: { id: '1234', uuid: body.uuid, state: 'COMPLETED', action: 'RESOLVED', postProcessingEnabled: true, output: { fields: [1, 2] }, appId: 'abc' },
     source: 'http',
@@ -349,7 +349,8 @@ test('stats() counts every delivery by outcome, refusals before the pipeline inc
   t.equal((await app.inject({ method: 'POST', url: '/superai/callbacks/', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'x' })).statusCode, 415)
   t.same(app.superai.stats(), {
     received: 8, processed: 1, queued: 0, duplicate: 1, inFlight: 0, failed: 1, rejected: 5,
-    storeUnavailable: 0, verifyUnavailable: 0, error: 0, deadLettered: 0, replayed: 0
+    storeUnavailable: 0, verifyUnavailable: 0, error: 0, deadLettered: 0, replayed: 0,
+    reconciled: 0, reconcilePasses: 0, reconcileErrors: 0
   })
   t.ok(Object.isFrozen(app.superai.stats()), 'a snapshot, not the live counters')
 })

@@ -3,7 +3,7 @@ import { test } from 'tap'
 import type { HandlerContext } from '../src/index.js'
 import { buildApp } from './helpers/app.js'
 import { callbackBody } from './helpers/callbacks.js'
-import { API_KEY, startFakeSuperai, warnLines } from './helpers/fake-superai.js'
+import { API_KEY, startFakeSuperai, warnLines } from './helpers/fake-superai-lookup.js'
 import { DOCUMENTED_JOB, documentedJob } from './fixtures/superai-job.js'
 
 const APP_ID = DOCUMENTED_JOB.appId
@@ -200,9 +200,9 @@ test('20 concurrent callbacks for one job share one fetch', async (t) => {
   const api = await startFakeSuperai(t, () => ({ status: 200, body: documentedJob({ uuid }), delay: 200 }))
   const { app, post } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl } })
   let runs = 0
-  app.superai.onJobCompleted(() => { runs++ })
-  // distinct callbacks (each its own key) for one job, plus identical repeats of the first
-  const bodies = Array.from({ length: 20 }, (_, i) => i < 15 ? { ...base, seq: i } : { ...base, seq: 0 })
+  app.superai.onJobEdited(() => { runs++ })
+  // distinct callbacks (edits: each its own key) for one job, plus identical repeats of the first
+  const bodies = Array.from({ length: 20 }, (_, i) => ({ ...base, action: 'EDITED', seq: i < 15 ? i : 0 }))
   const replies = await Promise.all(bodies.map((body) => post(body)))
   t.equal(api.requests.length, 1, 'one fetch')
   t.equal(runs, 15, 'each distinct callback dispatched once')

@@ -2,6 +2,7 @@ import { CHECK_URL_HELP, checkUrl } from './check-url.js'
 import { DEAD_LETTERS_HELP, deadLetters } from './dead-letters.js'
 import { EXIT, UsageError } from './args.js'
 import { printJson, type CliIo } from './io.js'
+import { RECONCILE_HELP, reconcile } from './reconcile.js'
 import { SEND_HELP, send } from './send.js'
 import { SIMULATE_HELP, simulate } from './simulate.js'
 
@@ -10,7 +11,8 @@ const COMMANDS = {
   send: { run: send, help: SEND_HELP },
   simulate: { run: simulate, help: SIMULATE_HELP },
   'check-url': { run: checkUrl, help: CHECK_URL_HELP },
-  'dead-letters': { run: deadLetters, help: DEAD_LETTERS_HELP }
+  'dead-letters': { run: deadLetters, help: DEAD_LETTERS_HELP },
+  reconcile: { run: reconcile, help: RECONCILE_HELP }
 } as const satisfies Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>, help: string }>
 
 type CommandName = keyof typeof COMMANDS
@@ -26,6 +28,9 @@ Commands:
   check-url <url>    Check a callback URL against super.AI's rules; --probe POSTs a test callback
   dead-letters list|replay --redis <url>
                      Queue mode: show, or run again, the callbacks whose handlers failed on every try
+  reconcile <url> --api-key K --app A
+                     After an outage: deliver the state of every job completed within --since
+                     (missed callbacks are processed, the others are duplicates)
   help [command]     Show help for a command
 
 Options:
@@ -35,7 +40,7 @@ Options:
 Exit codes:
   0    every callback accepted (check-url: URL valid, probe accepted)
   1    a delivery was not accepted, a callback was processed twice, check-url found the URL invalid,
-       or dead-letters could not reach Redis or replay a key
+       dead-letters could not reach Redis or replay a key, or reconcile could not list a project's jobs
   2    usage error: unknown command or option, missing or malformed value (nothing was sent)
   3    unexpected error in the tool itself
   130  interrupted (Ctrl-C); the summary covers what was sent

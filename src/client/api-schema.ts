@@ -55,3 +55,17 @@ export const SuperaiBatchSchema = Type.Object({}, {
 })
 
 export type SuperaiBatch = Static<typeof SuperaiBatchSchema> & { readonly [property: string]: unknown }
+
+/**
+ * One page of `GET /apps/{app_id}/jobs` (the SDK's `list_jobs`): the jobs, without outputs, and how many
+ * pages the query has. More fields may come and are kept.
+ */
+export const SuperaiJobListSchema = Type.Object({
+  jobs: Type.Array(SuperaiJobSchema),
+  pages: Type.Integer({ minimum: 0, description: 'Number of pages of the query, pages counted from 0' })
+}, { additionalProperties: true, $id: 'SuperaiJobList', description: 'A page of a project\'s jobs' })
+
+export type SuperaiJobList = Omit<Static<typeof SuperaiJobListSchema>, 'jobs'> & {
+  readonly jobs: SuperaiJob[]
+  readonly [property: string]: unknown
+}

@@ -1,14 +1,41 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import {
-  SuperaiBatchSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiBatch, type SuperaiJob, type SuperaiSubmitJobsResult
+  SuperaiBatchSchema, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiBatch, type SuperaiJob,
+  type SuperaiJobList, type SuperaiSubmitJobsResult
 } from './api-schema.js'
 import { validateCallbackUrl } from './callback-url.js'
 import { codes } from '../errors.js'
 import { readResponseBody } from './response-body.js'
 import { isNotProcessed, isRetryableStatus, parseRetryAfter, retrying } from './retry.js'
 
-export { SuperaiBatchSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiBatch, type SuperaiJob, type SuperaiSubmitJobsResult }
+export {
+  SuperaiBatchSchema, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiBatch, type SuperaiJob,
+  type SuperaiJobList, type SuperaiSubmitJobsResult
+}
+
+/** Page size of `jobs()` unless the query sets one: the SDK's. */
+export const DEFAULT_JOBS_PAGE_SIZE = 500
+
+/**
+ * The query of `GET /apps/{app_id}/jobs`, named as the API names it. Dates are a `Date` or a string
+ * `Date` can read; they are sent in UTC as `YYYY-MM-DDTHH:MM:SSZ`.
+ */
+export interface ListJobsQuery {
+  /** Page number, from 0. */
+  readonly page?: number
+  /** Jobs per page. */
+  readonly size?: number
+  /** Job field to sort by (the API's default: `id`). */
+  readonly sortBy?: string
+  readonly orderBy?: 'asc' | 'desc'
+  readonly createdStartDate?: Date | string
+  readonly createdEndDate?: Date | string
+  readonly completedStartDate?: Date | string
+  readonly completedEndDate?: Date | string
+  /** Only jobs in these statuses (API spelling, e.g. `POST_PROCESSED`); sent as one `statusIn` each. */
+  readonly statusIn?: readonly string[]
+}
 
 /** super.AI's historical API base; later SDK releases use regional hosts, so it is always configurable. */
 export const DEFAULT_SUPERAI_BASE_URL = 'https://api.super.ai/v1'
@@ -64,6 +91,13 @@ export interface SuperaiClient {
   cancelJob: (uuid: string, options?: SuperaiRequestOptions) => Promise<SuperaiJob | undefined>
   /** `GET {baseUrl}/apps/{appId}/{batchId}`: a job batch (a v2 callback's `entityId` is its id). */
   getBatch: (appId: string, batchId: string, options?: SuperaiRequestOptions) => Promise<SuperaiBatch>
+  /** `GET {baseUrl}/apps/{appId}/jobs`: one page of a project's jobs (without outputs) and the number of pages. */
+  listJobs: (appId: string, query?: ListJobsQuery, options?: SuperaiRequestOptions) => Promise<SuperaiJobList>
+  /**
+   * Every job of the query, page after page from `query.page` (default 0, `size` default 500), one page
+   * in memory at a time.
+   */
+  jobs: (appId: string, query?: ListJobsQuery, options?: SuperaiRequestOptions) => AsyncIterableIterator<SuperaiJob>
 }
 
 export interface GetJobResponse {
@@ -109,6 +143,7 @@ interface ResolvedClientOptions {
 
 interface CallSpec {
   readonly method: 'GET' | 'POST'
+  /** The path after the base URL, with its query string if any. */
   readonly path: string
   readonly body?: unknown
   /** Which error statuses may be retried for this call. */
@@ -134,8 +169,27 @@ export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClie
     return requestOptions.schema === undefined ? answer.body : checked(resolved, spec, answer, requestOptions.schema)
   }) as GetJobResponse
 
+  const listJobs = async (appId: string, query: ListJobsQuery = {}, requestOptions?: SuperaiRequestOptions): Promise<SuperaiJobList> => {
+    const spec: CallSpec = { method: 'GET', path: `/apps/${segment('appId', appId)}/jobs${queryString(query)}`, retryOn: isRetryableStatus }
+    const answer = await call(spec, requestOptions)
+    const list = checked(resolved, spec, answer, SuperaiJobListSchema)
+    if (list === undefined) throw apiError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, 'an empty body')
+    return list as SuperaiJobList
+  }
+
   return {
     baseUrl: resolved.baseUrl,
+    listJobs,
+
+    async * jobs (appId, query = {}, requestOptions) {
+      const size = query.size ?? DEFAULT_JOBS_PAGE_SIZE
+      for (let page = query.page ?? 0; ; page++) {
+        const list = await listJobs(appId, { ...query, page, size }, requestOptions)
+        yield * list.jobs
+        // an empty page ends it too, so that a `pages` that keeps growing cannot hold the loop
+        if (page + 1 >= list.pages || list.jobs.length === 0) return
+      }
+    },
 
     async submitJobs (appId, submission, requestOptions) {
       const spec: CallSpec = {
@@ -205,6 +259,42 @@ function positiveInteger (name: string, value: number | undefined, fallback: num
 function segment (name: string, value: string): string {
   if (typeof value !== 'string' || value.trim() === '') throw new codes.FST_SUPERAI_INVALID_OPTION(name, 'must be a non-empty string')
   return encodeURIComponent(value)
+}
+
+const SDK_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
+
+/** A date as the API's query takes it, UTC to the second (`YYYY-MM-DDTHH:MM:SSZ`), as the SDK formats it. */
+export function formatApiDate (name: string, value: Date | string): string {
+  if (typeof value === 'string' && SDK_DATE.test(value)) return value
+  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : new Date(Number.NaN)
+  if (Number.isNaN(date.getTime())) throw new codes.FST_SUPERAI_INVALID_OPTION(name, 'expected a Date or a date string')
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+const QUERY_DATES = ['createdStartDate', 'createdEndDate', 'completedStartDate', 'completedEndDate'] as const
+
+/** `?page=0&size=500&...&statusIn=A&statusIn=B`, the names the API documents; empty when nothing is set. */
+function queryString (query: ListJobsQuery): string {
+  if (typeof query !== 'object' || query === null) throw new codes.FST_SUPERAI_INVALID_OPTION('query', 'expected an object')
+  const params = new URLSearchParams()
+  for (const name of ['page', 'size'] as const) {
+    const value = query[name]
+    if (value === undefined) continue
+    if (!Number.isSafeInteger(value) || value < (name === 'page' ? 0 : 1)) throw new codes.FST_SUPERAI_INVALID_OPTION(name, `expected an integer >= ${name === 'page' ? 0 : 1}`)
+    params.set(name, String(value))
+  }
+  if (query.sortBy !== undefined) params.set('sortBy', query.sortBy)
+  if (query.orderBy !== undefined) {
+    if (query.orderBy !== 'asc' && query.orderBy !== 'desc') throw new codes.FST_SUPERAI_INVALID_OPTION('orderBy', 'expected "asc" or "desc"')
+    params.set('orderBy', query.orderBy)
+  }
+  for (const name of QUERY_DATES) {
+    const value = query[name]
+    if (value !== undefined) params.set(name, formatApiDate(name, value))
+  }
+  for (const status of query.statusIn ?? []) params.append('statusIn', status)
+  const text = params.toString()
+  return text === '' ? '' : `?${text}`
 }
 
 function submissionBody (submission: SubmitJobsRequest): Record<string, unknown> {

@@ -29,8 +29,17 @@ export interface QueueHandlerContext extends ContextBase {
   readonly attempt: number
 }
 
+/**
+ * Synchronous mode, a state change found by reconciliation (its callback never arrived, or was never
+ * processed): the event carries `reconciled: true`, and `job` is the job object the list returned.
+ */
+export interface ReconcileHandlerContext extends ContextBase {
+  readonly source: 'reconcile'
+  readonly job: SuperaiJob
+}
+
 /** What a handler gets besides the event; `source` tells where it runs and narrows the rest. */
-export type HandlerContext = HttpHandlerContext | QueueHandlerContext
+export type HandlerContext = HttpHandlerContext | QueueHandlerContext | ReconcileHandlerContext
 
 export type SuperaiHandler<E extends EventName = 'callback'> =
   (event: SuperaiEvent<E>, context: HandlerContext) => void | Promise<void>

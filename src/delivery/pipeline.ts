@@ -5,6 +5,7 @@ import type { Observer} from '../observability.js';
 import { traceHandlers, type DeliveryOutcome, type DeliverySource } from '../observability.js'
 import { isEntityEvent, isV2Body, logFieldsOf, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiEvent } from '../schema.js'
 import type { IdempotencyStore } from '../store/store.js'
+import type { SuperaiJob } from '../client/client.js'
 import { nextClaimToken } from './claim-token.js'
 import type { Dispatcher, HandlerContext } from './dispatcher.js'
 import { MAX_KEY_LENGTH, batchIdempotencyKey } from './idempotency-key.js'
@@ -32,6 +33,8 @@ export interface Delivery {
 export type RunSource =
   | { readonly source: 'http', readonly request: FastifyRequest }
   | { readonly source: 'queue', readonly attempt: number }
+  /** Reconciliation: `job` is the job object the API listed, so there is nothing to verify. */
+  | { readonly source: 'reconcile', readonly job: SuperaiJob }
 
 /** Stores a claimed callback durably for a worker (queue mode); rejects when it could not. */
 export type Handoff = (delivery: Delivery) => Promise<void>
@@ -136,6 +139,25 @@ export class DeliveryPipeline {
     return this.#end(outcome, 'queue', startedAt)
   }
 
+  /**
+   * A state change found by reconciliation (`reconciled: true`), with the job the API listed: keyed as its
+   * callback would be, so that one already processed is a duplicate. Synchronous mode runs the handlers
+   * (context `source: 'reconcile'`); queue mode hands it to the queue like a callback. Never throws.
+   */
+  async reconcile (event: SuperaiEvent, job: SuperaiJob, log: FastifyBaseLogger): Promise<Outcome> {
+    const startedAt = performance.now()
+    let delivery: Delivery
+    try {
+      delivery = { event, key: this.#keyOf(event), log }
+    } catch (err) {
+      return this.#end({ status: 'error', error: asCoded(err), delivery: undefined }, 'reconcile', startedAt)
+    }
+    const outcome = this.#handoff === undefined
+      ? await this.#tracked(this.#claimAndRun(delivery, delivery.key, { source: 'reconcile', job }))
+      : await this.#tracked(this.#claimAndHandOff(delivery, this.#handoff))
+    return this.#end(outcome, 'reconcile', startedAt)
+  }
+
   /** The key a callback would get, or a coded error for one refused before anything is stored. */
   #prepare (body: CallbackBody | BatchCallbackBody, log: FastifyBaseLogger): Delivery {
     // the validator already told the two shapes apart by `version`
@@ -145,11 +167,16 @@ export class DeliveryPipeline {
       if (this.#settings.unknownValues === 'reject') throw new codes.FST_SUPERAI_UNKNOWN_VALUE(field, value)
       log.warn({ ...logFieldsOf(event), field, value }, 'super.AI callback with an undocumented %s; dispatched to "%s" handlers only', field, v2 ? 'entity' : 'callback')
     }
+    return { event, key: this.#keyOf(event), log }
+  }
+
+  /** The store key of an event: v2 callbacks by entity, job callbacks by the `idempotencyKey` option. */
+  #keyOf (event: AnySuperaiEvent): string {
     const custom = isEntityEvent(event) ? batchIdempotencyKey(event) : this.#settings.idempotencyKey(event)
     if (typeof custom !== 'string' || custom.length === 0 || custom.length > MAX_KEY_LENGTH) {
       throw new codes.FST_SUPERAI_INVALID_IDEMPOTENCY_KEY()
     }
-    return { event, key: this.#settings.keyPrefix + custom, log }
+    return this.#settings.keyPrefix + custom
   }
 
   /** Claims `claimKey`; returns the token, or the outcome that ends the delivery here. */
@@ -184,7 +211,7 @@ export class DeliveryPipeline {
   async #run (delivery: Delivery, claimKey: string, token: string, source: RunSource): Promise<Outcome> {
     const { event, key, log } = delivery
     let verified: Verified | undefined
-    if (this.#verifier !== undefined) {
+    if (this.#verifier !== undefined && source.source !== 'reconcile') {
       try {
         verified = await this.#verifier.verify(event, log)
       } catch (err) {
@@ -195,12 +222,14 @@ export class DeliveryPipeline {
         return { status: rejected ? 'rejected' : 'verifyUnavailable', error, delivery }
       }
     }
-    const job = verified?.job
+    const job = source.source === 'reconcile' ? source.job : verified?.job
     const batch = verified?.batch
     // built field by field: a spread of `source` costs more than the rest of this step
     const context: HandlerContext = source.source === 'http'
       ? { source: 'http', request: source.request, log, key, job, batch }
-      : { source: 'queue', attempt: source.attempt, log, key, job, batch }
+      : source.source === 'queue'
+        ? { source: 'queue', attempt: source.attempt, log, key, job, batch }
+        : { source: 'reconcile', log, key, job: source.job }
     try {
       await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context))
     } catch (cause) {

@@ -53,6 +53,20 @@ export class MemoryStore implements IdempotencyStore {
     return this.#entries.delete(key)
   }
 
+  async acquire (key: string, ttlMs: number): Promise<boolean> {
+    if (this.#live(key) !== undefined) return false
+    this.#write(key, PROCESSED, ttlMs)
+    return true
+  }
+
+  async read (key: string): Promise<string | undefined> {
+    return this.#live(key)?.value
+  }
+
+  async write (key: string, value: string, ttlMs: number): Promise<void> {
+    this.#write(key, value, ttlMs)
+  }
+
   #live (key: string): Entry | undefined {
     const entry = this.#entries.get(key)
     if (entry !== undefined && entry.expiresAt <= this.#now()) {

@@ -98,6 +98,18 @@ export class RedisStore implements IdempotencyStore {
     return await this.#eval(SCRIPTS.release, key, token) === 1
   }
 
+  async acquire (key: string, ttlMs: number): Promise<boolean> {
+    return await this.#client.set(key, PROCESSED, 'PX', ttlMs, 'NX') === 'OK'
+  }
+
+  async read (key: string): Promise<string | undefined> {
+    return await this.#client.get(key) ?? undefined
+  }
+
+  async write (key: string, value: string, ttlMs: number): Promise<void> {
+    await this.#client.set(key, value, 'PX', ttlMs)
+  }
+
   /** EVALSHA by the precomputed digest; EVAL (which also caches the script) on a server that lacks it. */
   async #eval (script: Script, key: string, ...args: Array<string | number>): Promise<number> {
     try {

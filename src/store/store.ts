@@ -21,6 +21,15 @@ export interface IdempotencyStore {
   complete (key: string, token: string, ttlMs: number): Promise<boolean>
   /** Drop the claim so the next delivery runs the handlers; false when `token` no longer owns it. */
   release (key: string, token: string): Promise<boolean>
+  /**
+   * Take `key` for `ttlMs` unless it is held (`SET NX PX`); true when taken. It is never released: it
+   * expires. Reconciliation's shared schedule; a store without it cannot reconcile.
+   */
+  acquire? (key: string, ttlMs: number): Promise<boolean>
+  /** The value of `key`, undefined when absent or expired (reconciliation's shared watermark). */
+  read? (key: string): Promise<string | undefined>
+  /** Set `key` to `value` for `ttlMs`, whatever it held. */
+  write? (key: string, value: string, ttlMs: number): Promise<void>
 }
 
 /** The value a processed key holds; claim tokens are longer, so the two never collide. */

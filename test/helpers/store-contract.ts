@@ -61,4 +61,24 @@ export function storeContract (t: Test, store: IdempotencyStore, prefix: string)
     t.equal(results.filter((r) => r.status === 'claimed').length, 1)
     t.equal(results.filter((r) => r.status === 'in-flight').length, 49)
   })
+
+  t.test('acquire takes a key once until it expires; read and write share a value', async (t) => {
+    const { acquire, read, write } = store
+    if (acquire === undefined || read === undefined || write === undefined) {
+      t.pass('this store does not share a schedule (no reconciliation)')
+      return
+    }
+    const results = await Promise.all(Array.from({ length: 20 }, () => acquire.call(store, key('h'), 200)))
+    t.equal(results.filter(Boolean).length, 1, 'one of twenty concurrent acquires wins')
+    t.equal(await acquire.call(store, key('h'), 200), false, 'held for its ttl')
+    await sleep(250)
+    t.equal(await acquire.call(store, key('h'), 200), true, 'taken again once expired')
+    t.equal(await read.call(store, key('i')), undefined)
+    await write.call(store, key('i'), '{"since":1}', 200)
+    t.equal(await read.call(store, key('i')), '{"since":1}')
+    await write.call(store, key('i'), '{"since":2}', 200)
+    t.equal(await read.call(store, key('i')), '{"since":2}', 'a write replaces')
+    await sleep(250)
+    t.equal(await read.call(store, key('i')), undefined, 'expired')
+  })
 }

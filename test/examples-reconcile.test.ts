@@ -1,0 +1,22 @@
+import { test } from 'tap'
+import { runExample } from './helpers/example.js'
+import { startFakeSuperai } from './helpers/fake-superai.js'
+
+test('examples/reconcile.ts runs the jobs whose callbacks never came and counts them on /metrics', async (t) => {
+  const api = await startFakeSuperai()
+  t.teardown(api.close)
+  const appId = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
+  const jobs = [api.addJob({ appId }), api.addJob({ appId }), api.addJob({ appId, status: 'FAILED' })]
+  const { port, output } = await runExample(t, 'examples/reconcile.ts', /Server listening/,
+    { SUPERAI_API_KEY: api.apiKey, SUPERAI_APP_ID: appId, SUPERAI_BASE_URL: api.baseUrl })
+  const metrics = async (): Promise<string> => await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const deadline = Date.now() + 10_000
+  while (!/superai_missed_callbacks_total\{state="COMPLETED"\} 2/.test(await metrics()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  const text = await metrics()
+  t.match(text, /superai_missed_callbacks_total\{state="COMPLETED"\} 2/, 'the first pass, at start, found the two completed jobs')
+  t.match(text, /superai_missed_callbacks_total\{state="FAILED"\} 1/)
+  t.match(text, /superai_reconcile_errors_total 0/)
+  for (const job of jobs.slice(0, 2)) t.match(output(), new RegExp(`"uuid":"${job.uuid}","source":"reconcile","reconciled":true,"msg":"job completed"`))
+  const again = await (await fetch(`http://127.0.0.1:${port}/reconcile`, { method: 'POST' })).json()
+  t.same(again, { listed: 3, dispatched: 0, duplicate: 3, failed: 0 }, 'a manual pass finds them processed')
+})
