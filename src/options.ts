@@ -267,7 +267,7 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}): ResolvedOpti
 
   const store = resolveStore(raw.redis, raw.store)
   const queue = resolveQueueOptions(raw.queue)
-  if (queue !== undefined && store.kind !== 'redis-client' && store.kind !== 'redis-config') {
+  if (queue !== undefined && (store.kind === 'memory' || store.kind === 'custom')) {
     throw invalid('queue', 'queue mode stores callbacks in Redis: give the "redis" option too')
   }
 

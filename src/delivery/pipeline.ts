@@ -141,7 +141,13 @@ export class DeliveryPipeline {
       if (this.#settings.unknownValues === 'reject') throw new codes.FST_SUPERAI_UNKNOWN_VALUE(field, value)
       log.warn({ uuid: event.uuid, field, value }, 'super.AI callback with an undocumented %s; dispatched to "callback" handlers only', field)
     }
-    const custom = this.#settings.idempotencyKey(event)
+    let custom: string
+    try {
+      custom = this.#settings.idempotencyKey(event)
+    } catch (err) {
+      log.error({ err, uuid: event.uuid }, 'super.AI callback: the idempotencyKey option threw')
+      throw new codes.FST_SUPERAI_INTERNAL()
+    }
     if (typeof custom !== 'string' || custom.length === 0 || custom.length > MAX_KEY_LENGTH) {
       throw new codes.FST_SUPERAI_INVALID_IDEMPOTENCY_KEY()
     }

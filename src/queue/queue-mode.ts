@@ -63,7 +63,9 @@ export function openWorker (bullmq: Bullmq, client: Redis | Cluster, options: Re
     async close () {
       // BullMQ's close lets the running jobs finish (and be marked), then closes its connections
       await worker.close()
-      await connection.quit().catch(() => { connection.disconnect() })
+      await connection.quit().catch(() => {})
+      // QUIT ends the connection but not a Sentinel failover detector's subscriptions; disconnect() does
+      connection.disconnect()
     }
   }
 }
