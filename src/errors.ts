@@ -60,6 +60,12 @@ export const codes = {
   /** The super.AI API answered 2xx with a body that does not match the expected schema. */
   FST_SUPERAI_API_INVALID_RESPONSE: createError<'FST_SUPERAI_API_INVALID_RESPONSE', 502, [string, string]>(
     'FST_SUPERAI_API_INVALID_RESPONSE', 'super.AI API %s answered with an unexpected body: %s', 502),
+  /**
+   * Another plugin on the callback route refused a delivery on purpose with a 4xx of its own and no code
+   * (@fastify/rate-limit's 429 through `routeConfig`): the reply keeps that plugin's status and message.
+   */
+  FST_SUPERAI_REFUSED_BY_PLUGIN: createError<'FST_SUPERAI_REFUSED_BY_PLUGIN', 429, [string]>(
+    'FST_SUPERAI_REFUSED_BY_PLUGIN', '%s', 429),
   /** Queue mode was asked for but the optional `bullmq` package cannot be loaded. */
   FST_SUPERAI_QUEUE_UNAVAILABLE: createError<'FST_SUPERAI_QUEUE_UNAVAILABLE', 500, [string]>(
     'FST_SUPERAI_QUEUE_UNAVAILABLE', 'Queue mode needs the "bullmq" package (>= 6): run "npm install bullmq" (%s)', 500)

@@ -7,7 +7,7 @@ import type { CallbackBody, SuperaiEvent } from '../schema.js'
 import type { IdempotencyStore } from '../store/store.js'
 import type { SuperaiJob } from '../client/client.js'
 import { nextClaimToken } from './claim-token.js'
-import type { Dispatcher, HandlerContext } from './dispatcher.js'
+import { HandlerFailures, type Dispatcher, type HandlerContext } from './dispatcher.js'
 import { MAX_KEY_LENGTH } from './idempotency-key.js'
 import { normalizeCallback } from './normalize.js'
 import { Settlement } from './settlement.js'
@@ -203,9 +203,10 @@ export class DeliveryPipeline {
       await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context))
     } catch (cause) {
       const failures = cause instanceof AggregateError ? cause.errors.length : 1
+      const handlerCount = cause instanceof HandlerFailures ? cause.handlerCount : failures
       log.error({ err: cause, uuid: event.uuid, key }, 'super.AI callback handler failed')
       await this.#settlement.release(claimKey, token, log)
-      const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, this.#dispatcher.handlersFor(event).length)
+      const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, handlerCount)
       return { status: 'failed', error, cause, delivery }
     }
     await this.#settlement.complete(claimKey, token, log)

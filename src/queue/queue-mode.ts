@@ -48,7 +48,7 @@ export interface WorkerSide {
 }
 
 export function openWorker (bullmq: Bullmq, client: Redis | Cluster, options: ResolvedQueueOptions,
-  parts: { readonly pipeline: DeliveryPipeline, readonly leaseMs: number, readonly observer: Observer, readonly log: FastifyBaseLogger, readonly concurrency?: number }): WorkerSide {
+  parts: { readonly pipeline: DeliveryPipeline, readonly leaseMs: number, readonly observer: Observer, readonly log: FastifyBaseLogger }): WorkerSide {
   const connection = workerConnection(client)
   connection.on('error', () => {}) // BullMQ reports through the worker's 'error' event
   const worker = createCallbackWorker({ bullmq, connection, options, ...parts })

@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import superaiCallbacks, { codes, type SuperaiCallbacksOptions } from '../../src/index.js'
 import { loadBullmq } from '../../src/queue/bullmq.js'
 import { decodeJobId, encodeJobId } from '../../src/queue/job-id.js'
-import { checkClusterPrefix, resolveQueueOptions } from '../../src/queue/options.js'
+import { checkClusterPrefix, hasHashTag, resolveQueueOptions } from '../../src/queue/options.js'
 import { REDIS_URL } from '../helpers/callbacks.js'
 
 const invalid: Array<[string, unknown]> = [
@@ -68,4 +68,20 @@ test('job ids: never integer-like, no ":", and decoded back to the key', async (
     t.equal(decodeJobId(id), key)
   }
   t.equal(decodeJobId('42'), undefined)
+})
+
+test('hasHashTag: whether every key under a prefix hashes to one Cluster slot', async (t) => {
+  const cases: Array<[string, boolean]> = [
+    ['{superai}', true],
+    ['{superai}:bull', true],
+    ['bull:{q}:', true],
+    ['{a}{b}', true],
+    ['bull', false],
+    ['', false],
+    ['{}', false],
+    ['{}{superai}', false], // the first "{" closes at once: the whole key is hashed
+    ['superai}{', false],
+    ['{superai', false]
+  ]
+  for (const [prefix, expected] of cases) t.equal(hasHashTag(prefix), expected, JSON.stringify(prefix))
 })
