@@ -139,8 +139,8 @@ function resolveRouteConfig (value: unknown): Readonly<FastifyContextConfig> {
   return Object.freeze({ ...plainObject('routeConfig', value, 'an object') } as FastifyContextConfig)
 }
 
+// the return type is inferred on purpose: it is `ResolvedOptions`, so an option is declared by resolving it
 /** Validates the caller's options once, at register time, and returns a frozen copy; `raw` is not touched. */
-// the return type is inferred on purpose: it is `ResolvedOptions`, so an option is resolved in one place
 export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
   plainObject('options', raw, 'an object')
   for (const name of Object.keys(raw)) {
