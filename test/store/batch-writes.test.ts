@@ -41,6 +41,8 @@ test('many deliveries in one turn: commands arrive in order and intact, and each
   const pushes = Array.from({ length: n }, (_, i) => redis.rpush(`${prefix}list`, String(i)))
   const incrs = Array.from({ length: n }, () => redis.incr(`${prefix}counter`))
   t.equal(redis.stream.writableCorked, 1, 'corked for the turn')
+  await new Promise((resolve) => { process.nextTick(resolve) })
+  t.equal(redis.stream.writableCorked, 1, 'still corked after a tick: the commands of the turn\'s other I/O callbacks join')
 
   t.same(await Promise.all(sets), Array(n).fill('OK'))
   t.same(await Promise.all(gets), Array.from({ length: n }, (_, i) => awkward(i)), 'each GET answered with its own value, intact')
