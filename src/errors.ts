@@ -79,6 +79,12 @@ export const codes = {
   /** `app.superai.reconcile()` was called without the `reconcile` option. */
   FST_SUPERAI_RECONCILE_NOT_CONFIGURED: createError<'FST_SUPERAI_RECONCILE_NOT_CONFIGURED', 500, []>(
     'FST_SUPERAI_RECONCILE_NOT_CONFIGURED', 'Reconciliation is not configured: register the plugin with the "reconcile" option', 500),
+  /**
+   * Another plugin on the callback route refused a delivery on purpose with a 4xx of its own and no code
+   * (@fastify/rate-limit's 429 through `routeConfig`): the reply keeps that plugin's status and message.
+   */
+  FST_SUPERAI_REFUSED_BY_PLUGIN: createError<'FST_SUPERAI_REFUSED_BY_PLUGIN', 429, [string]>(
+    'FST_SUPERAI_REFUSED_BY_PLUGIN', '%s', 429),
   /** Queue mode was asked for but the optional `bullmq` package cannot be loaded. */
   FST_SUPERAI_QUEUE_UNAVAILABLE: createError<'FST_SUPERAI_QUEUE_UNAVAILABLE', 500, [string]>(
     'FST_SUPERAI_QUEUE_UNAVAILABLE', 'Queue mode needs the "bullmq" package (>= 6): run "npm install bullmq" (%s)', 500)

@@ -44,7 +44,7 @@ export { batchIdempotencyKey, canonicalJson, defaultIdempotencyKey } from './del
 export type { ClaimResult, IdempotencyStore } from './store/store.js'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
-export type { RedisClusterConfig, RedisSentinelOptions } from './store/connection.js'
+export type { RedisClusterConfig, RedisSentinelOptions } from './store/redis-config.js'
 export type { SecretLocation } from './receiver/authenticate.js'
 export type { VerifyOptions } from './delivery/verify.js'
 export {
@@ -54,7 +54,7 @@ export {
   type SuperaiClientOptions, type SuperaiJob, type SuperaiJobInput, type SuperaiRequestOptions, type SuperaiSubmitJobsResult
 } from './client/client.js'
 export { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl, type CallbackUrlCheck } from './client/callback-url.js'
-export { createSuperaiWorker, type SuperaiWorker, type SuperaiWorkerOptions } from './queue/create-worker.js'
+export { createSuperaiWorker, type SuperaiWorker, type SuperaiWorkerOptions } from './create-worker.js'
 export type { SuperaiQueueOptions } from './queue/options.js'
 export type { CallbackJobData, DeadLetter, ReplayResult, SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
 export type { SuperaiReconcileOptions } from './reconcile/options.js'

@@ -1,14 +1,11 @@
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Dispatcher, type SuperaiSubscriptions } from './delivery/dispatcher.js'
 import { resolveOptions, type SuperaiCallbacksOptions } from './options.js'
 import { registerCallbackRoute } from './receiver/route.js'
 import { closeInOrder } from './shutdown.js'
 import { DeliveryPipeline } from './delivery/pipeline.js'
 import { Observer, type SuperaiStats } from './observability.js'
-import { MemoryStore } from './store/memory.js'
-import { RedisStore } from './store/redis.js'
-import { adoptRedis, connectRedis, connectRedisCluster, connectRedisSentinel, type RedisConnection } from './store/connection.js'
-import type { IdempotencyStore } from './store/store.js'
+import { openStore } from './store/open-store.js'
 import { validateCallbackUrl } from './client/callback-url.js'
 import { codes } from './errors.js'
 import { TOKEN_QUERY } from './receiver/authenticate.js'
@@ -51,31 +48,6 @@ function callbackUrlFor (options: ResolvedOptions, routePrefix: string, publicBa
     if (token !== undefined && options.guard.secretIn === 'query') base.searchParams.set(TOKEN_QUERY, token)
   }
   return validateCallbackUrl(base)
-}
-
-/** The store the options chose; a Redis client is connected (and so checked) before this resolves. */
-export async function openStore (log: FastifyBaseLogger, choice: ReturnType<typeof resolveOptions>['store']):
-Promise<{ store: IdempotencyStore, connection?: RedisConnection }> {
-  switch (choice.kind) {
-    case 'memory': return { store: new MemoryStore() }
-    case 'custom': return { store: choice.store }
-    case 'redis-client': {
-      const connection = adoptRedis(choice.client, log)
-      return { store: await RedisStore.create(connection.client), connection }
-    }
-    case 'redis-config': {
-      const connection = await connectRedis(choice.url, choice.options, log)
-      return { store: await RedisStore.create(connection.client), connection }
-    }
-    case 'redis-sentinel': {
-      const connection = await connectRedisSentinel(choice.options, log)
-      return { store: await RedisStore.create(connection.client), connection }
-    }
-    case 'redis-cluster': {
-      const connection = await connectRedisCluster(choice.config, log)
-      return { store: await RedisStore.create(connection.client), connection }
-    }
-  }
 }
 
 /** Resolve options, open the store, decorate `superai`, and add the route in a context of its own. */

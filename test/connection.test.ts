@@ -1,31 +1,6 @@
 import { test } from 'tap'
-import { Cluster, Redis } from 'ioredis'
-import { CLIENT_DEFAULTS, CLUSTER_DEFAULTS, clusterSettings, hasHashTag, isCluster } from '../src/store/connection.js'
+import { CLIENT_DEFAULTS, CLUSTER_DEFAULTS, clusterSettings } from '../src/store/redis-defaults.js'
 import { resolveOptions } from '../src/options.js'
-
-test('hasHashTag: whether every key under a prefix hashes to one Cluster slot', async (t) => {
-  const cases: Array<[string, boolean]> = [
-    ['{superai}', true],
-    ['{superai}:bull', true],
-    ['bull:{q}:', true],
-    ['{a}{b}', true],
-    ['bull', false],
-    ['', false],
-    ['{}', false],
-    ['{}{superai}', false], // the first "{" closes at once: the whole key is hashed
-    ['superai}{', false],
-    ['{superai', false]
-  ]
-  for (const [prefix, expected] of cases) t.equal(hasHashTag(prefix), expected, JSON.stringify(prefix))
-})
-
-test('isCluster tells a Cluster from a single client without connecting', async (t) => {
-  const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true })
-  const single = new Redis({ lazyConnect: true })
-  t.teardown(() => { cluster.disconnect(); single.disconnect() })
-  t.equal(isCluster(cluster), true)
-  t.equal(isCluster(single), false)
-})
 
 test('a Cluster of ours fails fast like a single client; the user\'s options win', async (t) => {
   const defaults = clusterSettings()

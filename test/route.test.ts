@@ -222,6 +222,18 @@ test('idempotencyKey overrides the key; a bad key is a coded 500 with nothing ru
   t.equal(badRuns, 0)
 })
 
+test('an idempotencyKey that throws: a coded 500, nothing run, and the error logged at error level', async (t) => {
+  const { app, post, logs } = await buildApp(t, { idempotencyKey: () => { throw new Error('key-function-broke') } })
+  let runs = 0
+  app.superai.on('callback', () => { runs++ })
+  const res = await post(callbackBody())
+  t.equal(res.statusCode, 500)
+  t.equal(res.json().code, 'FST_SUPERAI_INTERNAL')
+  t.notMatch(res.body, /key-function-broke/, 'the message stays in the log')
+  t.equal(runs, 0)
+  t.ok(logs.some((l) => l.level === 50 && JSON.stringify(l.err).includes('key-function-broke')), 'logged at error, with the error')
+})
+
 test('the store unreachable: 503 coded, nothing run', async (t) => {
   const failing: IdempotencyStore = {
     claim: async () => { throw new Error('ECONNREFUSED 10.0.0.1:6379') },

@@ -1,7 +1,8 @@
 import { test } from 'tap'
 import { Redis } from 'ioredis'
 import { MemoryStore, RedisStore } from '../src/index.js'
-import { CLIENT_DEFAULTS, batchWrites } from '../src/store/connection.js'
+import { batchWrites } from '../src/store/batch-writes.js'
+import { CLIENT_DEFAULTS } from '../src/store/redis-defaults.js'
 import { REDIS_URL, deleteUnder, testRedis, uniquePrefix } from './helpers/callbacks.js'
 import { storeContract } from './helpers/store-contract.js'
 

@@ -6,6 +6,7 @@ import {
 } from './api-schema.js'
 import { validateCallbackUrl } from './callback-url.js'
 import { codes } from '../errors.js'
+import { integer } from '../validate.js'
 import { readResponseBody } from './response-body.js'
 import { isNotProcessed, isRetryableStatus, parseRetryAfter, retrying } from './retry.js'
 
@@ -241,18 +242,12 @@ function resolveClientOptions (options: SuperaiClientOptions): ResolvedClientOpt
   return {
     apiKey: options.apiKey,
     baseUrl: baseUrl.replace(/\/+$/, ''),
-    timeout: positiveInteger('timeout', options.timeout, 30_000, 1),
-    retries: positiveInteger('retries', options.retries, 2, 0),
-    retryDelay: positiveInteger('retryDelay', options.retryDelay, 500, 0),
-    maxRetryDelay: positiveInteger('maxRetryDelay', options.maxRetryDelay, 30_000, 0),
+    timeout: integer('timeout', options.timeout, 30_000, 1),
+    retries: integer('retries', options.retries, 2, 0),
+    retryDelay: integer('retryDelay', options.retryDelay, 500, 0),
+    maxRetryDelay: integer('maxRetryDelay', options.maxRetryDelay, 30_000, 0),
     fetch: options.fetch ?? globalThis.fetch
   }
-}
-
-function positiveInteger (name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < min) throw new codes.FST_SUPERAI_INVALID_OPTION(name, `must be an integer >= ${min}`)
-  return value
 }
 
 /** A path segment from caller input: never empty, never able to change the path (`../`, `?`). */

@@ -59,6 +59,16 @@ type StoredHandler = (event: AnySuperaiEvent, context: HandlerContext) => void |
 
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(EVENT_NAMES)
 
+/** The failures of one callback's handlers (each in `errors`) and how many handlers ran. */
+export class HandlerFailures extends AggregateError {
+  readonly handlerCount: number
+
+  constructor (errors: readonly unknown[], handlerCount: number) {
+    super(errors, `${errors.length} of ${handlerCount} handlers failed`)
+    this.handlerCount = handlerCount
+  }
+}
+
 /** Holds the handlers and runs them for one callback, wherever it arrived from (a request or a queue). */
 export class Dispatcher {
   readonly #handlers = new Map<EventName, Set<StoredHandler>>()
@@ -87,24 +97,23 @@ export class Dispatcher {
   }
 
   /**
-   * Runs every handler concurrently and waits for all of them; when any fail, rejects with an
-   * AggregateError holding each failure, so none is swallowed. Resolves to the number of handlers run.
+   * Runs every handler concurrently and waits for all of them; when any fail, rejects with a
+   * HandlerFailures holding each failure, so none is swallowed, and how many handlers ran.
    */
-  async dispatch (event: AnySuperaiEvent, context: HandlerContext): Promise<number> {
+  async dispatch (event: AnySuperaiEvent, context: HandlerContext): Promise<void> {
     const handlers = this.handlersFor(event)
     // the common case, one handler, without the allSettled machinery
     if (handlers.length === 1 && handlers[0] !== undefined) {
       try {
         await handlers[0](event, context)
       } catch (err) {
-        throw new AggregateError([err], '1 of 1 handlers failed')
+        throw new HandlerFailures([err], 1)
       }
-      return 1
+      return
     }
     const results = await Promise.allSettled(handlers.map(async (handler) => { await handler(event, context) }))
     const errors = results.flatMap((result) => result.status === 'rejected' ? [result.reason as unknown] : [])
-    if (errors.length > 0) throw new AggregateError(errors, `${errors.length} of ${handlers.length} handlers failed`)
-    return handlers.length
+    if (errors.length > 0) throw new HandlerFailures(errors, handlers.length)
   }
 
   /** The `app.superai` object: `on` and the per-event methods, built from the one list of names. */

@@ -7,7 +7,7 @@ import { isEntityEvent, isV2Body, logFieldsOf, type AnySuperaiEvent, type BatchC
 import type { IdempotencyStore } from '../store/store.js'
 import type { SuperaiJob } from '../client/client.js'
 import { nextClaimToken } from './claim-token.js'
-import type { Dispatcher, HandlerContext } from './dispatcher.js'
+import { HandlerFailures, type Dispatcher, type HandlerContext } from './dispatcher.js'
 import { MAX_KEY_LENGTH, batchIdempotencyKey } from './idempotency-key.js'
 import { normalizeCallback, normalizeEntityCallback } from './normalize.js'
 import { Settlement } from './settlement.js'
@@ -148,7 +148,7 @@ export class DeliveryPipeline {
     const startedAt = performance.now()
     let delivery: Delivery
     try {
-      delivery = { event, key: this.#keyOf(event), log }
+      delivery = { event, key: this.#keyOf(event, log), log }
     } catch (err) {
       return this.#end({ status: 'error', error: asCoded(err), delivery: undefined }, 'reconcile', startedAt)
     }
@@ -167,12 +167,18 @@ export class DeliveryPipeline {
       if (this.#settings.unknownValues === 'reject') throw new codes.FST_SUPERAI_UNKNOWN_VALUE(field, value)
       log.warn({ ...logFieldsOf(event), field, value }, 'super.AI callback with an undocumented %s; dispatched to "%s" handlers only', field, v2 ? 'entity' : 'callback')
     }
-    return { event, key: this.#keyOf(event), log }
+    return { event, key: this.#keyOf(event, log), log }
   }
 
   /** The store key of an event: v2 callbacks by entity, job callbacks by the `idempotencyKey` option. */
-  #keyOf (event: AnySuperaiEvent): string {
-    const custom = isEntityEvent(event) ? batchIdempotencyKey(event) : this.#settings.idempotencyKey(event)
+  #keyOf (event: AnySuperaiEvent, log: FastifyBaseLogger): string {
+    let custom: string
+    try {
+      custom = isEntityEvent(event) ? batchIdempotencyKey(event) : this.#settings.idempotencyKey(event)
+    } catch (err) {
+      log.error({ err, ...logFieldsOf(event) }, 'super.AI callback: the idempotencyKey option threw')
+      throw new codes.FST_SUPERAI_INTERNAL()
+    }
     if (typeof custom !== 'string' || custom.length === 0 || custom.length > MAX_KEY_LENGTH) {
       throw new codes.FST_SUPERAI_INVALID_IDEMPOTENCY_KEY()
     }
@@ -234,9 +240,9 @@ export class DeliveryPipeline {
       await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context))
     } catch (cause) {
       const failures = cause instanceof AggregateError ? cause.errors.length : 1
+      const handlers = cause instanceof HandlerFailures ? cause.handlerCount : failures
       log.error({ err: cause, ...logFieldsOf(event), key }, 'super.AI callback handler failed')
       await this.#settlement.release(claimKey, token, log)
-      const handlers = this.#dispatcher.handlersFor(event).length
       const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, handlers)
       return { status: 'failed', error, cause, delivery, failures, handlers }
     }

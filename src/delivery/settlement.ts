@@ -46,9 +46,9 @@ export class Settlement {
     return this.#pending.size
   }
 
-  /** Marks `key` processed. Resolves false when another delivery had taken the claim over (a lease too short). */
-  complete (key: string, token: string, log: FastifyBaseLogger): Promise<boolean> {
-    return this.#write('complete', key, token, log, Date.now() + this.#ttlMs)
+  /** Marks `key` processed; a claim another delivery had taken over (a lease too short) is logged. */
+  async complete (key: string, token: string, log: FastifyBaseLogger): Promise<void> {
+    await this.#write('complete', key, token, log, Date.now() + this.#ttlMs)
   }
 
   /** Frees the claim so that the next delivery runs the handlers. */
@@ -72,17 +72,15 @@ export class Settlement {
     }))
   }
 
-  async #write (kind: Kind, key: string, token: string, log: FastifyBaseLogger, deadline: number): Promise<boolean> {
+  async #write (kind: Kind, key: string, token: string, log: FastifyBaseLogger, deadline: number): Promise<void> {
     try {
       const landed = await this.#send(kind, key, token)
       if (!landed) log.warn({ key }, LEASE_LOST)
-      return landed
     } catch (err) {
       log.error({ err, key }, kind === 'complete'
         ? 'superai-callbacks: handlers ran but the store could not record it; retrying, and redeliveries are answered 409 meanwhile'
         : 'superai-callbacks: could not release the claim; retrying until its lease runs out')
       this.#schedule(key, { kind, token, deadline, log, retries: 0, timer: undefined })
-      return true
     }
   }
 

@@ -6,6 +6,9 @@ import { lifecyclePosition } from '../events.js'
 import { normalizeStatus } from './normalize.js'
 import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schema.js'
 
+/** Milliseconds a job fetch may take by default before the callback is answered 503. */
+export const VERIFY_TIMEOUT_MS = 5000
+
 export interface VerifyOptions {
   /** super.AI API key, sent as `API-KEY`; never logged. */
   readonly apiKey: string
@@ -38,7 +41,7 @@ export class JobVerifier {
     // no retries here: a 503 makes super.AI redeliver later, which is the retry
     this.#client = createSuperaiClient({
       apiKey: options.apiKey,
-      timeout: options.timeout ?? 5000,
+      timeout: options.timeout ?? VERIFY_TIMEOUT_MS,
       retries: 0,
       ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl })
     })

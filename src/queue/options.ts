@@ -1,5 +1,4 @@
-import { codes } from '../errors.js'
-import { hasHashTag } from '../store/connection.js'
+import { integer, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 
 /** The `queue` option: BullMQ settings of queue mode; `true` takes every default. */
 export interface SuperaiQueueOptions {
@@ -31,16 +30,6 @@ export const QUEUE_DEFAULTS: ResolvedQueueOptions = Object.freeze({
   backoff: Object.freeze({ type: 'exponential', delay: 1000 } as const)
 })
 
-const invalid = (option: string, reason: string): Error => new codes.FST_SUPERAI_INVALID_OPTION(option, reason)
-
-function integer (option: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(option, `expected an integer from ${min} to ${max}, got ${typeof value === 'number' ? value : typeof value}`)
-  }
-  return value
-}
-
 /** BullMQ builds its keys as `<prefix>:<name>:...`, so a name may not hold ":" (a prefix may). */
 function name (option: string, value: unknown, fallback: string, colon: boolean): string {
   if (value === undefined) return fallback
@@ -50,16 +39,15 @@ function name (option: string, value: unknown, fallback: string, colon: boolean)
   return value
 }
 
+const QUEUE_OPTIONS = optionNames<SuperaiQueueOptions>({ name: true, prefix: true, concurrency: true, attempts: true, backoff: true })
+const BACKOFF_OPTIONS = optionNames<ResolvedQueueOptions['backoff']>({ type: true, delay: true })
+
 /** Validates `queue` once, at register time; undefined when queue mode is off. */
 export function resolveQueueOptions (value: unknown): ResolvedQueueOptions | undefined {
   if (value === undefined || value === false) return undefined
   if (value === true) return QUEUE_DEFAULTS
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid('queue', 'expected true or { name?, prefix?, concurrency?, attempts?, backoff? }')
-  }
-  const { name: queueName, prefix, concurrency, attempts, backoff, ...rest } = value as Record<string, unknown>
-  const unknown = Object.keys(rest)[0]
-  if (unknown !== undefined) throw invalid(`queue.${unknown}`, 'unknown option')
+  const { name: queueName, prefix, concurrency, attempts, backoff } = plainObject('queue', value, 'true or { name?, prefix?, concurrency?, attempts?, backoff? }')
+  rejectUnknown(value as object, QUEUE_OPTIONS, 'queue.')
   return Object.freeze({
     name: name('queue.name', queueName, QUEUE_DEFAULTS.name, false),
     prefix: name('queue.prefix', prefix, QUEUE_DEFAULTS.prefix, true),
@@ -71,12 +59,21 @@ export function resolveQueueOptions (value: unknown): ResolvedQueueOptions | und
 
 function resolveBackoff (value: unknown): ResolvedQueueOptions['backoff'] {
   if (value === undefined) return QUEUE_DEFAULTS.backoff
-  if (typeof value !== 'object' || value === null) throw invalid('queue.backoff', "expected { type: 'exponential' | 'fixed', delay }")
-  const { type, delay, ...rest } = value as Record<string, unknown>
-  const unknown = Object.keys(rest)[0]
-  if (unknown !== undefined) throw invalid(`queue.backoff.${unknown}`, 'unknown option')
+  const { type, delay } = plainObject('queue.backoff', value, "{ type: 'exponential' | 'fixed', delay }")
+  rejectUnknown(value as object, BACKOFF_OPTIONS, 'queue.backoff.')
   if (type !== 'exponential' && type !== 'fixed') throw invalid('queue.backoff.type', 'expected "exponential" or "fixed"')
-  return Object.freeze({ type, delay: integer('queue.backoff.delay', delay, 1000, 0, 24 * 60 * 60 * 1000) })
+  return Object.freeze({ type, delay: integer('queue.backoff.delay', delay, QUEUE_DEFAULTS.backoff.delay, 0, 24 * 60 * 60 * 1000) })
+}
+
+/**
+ * Whether every key starting with `prefix` hashes to one Cluster slot: Redis hashes only the part between
+ * the first "{" and the first "}" after it, when that part is not empty.
+ */
+export function hasHashTag (prefix: string): boolean {
+  const open = prefix.indexOf('{')
+  if (open === -1) return false
+  const close = prefix.indexOf('}', open + 1)
+  return close > open + 1
 }
 
 /**

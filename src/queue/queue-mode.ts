@@ -48,7 +48,7 @@ export interface WorkerSide {
 }
 
 export function openWorker (bullmq: Bullmq, client: Redis | Cluster, options: ResolvedQueueOptions,
-  parts: { readonly pipeline: DeliveryPipeline, readonly leaseMs: number, readonly observer: Observer, readonly log: FastifyBaseLogger, readonly concurrency?: number }): WorkerSide {
+  parts: { readonly pipeline: DeliveryPipeline, readonly leaseMs: number, readonly observer: Observer, readonly log: FastifyBaseLogger }): WorkerSide {
   const connection = workerConnection(client)
   connection.on('error', () => {}) // BullMQ reports through the worker's 'error' event
   const worker = createCallbackWorker({ bullmq, connection, options, ...parts })
@@ -63,7 +63,9 @@ export function openWorker (bullmq: Bullmq, client: Redis | Cluster, options: Re
     async close () {
       // BullMQ's close lets the running jobs finish (and be marked), then closes its connections
       await worker.close()
-      await connection.quit().catch(() => { connection.disconnect() })
+      await connection.quit().catch(() => {})
+      // QUIT ends the connection but not a Sentinel failover detector's subscriptions; disconnect() does
+      connection.disconnect()
     }
   }
 }

@@ -23,8 +23,6 @@ export interface CallbackWorkerParts {
   readonly leaseMs: number
   readonly observer: Observer
   readonly log: FastifyBaseLogger
-  /** Defaults to `options.concurrency`; createSuperaiWorker always runs at least one. */
-  readonly concurrency?: number
 }
 
 /**
@@ -78,7 +76,7 @@ export function createCallbackWorker (parts: CallbackWorkerParts): Worker<Callba
   const worker = new bullmq.Worker<CallbackJobData>(options.name, processor, {
     connection: parts.connection,
     prefix: options.prefix,
-    concurrency: parts.concurrency ?? options.concurrency,
+    concurrency: options.concurrency,
     autorun: false,
     // the job's lock is the run claim's lease: a dead worker's job is taken over once both ran out
     lockDuration: leaseMs,

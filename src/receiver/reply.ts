@@ -8,9 +8,6 @@ const PROCESSED = Object.freeze({ ok: true, duplicate: false })
 const DUPLICATE = Object.freeze({ ok: true, duplicate: true })
 const QUEUED = Object.freeze({ ok: true, duplicate: false, queued: true })
 
-/** The code of another plugin's deliberate 4xx that carries none (@fastify/rate-limit's 429). */
-export const REFUSED_BY_PLUGIN = 'FST_SUPERAI_REFUSED_BY_PLUGIN'
-
 /** What an error reply is built from: the plugin's coded errors, or a 4xx another plugin raised on purpose. */
 export type ReplyError = Pick<CodedError, 'message' | 'statusCode'> & { readonly code: string }
 
@@ -31,7 +28,8 @@ export function toReplyError (err: FastifyError, request: FastifyRequest, bodyLi
   // the JSON parser's SyntaxError (malformed, or a __proto__/constructor key) and bad framing
   if (err.statusCode === 400) return new codes.FST_SUPERAI_INVALID_JSON(withoutBodyExcerpt(err.message).slice(0, 200))
   if (err.statusCode !== undefined && err.statusCode > 400 && err.statusCode < 500) {
-    return { statusCode: err.statusCode, code: typeof err.code === 'string' ? err.code : REFUSED_BY_PLUGIN, message: err.message }
+    const code = typeof err.code === 'string' ? err.code : new codes.FST_SUPERAI_REFUSED_BY_PLUGIN(err.message).code
+    return { statusCode: err.statusCode, code, message: err.message }
   }
   return new codes.FST_SUPERAI_INTERNAL()
 }
@@ -50,7 +48,7 @@ export function sendError (reply: FastifyReply, err: ReplyError): FastifyReply {
   return reply.code(statusCode).send({ statusCode, code: err.code, error: STATUS_CODES[statusCode] ?? 'Error', message: err.message })
 }
 
-/** The response table of SPEC.md, from the pipeline's outcome. */
+/** The response table (see the README's "Responses"), from the pipeline's outcome. */
 export function sendOutcome (reply: FastifyReply, outcome: Outcome): FastifyReply {
   switch (outcome.status) {
     case 'processed': return reply.send(PROCESSED)

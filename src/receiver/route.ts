@@ -1,5 +1,4 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
-import type { ResolvedOptions } from '../options.js'
+import type { FastifyBaseLogger, FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify'
 import {
   CallbackAcceptedSchema, CallbackQueuedSchema, CallbackRouteBodySchema, ErrorReplySchema, logFieldsOf,
   type BatchCallbackBody, type CallbackBody
@@ -9,6 +8,16 @@ import type { Observer } from '../observability.js'
 import { checkRequest, redactUrl } from './authenticate.js'
 import { sendError, sendOutcome, toReplyError } from './reply.js'
 import { validatorCompiler } from './validator.js'
+import type { Guard } from './authenticate.js'
+
+/** The part of the resolved options the route reads. */
+export interface RouteSettings {
+  readonly path: string
+  readonly bodyLimit: number
+  /** The checks run before the body is read. */
+  readonly guard: Guard
+  readonly routeConfig: Readonly<FastifyContextConfig>
+}
 
 /** Whether `info` lines are written, so that none is built for nothing: pino answers; Fastify's no-op logger (`logger: false`) has no level. */
 function infoEnabled (log: FastifyBaseLogger): boolean {
@@ -21,7 +30,7 @@ function infoEnabled (log: FastifyBaseLogger): boolean {
  * requests and writes responses; everything between is the pipeline's.
  */
 export function registerCallbackRoute (
-  instance: FastifyInstance, options: ResolvedOptions, pipeline: DeliveryPipeline, observer: Observer,
+  instance: FastifyInstance, options: RouteSettings, pipeline: DeliveryPipeline, observer: Observer,
   lifecycle: { readonly closing: boolean }
 ): void {
   const { guard } = options

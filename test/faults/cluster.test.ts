@@ -5,7 +5,7 @@ import Fastify from 'fastify'
 import { Cluster } from 'ioredis'
 import superaiCallbacks, { RedisStore, codes } from '../../src/index.js'
 import { resolveOptions } from '../../src/options.js'
-import { connectRedisCluster, isCluster } from '../../src/store/connection.js'
+import { connectRedisCluster } from '../../src/store/connection.js'
 import { callbackBody } from '../helpers/callbacks.js'
 import { startRedisCluster } from '../helpers/redis-cluster.js'
 import { ask, freePort, waitFor } from '../helpers/redis-server.js'
@@ -23,7 +23,7 @@ test('on a real Redis Cluster', async (t) => {
     if (choice.kind !== 'redis-cluster') throw new Error(`resolved to ${choice.kind}`)
     const connection = await connectRedisCluster(choice.config, Fastify().log)
     t.teardown(async () => { await connection.close() })
-    t.ok(isCluster(connection.client), 'an ioredis Cluster')
+    t.ok(connection.client.isCluster, 'an ioredis Cluster')
     storeContract(t, new RedisStore(connection.client), `${keyPrefix}contract:`)
   })
 
@@ -72,6 +72,34 @@ test('on a real Redis Cluster', async (t) => {
     await app.close()
     t.equal(client.status, 'ready', 'still ready after close')
     t.equal(await client.ping(), 'PONG')
+  })
+
+  t.test('queue mode on the Cluster the configuration creates: 202, each handler run once, a hash tag required', async (t) => {
+    const id = randomUUID().slice(0, 8)
+    const refused = Fastify()
+    t.teardown(async () => { await refused.close() })
+    const err = await refused.register(superaiCallbacks, { redis: { cluster: cluster.nodes }, keyPrefix, queue: { name: `q-${id}`, prefix: `bull-${id}` } })
+      .ready().then(() => undefined, (e: unknown) => e)
+    t.match(err, { code: 'FST_SUPERAI_INVALID_OPTION', message: /"queue\.prefix".*hash tag/ }, 'a prefix without a hash tag is refused')
+
+    const app = Fastify()
+    t.teardown(async () => { await app.close() })
+    await app.register(superaiCallbacks, {
+      redis: { cluster: cluster.nodes }, keyPrefix, queue: { name: `q-${id}`, prefix: `{bull-${id}}`, backoff: { type: 'fixed', delay: 50 } }
+    })
+    const runs = new Map<string, number>()
+    app.superai.on('callback', (event) => { runs.set(event.uuid, (runs.get(event.uuid) ?? 0) + 1) })
+    await app.ready()
+    const bodies = Array.from({ length: 10 }, () => callbackBody())
+    for (const body of bodies) {
+      const reply = await app.inject({ method: 'POST', url: '/superai/callbacks/', payload: body })
+      t.equal(reply.statusCode, 202, 'queued')
+    }
+    const deadline = Date.now() + 10_000
+    while (runs.size < bodies.length && Date.now() < deadline) await sleep(20)
+    t.equal(runs.size, bodies.length, 'the in-process worker ran every callback')
+    t.ok([...runs.values()].every((count) => count === 1), 'each once')
+    t.same(await injectPoster(app)(bodies[0]), { status: 200, duplicate: true, retryAfter: undefined }, 'a redelivery is a duplicate')
   })
 
   t.test('a master killed during deliveries: its replica takes over and every callback is accepted', async (t) => {

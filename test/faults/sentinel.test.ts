@@ -57,6 +57,28 @@ test('a Sentinel failover: callbacks are accepted again within seconds of killin
   t.comment(`sentinel failover: accepted again ${recoveredMs} ms after the master was killed (down-after 1000 ms), answers ${JSON.stringify([...seen])}`)
 })
 
+test('queue mode through a Sentinel configuration: 202, and the handlers run in the worker', async (t) => {
+  const setup = await startRedisSentinel(t.teardown.bind(t), { count: 1, downAfterMs: 1000 })
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(superaiCallbacks, {
+    redis: { sentinels: setup.sentinels, name: setup.name }, keyPrefix: 'test:sentinel-queue:', queue: { backoff: { type: 'fixed', delay: 50 } }
+  })
+  const runs = new Map<string, number>()
+  app.superai.on('callback', (event) => { runs.set(event.uuid, (runs.get(event.uuid) ?? 0) + 1) })
+  await app.ready()
+  const bodies = Array.from({ length: 5 }, () => callbackBody())
+  for (const body of bodies) {
+    const reply = await app.inject({ method: 'POST', url: '/superai/callbacks/', payload: body })
+    t.equal(reply.statusCode, 202, 'queued')
+  }
+  const deadline = Date.now() + 10_000
+  while (runs.size < bodies.length && Date.now() < deadline) await sleep(20)
+  t.equal(runs.size, bodies.length, 'the in-process worker ran every callback')
+  t.ok([...runs.values()].every((count) => count === 1), 'each once')
+  t.same(await injectPoster(app)(bodies[0]), { status: 200, duplicate: true, retryAfter: undefined }, 'a redelivery is a duplicate')
+})
+
 test('sentinels that do not answer fail register with a coded error naming "redis"', async (t) => {
   const app = Fastify()
   t.teardown(async () => { await app.close().catch(() => {}) })

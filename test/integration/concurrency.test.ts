@@ -25,7 +25,7 @@ async function startApp (t: Test, keyPrefix: string, options: SuperaiCallbacksOp
 const isAccepted = (reply: HttpReply, duplicate: boolean): boolean =>
   reply.status === 200 && JSON.stringify(reply.json) === JSON.stringify({ ok: true, duplicate })
 
-/** A 409 as the spec has it: coded body, and a Retry-After of whole seconds no longer than the lease. */
+/** A 409 as the README's response table has it: coded body, and a Retry-After of whole seconds no longer than the lease. */
 function isInFlight (reply: HttpReply, leaseSeconds: number): boolean {
   const retryAfter = Number(reply.headers.get('retry-after'))
   return reply.status === 409 && codeOf(reply) === code('FST_SUPERAI_IN_FLIGHT') &&

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import Fastify from 'fastify'
 import superaiCallbacks, { codes, type SuperaiCallbacksOptions } from '../../src/index.js'
 import { loadBullmq } from '../../src/queue/bullmq.js'
-import { checkClusterPrefix, resolveQueueOptions } from '../../src/queue/options.js'
+import { checkClusterPrefix, hasHashTag, resolveQueueOptions } from '../../src/queue/options.js'
 import { REDIS_URL } from '../helpers/callbacks.js'
 
 const invalid: Array<[string, unknown]> = [
@@ -57,4 +57,20 @@ test('on a Redis Cluster the prefix must hold a hash tag', async (t) => {
   t.throws(() => { checkClusterPrefix('{}{superai}', { isCluster: true }) }, { code: 'FST_SUPERAI_INVALID_OPTION' }, 'an empty first tag: Redis hashes the whole key')
   t.doesNotThrow(() => { checkClusterPrefix('bull', { isCluster: false }) })
   t.doesNotThrow(() => { checkClusterPrefix('bull', {}) })
+})
+
+test('hasHashTag: whether every key under a prefix hashes to one Cluster slot', async (t) => {
+  const cases: Array<[string, boolean]> = [
+    ['{superai}', true],
+    ['{superai}:bull', true],
+    ['bull:{q}:', true],
+    ['{a}{b}', true],
+    ['bull', false],
+    ['', false],
+    ['{}', false],
+    ['{}{superai}', false], // the first "{" closes at once: the whole key is hashed
+    ['superai}{', false],
+    ['{superai', false]
+  ]
+  for (const [prefix, expected] of cases) t.equal(hasHashTag(prefix), expected, JSON.stringify(prefix))
 })

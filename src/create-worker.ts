@@ -1,30 +1,27 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { Dispatcher, type SuperaiSubscriptions } from '../delivery/dispatcher.js'
-import { DeliveryPipeline } from '../delivery/pipeline.js'
-import { JobVerifier, type VerifyOptions } from '../delivery/verify.js'
-import { codes } from '../errors.js'
-import { Observer, type SuperaiStats } from '../observability.js'
-import { resolveOptions, type SuperaiCallbacksOptions } from '../options.js'
-import { openStore } from '../plugin.js'
-import { closeInOrder } from '../shutdown.js'
-import { loadBullmq } from './bullmq.js'
-import type { SuperaiQueueOptions } from './options.js'
-import { openQueue, openWorker } from './queue-mode.js'
-import type { SuperaiDeadLetters, SuperaiQueue } from './types.js'
+import { Dispatcher, type SuperaiSubscriptions } from './delivery/dispatcher.js'
+import { DeliveryPipeline } from './delivery/pipeline.js'
+import { JobVerifier } from './delivery/verify.js'
+import { Observer, type SuperaiStats } from './observability.js'
+import { resolveOptions, type SuperaiCallbacksOptionFields } from './options.js'
+import { closeInOrder } from './shutdown.js'
+import { loadBullmq } from './queue/bullmq.js'
+import { openQueue, openWorker } from './queue/queue-mode.js'
+import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
+import { openStore } from './store/open-store.js'
+import { invalid, plainObject, rejectUnknown } from './validate.js'
 
-export interface SuperaiWorkerOptions {
-  /** The Redis the receiving app enqueues to: URL, ioredis options, or an ioredis `Redis`/`Cluster` (left open). */
-  readonly redis: NonNullable<SuperaiCallbacksOptions['redis']>
-  /** The receiving app's `queue` settings (name, prefix, attempts...); `concurrency` is this worker's. Default `true`. */
-  readonly queue?: true | SuperaiQueueOptions
-  /** As the receiving app's; the keys themselves travel in each job. */
-  readonly keyPrefix?: string
-  /** Seconds a job's run holds its claim and BullMQ lock: a dead worker's job is taken over after it. */
-  readonly lease?: number
-  /** Seconds a run is remembered as done. */
-  readonly ttl?: number
-  /** Fetch each callback's job from the super.AI API before the handlers; one that fails is dropped. */
-  readonly verify?: VerifyOptions
+/** The plugin's options a worker shares with the receiving app, once: each name is checked by the compiler against them. */
+const SHARED_OPTIONS = ['redis', 'queue', 'keyPrefix', 'lease', 'ttl', 'verify'] as const satisfies ReadonlyArray<keyof SuperaiCallbacksOptionFields>
+
+/**
+ * A worker's options: the receiving app's `redis` (required; a client you pass is left open), `queue`
+ * (its name and prefix; `concurrency` is this worker's; default `true`), `keyPrefix`, `lease` (how long
+ * a job's run holds its claim and BullMQ lock: a dead worker's job is taken over after it), `ttl` and
+ * `verify` (a callback that fails it is dropped), plus a `logger`.
+ */
+export type SuperaiWorkerOptions = Pick<SuperaiCallbacksOptionFields, typeof SHARED_OPTIONS[number]> & {
+  readonly redis: NonNullable<SuperaiCallbacksOptionFields['redis']>
   /** A pino-compatible logger (e.g. Fastify's `app.log`); by default warnings and errors go to stderr. */
   readonly logger?: FastifyBaseLogger
 }
@@ -41,7 +38,7 @@ export type SuperaiWorker = SuperaiSubscriptions & {
   readonly deadLetters: SuperaiDeadLetters
 }
 
-const WORKER_OPTIONS: ReadonlySet<string> = new Set(['redis', 'queue', 'keyPrefix', 'lease', 'ttl', 'verify', 'logger'])
+const WORKER_OPTIONS: ReadonlySet<string> = new Set<keyof SuperaiWorkerOptions>([...SHARED_OPTIONS, 'logger'])
 
 /** Warnings and errors as JSON lines on stderr; the rest is dropped. */
 function stderrLogger (bindings: Record<string, unknown> = {}): FastifyBaseLogger {
@@ -73,21 +70,19 @@ function stderrLogger (bindings: Record<string, unknown> = {}): FastifyBaseLogge
  * handlers of the callbacks a receiving app (`queue: { concurrency: 0 }` there, or not) enqueued.
  */
 export async function createSuperaiWorker (raw: SuperaiWorkerOptions): Promise<SuperaiWorker> {
-  if (typeof raw !== 'object' || raw === null) throw new codes.FST_SUPERAI_INVALID_OPTION('options', 'expected an object')
-  for (const name of Object.keys(raw)) {
-    if (!WORKER_OPTIONS.has(name)) throw new codes.FST_SUPERAI_INVALID_OPTION(name, 'unknown option')
-  }
-  if (raw.redis === undefined) throw new codes.FST_SUPERAI_INVALID_OPTION('redis', 'a worker needs the Redis its queue lives in')
+  plainObject('options', raw, 'an object')
+  rejectUnknown(raw, WORKER_OPTIONS)
+  if (raw.redis === undefined) throw invalid('redis', 'a worker needs the Redis its queue lives in')
   const { logger, queue: rawQueue, ...shared } = raw
   const options = resolveOptions({ ...shared, queue: rawQueue ?? true })
   const queueOptions = options.queue
-  if (queueOptions === undefined) throw new codes.FST_SUPERAI_INVALID_OPTION('queue', 'expected true or queue settings')
-  if (queueOptions.concurrency === 0) throw new codes.FST_SUPERAI_INVALID_OPTION('queue.concurrency', 'a worker runs at least one job at a time')
+  if (queueOptions === undefined) throw invalid('queue', 'expected true or queue settings')
+  if (queueOptions.concurrency === 0) throw invalid('queue.concurrency', 'a worker runs at least one job at a time')
   const log = logger ?? stderrLogger({ name: 'superai-worker' })
 
   const bullmq = await loadBullmq()
   const { store, connection } = await openStore(log, options.store)
-  if (connection === undefined) throw new codes.FST_SUPERAI_INVALID_OPTION('redis', 'a worker needs Redis')
+  if (connection === undefined) throw invalid('redis', 'a worker needs Redis')
   const observer = new Observer()
   const dispatcher = new Dispatcher()
   let queueSide
