@@ -69,6 +69,16 @@ test('a process killed mid-handler is taken over after its lease', async (t) => 
   t.match(childUrl, /^http:\/\/127\.0\.0\.1:\d+\/superai\/callbacks\/$/, 'the child listens on 127.0.0.1')
 
   const body = { id: '42', uuid: randomUUID(), state: 'COMPLETED', action: 'RESOLVED' }
+  // the instance that takes over is ready before the crash, so that a loaded machine cannot spend the lease
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(superaiCallbacks, { redis: REDIS_URL, keyPrefix, lease })
+  let calls = 0
+  app.superai.on('callback', (event) => {
+    if (event.uuid === body.uuid) calls++
+  })
+  const url = await listenLocal(app)
+
   const started = nextMessage(child, 'started', 10_000)
   // never answered: the child dies while its handler hangs
   const abandoned = postCallback(childUrl, body, { timeoutMs: 15_000 }).then(
@@ -81,15 +91,6 @@ test('a process killed mid-handler is taken over after its lease', async (t) => 
   const [, signal] = await exited as [number | null, string | null]
   t.equal(signal, 'SIGKILL', 'the child was killed mid-handler')
   t.equal(await abandoned, 'failed', 'its delivery was never answered')
-
-  const app = Fastify()
-  t.teardown(async () => { await app.close() })
-  await app.register(superaiCallbacks, { redis: REDIS_URL, keyPrefix, lease })
-  let calls = 0
-  app.superai.on('callback', (event) => {
-    if (event.uuid === body.uuid) calls++
-  })
-  const url = await listenLocal(app)
 
   const blocked = await postCallback(url, body)
   t.ok(Date.now() - startedAt < lease * 1000, 'asked while the dead lease was still alive')
