@@ -1,17 +1,23 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { codes, isCoded, type CodedError } from '../errors.js'
 import type { Observer} from '../observability.js';
-import { traceHandlers, type DeliveryOutcome, type DeliverySource } from '../observability.js'
+import { traceHandlers, type DeliverySource } from '../observability.js'
 import { isEntityEvent, isV2Body, logFieldsOf, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiEvent } from '../schema.js'
 import type { IdempotencyStore } from '../store/store.js'
 import type { SuperaiJob } from '../client/client.js'
 import { nextClaimToken } from './claim-token.js'
 import { HandlerFailures, type Dispatcher, type HandlerContext } from './dispatcher.js'
+import { QueueHandoff, type Handoff } from './handoff.js'
 import { MAX_KEY_LENGTH, batchIdempotencyKey } from './idempotency-key.js'
 import { normalizeCallback, normalizeEntityCallback } from './normalize.js'
+import type { Delivery, Outcome } from './outcome.js'
+import { RetryAfterEstimate } from './retry-after.js'
+import { RunningDeliveries } from './running.js'
 import { Settlement } from './settlement.js'
 import type { JobVerifier, Verified } from './verify.js'
+
+// the pipeline's vocabulary, for the adapters that build it and map its outcomes
+export type { Delivery, Handoff, Outcome }
 
 /** The part of the resolved options the pipeline reads. */
 export interface PipelineSettings {
@@ -22,44 +28,12 @@ export interface PipelineSettings {
   readonly unknownValues: 'accept' | 'reject'
 }
 
-/** One callback on its way through: the normalised event, its key (prefix included) and whom to log to. */
-export interface Delivery {
-  readonly event: AnySuperaiEvent
-  readonly key: string
-  readonly log: FastifyBaseLogger
-}
-
 /** Where the handlers would run, without the parts the pipeline adds (`log`, `key`, `job`). */
 export type RunSource =
   | { readonly source: 'http', readonly request: FastifyRequest }
   | { readonly source: 'queue', readonly attempt: number }
   /** Reconciliation: `job` is the job object the API listed, so there is nothing to verify. */
   | { readonly source: 'reconcile', readonly job: SuperaiJob }
-
-/** Stores a claimed callback durably for a worker (queue mode); rejects when it could not. */
-export type Handoff = (delivery: Delivery) => Promise<void>
-
-/** How a delivery ended; the adapters map it to an HTTP answer or a queue job's fate. */
-export type Outcome =
-  | { readonly status: 'processed' | 'queued' | 'duplicate', readonly delivery: Delivery }
-  /** Another delivery holds the claim: try again in `retryAfter` seconds. */
-  | { readonly status: 'inFlight', readonly delivery: Delivery, readonly retryAfter: number }
-  /** Handlers threw; `error` is the coded 500, `cause` what they threw, `failures` of `handlers` failed. */
-  | { readonly status: 'failed', readonly delivery: Delivery, readonly error: CodedError, readonly cause: unknown, readonly failures: number, readonly handlers: number }
-  | {
-    readonly status: Exclude<DeliveryOutcome, 'processed' | 'queued' | 'duplicate' | 'inFlight' | 'failed'>
-    readonly error: CodedError
-    readonly delivery: Delivery | undefined
-  }
-
-/** A 409 never asks for longer than this, however long the handlers usually take. */
-const MAX_RETRY_AFTER_S = 5
-
-/**
- * Queue mode: a redelivery that finds the first delivery between its claim and its enqueue (a few ms)
- * waits up to this long for it to settle, so that it is answered 200 duplicate rather than 409.
- */
-const HANDOFF_WAIT_MS = 1000
 
 /** A worker's claim on running the handlers sits beside the receiver's claim on storing the callback. */
 const RUN_SUFFIX = ':run'
@@ -75,15 +49,11 @@ export class DeliveryPipeline {
   readonly #dispatcher: Dispatcher
   readonly #verifier: JobVerifier | undefined
   readonly #observer: Observer
-  readonly #handoff: Handoff | undefined
   readonly #settlement: Settlement
-  /** Deliveries between their claim and their outcome, for `drain`. */
-  #running = 0
-  #idle: (() => void) | undefined
-  /** Queue mode: the hand-offs this process has under way, by key, for redeliveries to wait on. */
-  readonly #handingOff = new Map<string, Promise<unknown>>()
-  /** A decaying maximum of how long the claimed step takes, for Retry-After. */
-  #typicalRunMs = 0
+  readonly #retryAfter = new RetryAfterEstimate()
+  readonly #running = new RunningDeliveries()
+  /** Queue mode only: claim -> hand off -> settle in place of the run. */
+  readonly #queue: QueueHandoff | undefined
 
   constructor (parts: {
     readonly settings: PipelineSettings
@@ -98,8 +68,15 @@ export class DeliveryPipeline {
     this.#dispatcher = parts.dispatcher
     this.#verifier = parts.verifier
     this.#observer = parts.observer
-    this.#handoff = parts.handoff
     this.#settlement = new Settlement(parts.store, parts.settings)
+    this.#queue = parts.handoff === undefined
+      ? undefined
+      : new QueueHandoff({
+        handoff: parts.handoff,
+        claim: (delivery) => this.#claim(delivery, delivery.key),
+        settlement: this.#settlement,
+        durations: this.#retryAfter
+      })
   }
 
   /** Outcomes this process owes the store (a completion or release waiting for Redis to come back). */
@@ -122,9 +99,9 @@ export class DeliveryPipeline {
       if (rejected) logRefusal(log, error, 'http')
       return this.#end({ status: rejected ? 'rejected' : 'error', error, delivery: undefined }, 'http', startedAt)
     }
-    const outcome = this.#handoff === undefined
-      ? await this.#tracked(this.#claimAndRun(delivery, delivery.key, source))
-      : await this.#tracked(this.#claimAndHandOff(delivery, this.#handoff))
+    const outcome = this.#queue === undefined
+      ? await this.#running.track(this.#claimAndRun(delivery, delivery.key, source))
+      : await this.#running.track(this.#queue.deliver(delivery))
     return this.#end(outcome, 'http', startedAt)
   }
 
@@ -135,7 +112,7 @@ export class DeliveryPipeline {
   async process (event: AnySuperaiEvent, key: string, log: FastifyBaseLogger, attempt: number): Promise<Outcome> {
     const startedAt = performance.now()
     const delivery: Delivery = { event, key, log }
-    const outcome = await this.#tracked(this.#claimAndRun(delivery, key + RUN_SUFFIX, { source: 'queue', attempt }))
+    const outcome = await this.#running.track(this.#claimAndRun(delivery, key + RUN_SUFFIX, { source: 'queue', attempt }))
     return this.#end(outcome, 'queue', startedAt)
   }
 
@@ -152,9 +129,9 @@ export class DeliveryPipeline {
     } catch (err) {
       return this.#end({ status: 'error', error: asCoded(err), delivery: undefined }, 'reconcile', startedAt)
     }
-    const outcome = this.#handoff === undefined
-      ? await this.#tracked(this.#claimAndRun(delivery, delivery.key, { source: 'reconcile', job }))
-      : await this.#tracked(this.#claimAndHandOff(delivery, this.#handoff))
+    const outcome = this.#queue === undefined
+      ? await this.#running.track(this.#claimAndRun(delivery, delivery.key, { source: 'reconcile', job }))
+      : await this.#running.track(this.#queue.deliver(delivery))
     return this.#end(outcome, 'reconcile', startedAt)
   }
 
@@ -201,7 +178,7 @@ export class DeliveryPipeline {
     }
     if (claimed.status === 'claimed') return token
     if (claimed.status === 'processed') return { status: 'duplicate', delivery }
-    return { status: 'inFlight', delivery, retryAfter: this.#retryAfter(claimed.retryAfterMs) }
+    return { status: 'inFlight', delivery, retryAfter: this.#retryAfter.seconds(claimed.retryAfterMs) }
   }
 
   async #claimAndRun (delivery: Delivery, claimKey: string, source: RunSource): Promise<Outcome> {
@@ -209,7 +186,7 @@ export class DeliveryPipeline {
     if (typeof claimed !== 'string') return claimed
     const startedAt = performance.now()
     const outcome = await this.#run(delivery, claimKey, claimed, source)
-    this.#observeRun(performance.now() - startedAt)
+    this.#retryAfter.observe(performance.now() - startedAt)
     return outcome
   }
 
@@ -250,70 +227,6 @@ export class DeliveryPipeline {
     return { status: 'processed', delivery }
   }
 
-  /**
-   * Queue mode: acknowledged only once stored, so the claim is released when the enqueue fails. A
-   * redelivery racing the first one's claim-then-enqueue waits for it (bounded) instead of a 409: in
-   * this process deliveries of one key take turns; another process's claim is polled.
-   */
-  async #claimAndHandOff (delivery: Delivery, handoff: Handoff): Promise<Outcome> {
-    const { key } = delivery
-    const previous = this.#handingOff.get(key)
-    const current = (async () => {
-      if (previous !== undefined) await previous
-      return await this.#pollClaimAndHandOff(delivery, handoff)
-    })()
-    this.#handingOff.set(key, current)
-    try {
-      return await current
-    } finally {
-      if (this.#handingOff.get(key) === current) this.#handingOff.delete(key)
-    }
-  }
-
-  async #pollClaimAndHandOff (delivery: Delivery, handoff: Handoff): Promise<Outcome> {
-    const deadline = performance.now() + HANDOFF_WAIT_MS
-    for (let pause = 2; ; pause *= 2) {
-      const claimed = await this.#claim(delivery, delivery.key)
-      if (typeof claimed === 'string') return await this.#handOff(delivery, handoff, claimed)
-      const left = deadline - performance.now()
-      if (claimed.status !== 'inFlight' || left <= 0) return claimed
-      await sleep(Math.min(pause, left))
-    }
-  }
-
-  async #handOff (delivery: Delivery, handoff: Handoff, token: string): Promise<Outcome> {
-    const startedAt = performance.now()
-    try {
-      await handoff(delivery)
-    } catch (err) {
-      delivery.log.error({ err, key: delivery.key }, 'super.AI callback: could not store it in the queue')
-      await this.#settlement.release(delivery.key, token, delivery.log)
-      return { status: 'storeUnavailable', error: new codes.FST_SUPERAI_STORE_UNAVAILABLE(), delivery }
-    }
-    await this.#settlement.complete(delivery.key, token, delivery.log)
-    this.#observeRun(performance.now() - startedAt)
-    return { status: 'queued', delivery }
-  }
-
-  /** Seconds until a retry is worth it: what is left of the lease, but no more than a run usually takes. */
-  #retryAfter (leaseLeftMs: number): number {
-    const expectedMs = Math.min(leaseLeftMs, this.#typicalRunMs)
-    return Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(expectedMs / 1000)))
-  }
-
-  #observeRun (ms: number): void {
-    // jumps up at once, decays slowly: a slow run is remembered for a while
-    this.#typicalRunMs = Math.max(ms, this.#typicalRunMs * 0.9)
-  }
-
-  /** Counts the delivery as running until `promise` settles; no wrapper of its own on the hot path. */
-  #tracked<T> (promise: Promise<T>): Promise<T> {
-    this.#running++
-    return promise.finally(() => {
-      if (--this.#running === 0) this.#idle?.()
-    })
-  }
-
   #end (outcome: Outcome, source: DeliverySource, startedAt: number): Outcome {
     const delivery = outcome.delivery
     this.#observer.delivered(outcome.status, source, startedAt, delivery?.event, delivery?.key)
@@ -322,8 +235,7 @@ export class DeliveryPipeline {
 
   /** For shutdown: waits for the deliveries being handled, then gives every pending outcome one last try. */
   async drain (): Promise<void> {
-    if (this.#running > 0) await new Promise<void>((resolve) => { this.#idle = resolve })
-    this.#idle = undefined
+    await this.#running.idle()
     await this.#settlement.flush()
   }
 }

@@ -1,0 +1,24 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { CodedError } from '../errors.js'
+import type { DeliveryOutcome } from '../observability.js'
+import type { AnySuperaiEvent } from '../schema.js'
+
+/** One callback on its way through: the normalised event, its key (prefix included) and whom to log to. */
+export interface Delivery {
+  readonly event: AnySuperaiEvent
+  readonly key: string
+  readonly log: FastifyBaseLogger
+}
+
+/** How a delivery ended; the adapters map it to an HTTP answer or a queue job's fate. */
+export type Outcome =
+  | { readonly status: 'processed' | 'queued' | 'duplicate', readonly delivery: Delivery }
+  /** Another delivery holds the claim: try again in `retryAfter` seconds. */
+  | { readonly status: 'inFlight', readonly delivery: Delivery, readonly retryAfter: number }
+  /** Handlers threw; `error` is the coded 500, `cause` what they threw, `failures` of `handlers` failed. */
+  | { readonly status: 'failed', readonly delivery: Delivery, readonly error: CodedError, readonly cause: unknown, readonly failures: number, readonly handlers: number }
+  | {
+    readonly status: Exclude<DeliveryOutcome, 'processed' | 'queued' | 'duplicate' | 'inFlight' | 'failed'>
+    readonly error: CodedError
+    readonly delivery: Delivery | undefined
+  }

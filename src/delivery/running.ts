@@ -1,0 +1,19 @@
+/** Counts the deliveries between their claim and their outcome, so that shutdown can wait for them. */
+export class RunningDeliveries {
+  #count = 0
+  #idle: (() => void) | undefined
+
+  /** Counts the delivery as running until `promise` settles; no wrapper of its own on the hot path. */
+  track<T> (promise: Promise<T>): Promise<T> {
+    this.#count++
+    return promise.finally(() => {
+      if (--this.#count === 0) this.#idle?.()
+    })
+  }
+
+  /** Resolves once none is running. */
+  async idle (): Promise<void> {
+    if (this.#count > 0) await new Promise<void>((resolve) => { this.#idle = resolve })
+    this.#idle = undefined
+  }
+}
