@@ -38,3 +38,13 @@ test('a delivery started while waiting is waited for too', async (t) => {
   settled.push('idle')
   t.same(settled, ['first', 'second', 'idle'])
 })
+
+test('two waiting at once are both released', async (t) => {
+  const running = new RunningDeliveries()
+  running.track(sleep(30))
+  const both = await Promise.race([
+    Promise.all([running.idle(), running.idle()]).then(() => 'both'),
+    sleep(1000).then(() => 'stuck')
+  ])
+  t.equal(both, 'both')
+})
