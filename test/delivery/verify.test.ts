@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { test } from 'tap'
-import type { HandlerContext } from '../src/index.js'
-import { buildApp } from './helpers/app.js'
-import { callbackBody } from './helpers/callbacks.js'
-import { API_KEY, startFakeSuperai, warnLines } from './helpers/fake-superai-lookup.js'
-import { DOCUMENTED_JOB, documentedJob } from './fixtures/superai-job.js'
+import type { HandlerContext } from '../../src/index.js'
+import { buildApp } from '../helpers/app.js'
+import { callbackBody } from '../helpers/callbacks.js'
+import { API_KEY, startFakeSuperai, warnLines } from '../helpers/fake-superai-lookup.js'
+import { DOCUMENTED_JOB, documentedJob } from '../fixtures/superai-job.js'
 
 const APP_ID = DOCUMENTED_JOB.appId
 

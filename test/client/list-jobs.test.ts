@@ -1,8 +1,8 @@
 import { test } from 'tap'
-import { createSuperaiClient, isSuperaiApiError, type SuperaiJob } from '../src/index.js'
-import { startFakeApi } from './helpers/fake-api.js'
-import { apiDate, startFakeSuperai } from './helpers/fake-superai.js'
-import { DOCUMENTED_JOB } from './fixtures/superai-job.js'
+import { createSuperaiClient, isSuperaiApiError, type SuperaiJob } from '../../src/index.js'
+import { startFakeApi } from '../helpers/fake-api.js'
+import { apiDate, startFakeSuperai } from '../helpers/fake-superai.js'
+import { DOCUMENTED_JOB } from '../fixtures/superai-job.js'
 
 test('listJobs sends the documented query names, dates as YYYY-MM-DDTHH:MM:SSZ, statusIn once per value', async (t) => {
   const api = await startFakeApi(() => ({ status: 200, body: { jobs: [{ ...DOCUMENTED_JOB }], pages: 1, totalElements: 1 } }))
