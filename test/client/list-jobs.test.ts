@@ -47,8 +47,7 @@ test('listJobs refuses an answer that is not { jobs, pages }, and bad query valu
 })
 
 test('jobs() iterates every page of the query against a stateful API, filtering as asked', async (t) => {
-  const api = await startFakeSuperai()
-  t.teardown(api.close)
+  const api = await startFakeSuperai(t)
   const app = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
   const now = Date.now()
   const inWindow = Array.from({ length: 23 }, () => api.addJob({ appId: app, completed: apiDate(now - 3_600_000) }))
