@@ -3,8 +3,7 @@ import { runExample } from './helpers/example.js'
 import { startFakeSuperai } from './helpers/fake-superai.js'
 
 test('examples/reconcile.ts runs the jobs whose callbacks never came and counts them on /metrics', async (t) => {
-  const api = await startFakeSuperai()
-  t.teardown(api.close)
+  const api = await startFakeSuperai(t)
   const appId = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
   const jobs = [api.addJob({ appId }), api.addJob({ appId }), api.addJob({ appId, status: 'FAILED' })]
   const { port, output } = await runExample(t, 'examples/reconcile.ts', /Server listening/,

@@ -49,3 +49,7 @@ export async function buildApp (
     })
   }
 }
+
+/** The warn lines (pino level 40) among `logs`. */
+export const warnLines = (logs: ReadonlyArray<Record<string, unknown>>): Array<Record<string, unknown>> =>
+  logs.filter((line) => line.level === 40)

@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { test } from 'tap'
 import { DELIVERY_CHANNEL, EVENT_NAMES, type DeliveryMessage, type HandlerContext } from '../../src/index.js'
-import { buildApp } from '../helpers/app.js'
+import { buildApp, warnLines } from '../helpers/app.js'
 import { REDIS_URL, callbackBody } from '../helpers/callbacks.js'
-import { API_KEY, startFakeSuperai, warnLines } from '../helpers/fake-superai-lookup.js'
+import { API_KEY, startFakeSuperai } from '../helpers/fake-superai.js'
 import { removeQueueAtTeardown, uniqueQueue, waitFor } from '../helpers/queue.js'
 import { jsonOf, runCli } from '../helpers/receiver.js'
 import { DOCUMENTED_JOB } from '../fixtures/superai-job.js'
@@ -103,7 +103,7 @@ test('queue mode with verify: late runs with context.job, contradicting is dropp
   t.match(warns, [{ source: 'queue' }, { source: 'queue' }])
   t.ok(await waitFor(() => app.superai.stats().verifyUnavailable >= 1), 'ahead of the API: retried, not dropped')
   t.notOk(runs.some((run) => run.startsWith(String(ahead.uuid))))
-  api.setStatus(String(ahead.uuid), 'POST_PROCESSED')
+  api.update(String(ahead.uuid), { status: 'POST_PROCESSED' })
   t.ok(await waitFor(() => runs.length === 3), 'runs once the API has caught up')
   t.equal(runs.filter((run) => run.startsWith(String(ahead.uuid))).length, 1)
   t.equal(app.superai.stats().deadLettered, 0)

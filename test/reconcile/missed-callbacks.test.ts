@@ -1,8 +1,8 @@
-import { test, type Test } from 'tap'
+import { test } from 'tap'
 import type { HandlerContext, SuperaiEvent } from '../../src/index.js'
 import { buildApp } from '../helpers/app.js'
 import { waitFor } from '../helpers/queue.js'
-import { startFakeSuperai, type FakeJob, type FakeSuperai } from '../helpers/fake-superai.js'
+import { startFakeSuperai, type FakeJob } from '../helpers/fake-superai.js'
 
 const APP_ID = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
 
@@ -21,14 +21,8 @@ function record (app: Awaited<ReturnType<typeof buildApp>>['app']): Run[] {
   return runs
 }
 
-async function fakeApi (t: Test): Promise<FakeSuperai> {
-  const api = await startFakeSuperai()
-  t.teardown(api.close)
-  return api
-}
-
 test('a sender that drops 40% of the callbacks: after one pass every state change ran exactly once', async (t) => {
-  const api = await fakeApi(t)
+  const api = await startFakeSuperai(t)
   const { app, post } = await buildApp(t, { reconcile: { apiKey: api.apiKey, appIds: [APP_ID], baseUrl: api.baseUrl, interval: 3600, lookback: 600 } })
   const runs = record(app)
   await app.ready()
@@ -70,7 +64,7 @@ test('a sender that drops 40% of the callbacks: after one pass every state chang
 })
 
 test('lookback is honoured, unannounced states are skipped, undocumented ones logged, a later state is caught by the full pass', async (t) => {
-  const api = await fakeApi(t)
+  const api = await startFakeSuperai(t)
   const { app, logs } = await buildApp(t, { reconcile: { apiKey: api.apiKey, appIds: [APP_ID], baseUrl: api.baseUrl, interval: 3600, lookback: 300 } })
   const runs = record(app)
   const now = Date.now()
@@ -101,7 +95,7 @@ test('lookback is honoured, unannounced states are skipped, undocumented ones lo
 })
 
 test('close() waits for a running pass; reconcile() without the option is a coded error', async (t) => {
-  const api = await fakeApi(t)
+  const api = await startFakeSuperai(t)
   const { app } = await buildApp(t, { reconcile: { apiKey: api.apiKey, appIds: [APP_ID], baseUrl: api.baseUrl, interval: 3600, lookback: 600 } })
   let started = 0
   let finished = 0
@@ -125,7 +119,7 @@ test('close() waits for a running pass; reconcile() without the option is a code
 })
 
 test('idempotencyKey receives reconciled events too, marked reconciled: true', async (t) => {
-  const api = await fakeApi(t)
+  const api = await startFakeSuperai(t)
   const keyed: SuperaiEvent[] = []
   const { app, post, prefix } = await buildApp(t, {
     idempotencyKey: (event) => { keyed.push(event); return `${event.uuid}/${event.state}` },

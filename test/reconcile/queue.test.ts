@@ -7,8 +7,7 @@ import { startFakeSuperai } from '../helpers/fake-superai.js'
 const APP_ID = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
 
 test('queue mode: reconciled events go through the queue and run in workers, exactly once', async (t) => {
-  const api = await startFakeSuperai()
-  t.teardown(api.close)
+  const api = await startFakeSuperai(t)
   const queue = uniqueQueue()
   removeQueueAtTeardown(t, queue)
   const { app, post } = await buildApp(t, { queue, reconcile: { apiKey: api.apiKey, appIds: [APP_ID], baseUrl: api.baseUrl, interval: 3600, lookback: 600 } })

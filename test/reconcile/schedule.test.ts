@@ -10,8 +10,7 @@ const APP_ID = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
 const callbackOf = (job: FakeJob): Record<string, unknown> => ({ id: job.id, uuid: job.uuid, state: job.status, action: 'RESOLVED' })
 
 test('two instances passing every second on one Redis: each state change once across both, the API asked as by one', async (t) => {
-  const api = await startFakeSuperai()
-  t.teardown(api.close)
+  const api = await startFakeSuperai(t)
   const keyPrefix = uniquePrefix('reconcile-two')
   const reconcile = { apiKey: api.apiKey, appIds: [APP_ID], baseUrl: api.baseUrl, interval: 1, lookback: 600 }
   const instances = [await buildApp(t, { keyPrefix, reconcile }), await buildApp(t, { keyPrefix, reconcile })]
@@ -53,8 +52,7 @@ test('two instances passing every second on one Redis: each state change once ac
 })
 
 test('the API failing for a while: callbacks are answered, the outage logged once, the next pass catches up', async (t) => {
-  const api = await startFakeSuperai()
-  t.teardown(api.close)
+  const api = await startFakeSuperai(t)
   const { app, post, logs } = await buildApp(t, { reconcile: { apiKey: api.apiKey, appIds: [APP_ID], baseUrl: api.baseUrl, interval: 1, lookback: 600 } })
   const runs = new Map<string, string>()
   app.superai.onCallback(async (event, context) => { runs.set(event.uuid, context.source) })

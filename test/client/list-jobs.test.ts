@@ -1,8 +1,8 @@
 import { test } from 'tap'
-import { createSuperaiClient, isSuperaiApiError, type SuperaiJob } from '../src/index.js'
-import { startFakeApi } from './helpers/fake-api.js'
-import { apiDate, startFakeSuperai } from './helpers/fake-superai.js'
-import { DOCUMENTED_JOB } from './fixtures/superai-job.js'
+import { createSuperaiClient, isSuperaiApiError, type SuperaiJob } from '../../src/index.js'
+import { startFakeApi } from '../helpers/fake-api.js'
+import { apiDate, startFakeSuperai } from '../helpers/fake-superai.js'
+import { DOCUMENTED_JOB } from '../fixtures/superai-job.js'
 
 test('listJobs sends the documented query names, dates as YYYY-MM-DDTHH:MM:SSZ, statusIn once per value', async (t) => {
   const api = await startFakeApi(() => ({ status: 200, body: { jobs: [{ ...DOCUMENTED_JOB }], pages: 1, totalElements: 1 } }))
@@ -47,8 +47,7 @@ test('listJobs refuses an answer that is not { jobs, pages }, and bad query valu
 })
 
 test('jobs() iterates every page of the query against a stateful API, filtering as asked', async (t) => {
-  const api = await startFakeSuperai()
-  t.teardown(api.close)
+  const api = await startFakeSuperai(t)
   const app = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
   const now = Date.now()
   const inWindow = Array.from({ length: 23 }, () => api.addJob({ appId: app, completed: apiDate(now - 3_600_000) }))

@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { main } from '../src/cli/main.js'
-import type { Summary } from '../src/cli/report.js'
-import type { DeliveryResult } from '../src/cli/deliver.js'
-import { jsonOf, runCli, startReceiver, type CliRun } from './helpers/receiver.js'
+import { main } from '../../src/cli/main.js'
+import type { Summary } from '../../src/cli/report.js'
+import type { DeliveryResult } from '../../src/cli/deliver.js'
+import { jsonOf, runCli, startReceiver, type CliRun } from '../helpers/receiver.js'
 
 const JOB_UUID = '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b'
 

@@ -1,9 +1,9 @@
 import { test } from 'tap'
 import fc from 'fast-check'
 import { Value } from '@sinclair/typebox/value'
-import { CallbackBodySchema } from '../src/index.js'
-import { buildApp } from './helpers/app.js'
-import { callbackBody, keysUnder, testRedis } from './helpers/callbacks.js'
+import { CallbackBodySchema } from '../../src/index.js'
+import { buildApp } from '../helpers/app.js'
+import { callbackBody, keysUnder, testRedis } from '../helpers/callbacks.js'
 
 const SECRET = 'fuzz-secret-0123456789abcdef'
 

@@ -1,6 +1,5 @@
 import { test } from 'tap'
-import { CLIENT_DEFAULTS, CLUSTER_DEFAULTS, clusterSettings } from '../src/store/redis-defaults.js'
-import { resolveOptions } from '../src/options.js'
+import { CLIENT_DEFAULTS, CLUSTER_DEFAULTS, clusterSettings } from '../../src/store/redis-defaults.js'
 
 test('a Cluster of ours fails fast like a single client; the user\'s options win', async (t) => {
   const defaults = clusterSettings()
@@ -17,14 +16,4 @@ test('a Cluster of ours fails fast like a single client; the user\'s options win
   const mine = clusterSettings({ enableOfflineQueue: true, redisOptions: { commandTimeout: 500, password: 'p' } })
   t.equal(mine.enableOfflineQueue, true)
   t.match(mine.redisOptions, { commandTimeout: 500, password: 'p', maxRetriesPerRequest: CLIENT_DEFAULTS.maxRetriesPerRequest })
-})
-
-test('Cluster and Sentinel configurations resolve to their own store choices, copied', async (t) => {
-  const nodes = [{ host: '127.0.0.1', port: 7000 }]
-  const cluster = resolveOptions({ redis: { cluster: nodes, options: { scaleReads: 'master' } } }).store
-  t.equal(cluster.kind, 'redis-cluster')
-  t.ok(cluster.kind === 'redis-cluster' && cluster.config.cluster !== nodes && cluster.config.options?.scaleReads === 'master')
-  const sentinel = resolveOptions({ redis: { sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'mymaster' } }).store
-  t.equal(sentinel.kind, 'redis-sentinel')
-  t.equal(resolveOptions({ redis: { host: '127.0.0.1' } }).store.kind, 'redis-config')
 })

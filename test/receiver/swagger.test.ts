@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import Fastify from 'fastify'
 import swagger from '@fastify/swagger'
-import superaiCallbacks from '../src/index.js'
+import superaiCallbacks from '../../src/index.js'
 
 interface ObjectSchema { properties: Record<string, unknown>, required: string[] }
 

@@ -1,7 +1,7 @@
 import { test } from 'tap'
-import { buildApp } from './helpers/app.js'
-import { callbackBody } from './helpers/callbacks.js'
-import { API_KEY, startFakeSuperai, warnLines } from './helpers/fake-superai-lookup.js'
+import { buildApp, warnLines } from '../helpers/app.js'
+import { callbackBody } from '../helpers/callbacks.js'
+import { API_KEY, startFakeSuperai } from '../helpers/fake-superai.js'
 
 const SECRET = 'a-secret-token-0123456789'
 /** A value that must never reach a log: it travels only in refused bodies. */

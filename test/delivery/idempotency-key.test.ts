@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { test } from 'tap'
 import fc from 'fast-check'
-import { JOB_STATES, canonicalJson, defaultIdempotencyKey, type SuperaiEvent } from '../src/index.js'
+import { JOB_STATES, canonicalJson, defaultIdempotencyKey, type SuperaiEvent } from '../../src/index.js'
 
 /**
  * The key computation as first released, which other actions than RESOLVED keep: keys the plugin wrote

@@ -1,9 +1,9 @@
 import t from 'tap'
-import { planSimulation } from '../src/cli/plan.js'
-import type { DeliveryResult } from '../src/cli/deliver.js'
-import type { Summary } from '../src/cli/report.js'
-import { waitFor } from './helpers/queue.js'
-import { jsonOf, runCli, startForgetfulReceiver, startReceiver } from './helpers/receiver.js'
+import { planSimulation } from '../../src/cli/plan.js'
+import type { DeliveryResult } from '../../src/cli/deliver.js'
+import type { Summary } from '../../src/cli/report.js'
+import { waitFor } from '../helpers/queue.js'
+import { jsonOf, runCli, startForgetfulReceiver, startReceiver } from '../helpers/receiver.js'
 
 // The CLI against the plugin in queue mode (real Redis, real BullMQ worker), each run a child process.
 t.setTimeout(180_000)

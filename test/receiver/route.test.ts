@@ -1,8 +1,8 @@
 import { test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { codes, JOB_ACTIONS, JOB_STATES, EVENT_NAMES, type EventName, type IdempotencyStore } from '../src/index.js'
-import { buildApp } from './helpers/app.js'
-import { callbackBody, keysUnder, testRedis } from './helpers/callbacks.js'
+import { codes, JOB_ACTIONS, JOB_STATES, EVENT_NAMES, type EventName, type IdempotencyStore } from '../../src/index.js'
+import { buildApp } from '../helpers/app.js'
+import { callbackBody, keysUnder, testRedis } from '../helpers/callbacks.js'
 
 test('first delivery runs the handler: 200 duplicate false; a redelivery: 200 duplicate true, no handler', async (t) => {
   const { app, post } = await buildApp(t)

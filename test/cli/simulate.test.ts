@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
-import { entityEventNameOf, eventNameOf } from '../src/events.js'
-import { planSimulation } from '../src/cli/plan.js'
-import type { Summary } from '../src/cli/report.js'
-import { jsonOf, redisAvailable, runCli, startReceiver, type Receiver } from './helpers/receiver.js'
-import { REDIS_URL } from './helpers/callbacks.js'
+import { entityEventNameOf, eventNameOf } from '../../src/events.js'
+import { planSimulation } from '../../src/cli/plan.js'
+import type { Summary } from '../../src/cli/report.js'
+import { jsonOf, redisAvailable, runCli, startReceiver, type Receiver } from '../helpers/receiver.js'
+import { REDIS_URL } from '../helpers/callbacks.js'
 
 // Each case runs the CLI as a child process against a real server: slower than the default file timeout.
 t.setTimeout(180_000)

@@ -1,10 +1,10 @@
 import { test } from 'tap'
 import { Redis } from 'ioredis'
-import { MemoryStore, RedisStore } from '../src/index.js'
-import { batchWrites } from '../src/store/batch-writes.js'
-import { CLIENT_DEFAULTS } from '../src/store/redis-defaults.js'
-import { REDIS_URL, deleteUnder, testRedis, uniquePrefix } from './helpers/callbacks.js'
-import { storeContract } from './helpers/store-contract.js'
+import { MemoryStore, RedisStore } from '../../src/index.js'
+import { batchWrites } from '../../src/store/batch-writes.js'
+import { CLIENT_DEFAULTS } from '../../src/store/redis-defaults.js'
+import { REDIS_URL, deleteUnder, testRedis, uniquePrefix } from '../helpers/callbacks.js'
+import { storeContract } from '../helpers/store-contract.js'
 
 test('memory: store contract', async (t) => {
   storeContract(t, new MemoryStore(), uniquePrefix('contract-memory'))

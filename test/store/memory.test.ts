@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { MemoryStore } from '../src/index.js'
+import { MemoryStore } from '../../src/index.js'
 
 test('the memory store never holds more than maxEntries keys', async (t) => {
   const store = new MemoryStore({ maxEntries: 100 })

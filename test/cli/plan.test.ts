@@ -1,10 +1,10 @@
 import t from 'tap'
-import { JOB_ACTIONS, JOB_STATES } from '../src/events.js'
-import { planSimulation, type SimulatedCallback, type SimulationPlan } from '../src/cli/plan.js'
-import { createRandom } from '../src/cli/prng.js'
-import { Tally, percentile, renderSummary } from '../src/cli/report.js'
-import { headers, integer, rate } from '../src/cli/args.js'
-import type { DeliveryResult } from '../src/cli/deliver.js'
+import { JOB_ACTIONS, JOB_STATES } from '../../src/events.js'
+import { planSimulation, type SimulatedCallback, type SimulationPlan } from '../../src/cli/plan.js'
+import { createRandom } from '../../src/cli/prng.js'
+import { Tally, percentile, renderSummary } from '../../src/cli/report.js'
+import { headers, integer, rate } from '../../src/cli/args.js'
+import type { DeliveryResult } from '../../src/cli/deliver.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl } from '../src/client/callback-url.js'
-import { codes } from '../src/errors.js'
+import { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl } from '../../src/client/callback-url.js'
+import { codes } from '../../src/errors.js'
 
 t.test('accepts fully qualified http(s) URLs whose path ends with a slash, and normalises them', async (t) => {
   const cases: Array<[string | URL, string]> = [

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { jsonOf, runCli, startReceiver } from './helpers/receiver.js'
-import { startFakeSuperai } from './helpers/fake-superai.js'
+import { jsonOf, runCli, startReceiver } from '../helpers/receiver.js'
+import { startFakeSuperai } from '../helpers/fake-superai.js'
 
 const APP_ID = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
 
@@ -16,8 +16,7 @@ interface ReconcileJson {
 t.setTimeout(120_000)
 
 t.test('reconcile: --dry-run only lists; then the missed state changes are delivered, the others are duplicates', async (t) => {
-  const api = await startFakeSuperai()
-  t.teardown(api.close)
+  const api = await startFakeSuperai(t)
   const receiver = await startReceiver(t)
   const jobs = Array.from({ length: 6 }, (_, i) => api.addJob({ appId: APP_ID, status: i % 2 === 0 ? 'COMPLETED' : 'POST_PROCESSED' }))
   api.addJob({ appId: APP_ID, status: 'IN_PROGRESS', completed: new Date().toISOString() })
@@ -50,8 +49,7 @@ t.test('reconcile: --dry-run only lists; then the missed state changes are deliv
 })
 
 t.test('reconcile: a refused API key exits 1 naming the project; a missing --app is a usage error', async (t) => {
-  const api = await startFakeSuperai()
-  t.teardown(api.close)
+  const api = await startFakeSuperai(t)
   const receiver = await startReceiver(t)
   const refused = await runCli(['reconcile', receiver.url, '--api-key', 'wrong', '--app', APP_ID, '--base-url', api.baseUrl, '--json'])
   t.equal(refused.code, 1)

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { test } from 'tap'
-import type { HandlerContext } from '../src/index.js'
-import { buildApp } from './helpers/app.js'
-import { callbackBody } from './helpers/callbacks.js'
-import { API_KEY, startFakeSuperai, warnLines } from './helpers/fake-superai-lookup.js'
-import { DOCUMENTED_JOB, documentedJob } from './fixtures/superai-job.js'
+import type { HandlerContext } from '../../src/index.js'
+import { buildApp, warnLines } from '../helpers/app.js'
+import { callbackBody } from '../helpers/callbacks.js'
+import { API_KEY, startFakeSuperai } from '../helpers/fake-superai.js'
+import { DOCUMENTED_JOB, documentedJob } from '../fixtures/superai-job.js'
 
 const APP_ID = DOCUMENTED_JOB.appId
 
@@ -78,7 +78,7 @@ test('a callback ahead of the API is 503 (retried), then runs once the API has c
   const body = callbackBody({ state: 'POST PROCESSED' })
   api.jobs.set(String(body.uuid), { uuid: body.uuid, status: 'POST_PROCESSING' })
   t.equal((await post(body)).statusCode, 503)
-  api.setStatus(String(body.uuid), 'POST_PROCESSED')
+  api.update(String(body.uuid), { status: 'POST_PROCESSED' })
   t.same((await post(body)).json(), { ok: true, duplicate: false }, 'the claim was released: the redelivery runs')
   t.equal(runs, 1)
   t.equal(app.superai.stats().verifyUnavailable, cases.length + 1)

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { test } from 'tap'
-import { BATCH_STATES, EVENT_NAMES, batchIdempotencyKey, type HandlerContext, type SuperaiEvent } from '../src/index.js'
-import { buildApp } from './helpers/app.js'
-import { callbackBody, keysUnder, testRedis } from './helpers/callbacks.js'
-import { warnLines } from './helpers/fake-superai-lookup.js'
+import { BATCH_STATES, EVENT_NAMES, batchIdempotencyKey, type HandlerContext, type SuperaiEvent } from '../../src/index.js'
+import { buildApp, warnLines } from '../helpers/app.js'
+import { callbackBody, keysUnder, testRedis } from '../helpers/callbacks.js'
 
 /** A v2 batch callback as super.AI documents it ("Job batch callbacks"). */
 const batchBody = (fields: Record<string, unknown> = {}): Record<string, unknown> =>

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { backoffDelay, isNotProcessed, isRetryableDelivery, isRetryableStatus, parseRetryAfter, retrying } from '../src/client/retry.js'
+import { backoffDelay, isNotProcessed, isRetryableDelivery, isRetryableStatus, parseRetryAfter, retrying } from '../../src/client/retry.js'
 
 t.test('Retry-After in seconds or as an HTTP date, in milliseconds', async (t) => {
   const now = Date.parse('2025-01-01T00:00:00Z')

@@ -1,10 +1,10 @@
 import { test } from 'tap'
 import Fastify from 'fastify'
-import superaiCallbacks, { codes } from '../src/index.js'
-import { redactUrl, tokenMatches, hashSecrets } from '../src/receiver/authenticate.js'
-import type * as Authenticate from '../src/receiver/authenticate.js'
-import { buildApp } from './helpers/app.js'
-import { callbackBody, keysUnder, testRedis } from './helpers/callbacks.js'
+import superaiCallbacks, { codes } from '../../src/index.js'
+import { redactUrl, tokenMatches, hashSecrets } from '../../src/receiver/authenticate.js'
+import type * as Authenticate from '../../src/receiver/authenticate.js'
+import { buildApp } from '../helpers/app.js'
+import { callbackBody, keysUnder, testRedis } from '../helpers/callbacks.js'
 
 const SECRET = 'current-secret-0123456789'
 const OLD_SECRET = 'previous-secret-987654321'
@@ -150,7 +150,7 @@ test('token comparison: hashed to one length, every secret compared', async (t) 
 test('the comparison goes through crypto.timingSafeEqual, once per secret', async (t) => {
   const calls: number[] = []
   const crypto = await import('node:crypto')
-  const { tokenMatches: mocked, hashSecrets: hash } = await t.mockImport<typeof Authenticate>('../src/receiver/authenticate.js', {
+  const { tokenMatches: mocked, hashSecrets: hash } = await t.mockImport<typeof Authenticate>('../../src/receiver/authenticate.js', {
     'node:crypto': {
       ...crypto,
       timingSafeEqual: (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {

@@ -4,9 +4,9 @@ import { Type } from '@sinclair/typebox'
 import {
   DEFAULT_SUPERAI_BASE_URL, SuperaiBatchSchema, SuperaiJobSchema, createSuperaiClient, isSuperaiApiError,
   type SuperaiClientOptions
-} from '../src/client/client.js'
-import { startFakeApi, type FakeApi, type FakeResponder } from './helpers/fake-api.js'
-import { documentedJob } from './fixtures/superai-job.js'
+} from '../../src/client/client.js'
+import { startFakeApi, type FakeApi, type FakeResponder } from '../helpers/fake-api.js'
+import { documentedJob } from '../fixtures/superai-job.js'
 
 const JOB_UUID = '0b8f4c3e-7d6a-4b1e-9c2f-5a4d3e2f1a0b'
 const API_KEY = 'test-key-5f2a'
@@ -287,7 +287,7 @@ t.test('examples/submit-and-receive.ts runs end to end against its fake API', as
     const env = { ...process.env }
     delete env.SUPERAI_API_KEY
     execFile(process.execPath, ['--import', 'tsx', 'examples/submit-and-receive.ts'], {
-      cwd: new URL('../', import.meta.url), timeout: 30_000, env
+      cwd: new URL('../../', import.meta.url), timeout: 30_000, env
     }, (error, out) => { if (error === null) resolve({ stdout: out }); else reject(error) })
   })
   t.match(stdout, /submitted job [0-9a-f-]{36}; callbacks go to http:\/\/127\.0\.0\.1:\d+\/superai\/callbacks\//)
