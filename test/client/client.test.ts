@@ -7,6 +7,7 @@ import {
 } from '../../src/client/client.js'
 import { startFakeApi, type FakeApi, type FakeResponder } from '../helpers/fake-api.js'
 import { documentedJob } from '../fixtures/superai-job.js'
+import { childEnv } from '../helpers/child-env.js'
 
 const JOB_UUID = '0b8f4c3e-7d6a-4b1e-9c2f-5a4d3e2f1a0b'
 const API_KEY = 'test-key-5f2a'
@@ -284,7 +285,7 @@ t.test('options are checked with coded errors naming the option; the base URL de
 
 t.test('examples/submit-and-receive.ts runs end to end against its fake API', async (t) => {
   const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
-    const env = { ...process.env }
+    const env = childEnv()
     delete env.SUPERAI_API_KEY
     execFile(process.execPath, ['--import', 'tsx', 'examples/submit-and-receive.ts'], {
       cwd: new URL('../../', import.meta.url), timeout: 30_000, env

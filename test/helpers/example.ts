@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import type { Test } from 'tap'
 import { freePort } from './redis-server.js'
+import { childEnv } from './child-env.js'
 
 /** Starts an example as a user would (tsx), on a free port; resolves with its stdout so far once it listens. */
 export async function runExample (t: Test, file: string, ready: RegExp, env: Record<string, string> = {}): Promise<{ port: number, output: () => string }> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { env: childEnv({ ...env, PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(async () => {
     if (child.exitCode === null) {
       child.kill('SIGTERM')

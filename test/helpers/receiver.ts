@@ -7,6 +7,7 @@ import type { Test } from 'tap'
 import superaiCallbacks, { EVENT_NAMES, type SuperaiQueueOptions } from '../../src/index.js'
 import { REDIS_URL, deleteUnder } from './callbacks.js'
 import { removeQueueAtTeardown, uniqueQueue } from './queue.js'
+import { childEnv } from './child-env.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -155,7 +156,7 @@ export async function runCli (args: readonly string[], { timeout = 60_000, onSpa
 } = {}): Promise<CliRun> {
   return await new Promise((resolve) => {
     const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: ROOT, timeout, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' }
+      cwd: ROOT, timeout, maxBuffer: 16 * 1024 * 1024, env: childEnv({ NO_COLOR: '1' })
     }, (error, stdout, stderr) => {
       const failure = error as (Error & { code?: unknown, signal?: NodeJS.Signals | null }) | null
       resolve({

@@ -9,6 +9,7 @@ import superaiCallbacks from '../../src/index.js'
 import type { CrashServerMessage } from '../fixtures/crash-server.js'
 import { REDIS_URL, cleanUpAtTeardown } from '../helpers/callbacks.js'
 import { code, codeOf, listenLocal, postCallback, type HttpReply } from '../helpers/http.js'
+import { childEnv } from '../helpers/child-env.js'
 
 /** A process killed mid-handler leaves its claim behind; after the lease, another process runs the callback. */
 
@@ -54,7 +55,7 @@ test('a process killed mid-handler is taken over after its lease', async (t) => 
   const child = fork(FIXTURE, [], {
     cwd: ROOT,
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, CRASH_REDIS_URL: REDIS_URL, CRASH_KEY_PREFIX: keyPrefix, CRASH_LEASE: String(lease) },
+    env: childEnv({ CRASH_REDIS_URL: REDIS_URL, CRASH_KEY_PREFIX: keyPrefix, CRASH_LEASE: String(lease) }),
     stdio: ['ignore', 'ignore', 'inherit', 'ipc']
   })
   const exited = once(child, 'exit')

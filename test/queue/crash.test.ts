@@ -7,6 +7,7 @@ import type { CrashWorkerMessage } from '../fixtures/crash-worker.js'
 import { buildApp } from '../helpers/app.js'
 import { REDIS_URL, callbackBody } from '../helpers/callbacks.js'
 import { removeQueueAtTeardown, uniqueQueue, waitFor } from '../helpers/queue.js'
+import { childEnv } from '../helpers/child-env.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/crash-worker.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -19,7 +20,7 @@ test('a worker process killed mid-handler (kill -9): its job is taken over after
   const child = fork(FIXTURE, [], {
     cwd: ROOT,
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, CRASH_REDIS_URL: REDIS_URL, CRASH_KEY_PREFIX: prefix, CRASH_LEASE: String(LEASE), CRASH_QUEUE: JSON.stringify({ ...queue, concurrency: 1 }) },
+    env: childEnv({ CRASH_REDIS_URL: REDIS_URL, CRASH_KEY_PREFIX: prefix, CRASH_LEASE: String(LEASE), CRASH_QUEUE: JSON.stringify({ ...queue, concurrency: 1 }) }),
     stdio: ['ignore', 'ignore', 'inherit', 'ipc']
   })
   const exited = once(child, 'exit')
