@@ -34,7 +34,23 @@ const invalid: Array<[string, Record<string, unknown>]> = [
   ['tll', { tll: 60 }]
 ]
 
-for (const [option, raw] of invalid) {
+const reconcileBase = { apiKey: 'key', appIds: ['2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'] }
+const invalidReconcile: Array<[string, Record<string, unknown>]> = [
+  ['reconcile', { reconcile: true }],
+  ['reconcile.apiKey', { reconcile: { ...reconcileBase, apiKey: '' } }],
+  ['reconcile.appIds', { reconcile: { ...reconcileBase, appIds: [] } }],
+  ['reconcile.appIds', { reconcile: { ...reconcileBase, appIds: 'one' } }],
+  ['reconcile.appIds', { reconcile: { ...reconcileBase, appIds: [''] } }],
+  ['reconcile.baseUrl', { reconcile: { ...reconcileBase, baseUrl: 'api.super.ai/v1' } }],
+  ['reconcile.interval', { reconcile: { ...reconcileBase, interval: 0 } }],
+  ['reconcile.interval', { reconcile: { ...reconcileBase, interval: 0.5 } }],
+  ['reconcile.lookback', { reconcile: { ...reconcileBase, lookback: '1d' } }],
+  ['reconcile.lookback', { ttl: 3600, reconcile: { ...reconcileBase, lookback: 7200 } }],
+  ['reconcile.intervall', { reconcile: { ...reconcileBase, intervall: 60 } }],
+  ['reconcile', { store: { claim: () => {}, complete: () => {}, release: () => {} }, reconcile: reconcileBase }]
+]
+
+for (const [option, raw] of [...invalid, ...invalidReconcile]) {
   test(`register fails with a coded error naming "${option}" for ${JSON.stringify(raw)}`, async (t) => {
     const app = Fastify()
     t.teardown(() => app.close())
@@ -102,32 +118,6 @@ test('a second registration in one scope fails with a coded error; separate cont
   await scoped.ready()
   t.pass('two encapsulated contexts')
 })
-
-const reconcileBase = { apiKey: 'key', appIds: ['2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'] }
-const invalidReconcile: Array<[string, Record<string, unknown>]> = [
-  ['reconcile', { reconcile: true }],
-  ['reconcile.apiKey', { reconcile: { ...reconcileBase, apiKey: '' } }],
-  ['reconcile.appIds', { reconcile: { ...reconcileBase, appIds: [] } }],
-  ['reconcile.appIds', { reconcile: { ...reconcileBase, appIds: 'one' } }],
-  ['reconcile.appIds', { reconcile: { ...reconcileBase, appIds: [''] } }],
-  ['reconcile.baseUrl', { reconcile: { ...reconcileBase, baseUrl: 'api.super.ai/v1' } }],
-  ['reconcile.interval', { reconcile: { ...reconcileBase, interval: 0 } }],
-  ['reconcile.interval', { reconcile: { ...reconcileBase, interval: 0.5 } }],
-  ['reconcile.lookback', { reconcile: { ...reconcileBase, lookback: '1d' } }],
-  ['reconcile.lookback', { ttl: 3600, reconcile: { ...reconcileBase, lookback: 7200 } }],
-  ['reconcile.intervall', { reconcile: { ...reconcileBase, intervall: 60 } }],
-  ['reconcile', { store: { claim: () => {}, complete: () => {}, release: () => {} }, reconcile: reconcileBase }]
-]
-
-for (const [option, raw] of invalidReconcile) {
-  test(`register fails with a coded error naming "${option}" for ${JSON.stringify(raw)}`, async (t) => {
-    const app = Fastify()
-    t.teardown(() => app.close())
-    const err = await app.register(superaiCallbacks, raw as SuperaiCallbacksOptions).ready().then(() => undefined, (e: unknown) => e)
-    t.ok(err instanceof codes.FST_SUPERAI_INVALID_OPTION, 'coded error')
-    t.match((err as Error).message, `"${option}"`)
-  })
-}
 
 test('reconcile defaults: every 300 s, a day of lookback (ttl when shorter), the documented base URL', async (t) => {
   t.same(resolveOptions({ reconcile: reconcileBase }).reconcile, {

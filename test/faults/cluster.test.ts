@@ -11,6 +11,7 @@ import { startRedisCluster } from '../helpers/redis-cluster.js'
 import { ask, freePort, waitFor } from '../helpers/redis-server.js'
 import { deliverUntilAccepted, injectPoster, newTally, pool, statusCount } from '../helpers/sender.js'
 import { storeContract } from '../helpers/store-contract.js'
+import { checkQueuedOnce } from '../helpers/queue.js'
 
 /** A real 3-master Redis Cluster with a replica each, through the plugin's `redis: { cluster }` configuration. */
 
@@ -87,19 +88,7 @@ test('on a real Redis Cluster', async (t) => {
     await app.register(superaiCallbacks, {
       redis: { cluster: cluster.nodes }, keyPrefix, queue: { name: `q-${id}`, prefix: `{bull-${id}}`, backoff: { type: 'fixed', delay: 50 } }
     })
-    const runs = new Map<string, number>()
-    app.superai.on('callback', (event) => { runs.set(event.uuid, (runs.get(event.uuid) ?? 0) + 1) })
-    await app.ready()
-    const bodies = Array.from({ length: 10 }, () => callbackBody())
-    for (const body of bodies) {
-      const reply = await app.inject({ method: 'POST', url: '/superai/callbacks/', payload: body })
-      t.equal(reply.statusCode, 202, 'queued')
-    }
-    const deadline = Date.now() + 10_000
-    while (runs.size < bodies.length && Date.now() < deadline) await sleep(20)
-    t.equal(runs.size, bodies.length, 'the in-process worker ran every callback')
-    t.ok([...runs.values()].every((count) => count === 1), 'each once')
-    t.same(await injectPoster(app)(bodies[0]), { status: 200, duplicate: true, retryAfter: undefined }, 'a redelivery is a duplicate')
+    await checkQueuedOnce(t, app, 10)
   })
 
   t.test('a master killed during deliveries: its replica takes over and every callback is accepted', async (t) => {

@@ -5,6 +5,7 @@ import superaiCallbacks, { codes } from '../../src/index.js'
 import { callbackBody } from '../helpers/callbacks.js'
 import { ask, freePort } from '../helpers/redis-server.js'
 import { startRedisSentinel } from '../helpers/redis-sentinel.js'
+import { checkQueuedOnce } from '../helpers/queue.js'
 import { injectPoster, type Answer } from '../helpers/sender.js'
 
 /** One master, one replica and a sentinel, through the plugin's `redis: { sentinels, name }` configuration. */
@@ -64,19 +65,7 @@ test('queue mode through a Sentinel configuration: 202, and the handlers run in 
   await app.register(superaiCallbacks, {
     redis: { sentinels: setup.sentinels, name: setup.name }, keyPrefix: 'test:sentinel-queue:', queue: { backoff: { type: 'fixed', delay: 50 } }
   })
-  const runs = new Map<string, number>()
-  app.superai.on('callback', (event) => { runs.set(event.uuid, (runs.get(event.uuid) ?? 0) + 1) })
-  await app.ready()
-  const bodies = Array.from({ length: 5 }, () => callbackBody())
-  for (const body of bodies) {
-    const reply = await app.inject({ method: 'POST', url: '/superai/callbacks/', payload: body })
-    t.equal(reply.statusCode, 202, 'queued')
-  }
-  const deadline = Date.now() + 10_000
-  while (runs.size < bodies.length && Date.now() < deadline) await sleep(20)
-  t.equal(runs.size, bodies.length, 'the in-process worker ran every callback')
-  t.ok([...runs.values()].every((count) => count === 1), 'each once')
-  t.same(await injectPoster(app)(bodies[0]), { status: 200, duplicate: true, retryAfter: undefined }, 'a redelivery is a duplicate')
+  await checkQueuedOnce(t, app, 5)
 })
 
 test('sentinels that do not answer fail register with a coded error naming "redis"', async (t) => {

@@ -3,8 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
 import type { SuperaiQueueOptions } from '../../src/queue/options.js'
-import { REDIS_URL, deleteUnder } from './callbacks.js'
+import { REDIS_URL, callbackBody, deleteUnder } from './callbacks.js'
+import { injectPoster } from './sender.js'
 
 /** A BullMQ queue name and prefix no other test shares, with a small backoff so that retries are quick. */
 export function uniqueQueue (overrides: SuperaiQueueOptions = {}): Required<Pick<SuperaiQueueOptions, 'name' | 'prefix'>> & SuperaiQueueOptions {
@@ -37,4 +39,23 @@ export async function waitFor (condition: () => boolean | Promise<boolean>, ms =
     await sleep(20)
   }
   return await condition()
+}
+
+/**
+ * Queue mode as a user sees it on `app` (registered, handlers not yet subscribed): `count` callbacks are each
+ * answered 202, the in-process worker runs each once, and a redelivery is a duplicate.
+ */
+export async function checkQueuedOnce (t: Test, app: FastifyInstance, count: number): Promise<void> {
+  const runs = new Map<string, number>()
+  app.superai.on('callback', (event) => { runs.set(event.uuid, (runs.get(event.uuid) ?? 0) + 1) })
+  await app.ready()
+  const bodies = Array.from({ length: count }, () => callbackBody())
+  for (const body of bodies) {
+    const reply = await app.inject({ method: 'POST', url: '/superai/callbacks/', payload: body })
+    t.equal(reply.statusCode, 202, 'queued')
+  }
+  await waitFor(() => runs.size >= bodies.length)
+  t.equal(runs.size, bodies.length, 'the in-process worker ran every callback')
+  t.ok([...runs.values()].every((n) => n === 1), 'each once')
+  t.same(await injectPoster(app)(bodies[0]), { status: 200, duplicate: true, retryAfter: undefined }, 'a redelivery is a duplicate')
 }
