@@ -30,12 +30,12 @@ await app.register(superaiCallbacks, {
   // in-memory store; with several instances give them `redis`, and they share one schedule of passes
   reconcile: { apiKey, appIds: [appId], interval: 300, lookback: 86400, ...(baseUrl === undefined ? {} : { baseUrl }) }
 })
-new Counter({
+registry.registerMetric(new Counter({
   name: 'superai_reconcile_errors_total',
   help: 'Reconciliation passes that could not list a project at super.AI',
-  registers: [registry],
+  registers: [],
   collect () { this.reset(); this.inc(app.superai.stats().reconcileErrors) }
-})
+}))
 
 app.superai.onJobCompleted(async (event, { source, log }) => {
   // the same handler whoever reported the state change; `reconciled` says its callback never came

@@ -91,12 +91,15 @@ test('soak: 1,500 callbacks, 30 % redelivered, two instances, Redis (AOF) killed
   })
 
   const kills: Array<{ at: number, running: number, downMs: number }> = []
+  // the deliveries and handlers count `accepted` and `running` while these loops poll them
+  const acceptedSoFar = (): number => accepted
+  const runningNow = (): number => running
   const killer = (async () => {
     for (let k = 1; k <= KILLS; k++) {
-      while (accepted < (CALLBACKS * k) / (KILLS + 1) && Date.now() < deadline) await sleep(5)
+      while (acceptedSoFar() < (CALLBACKS * k) / (KILLS + 1) && Date.now() < deadline) await sleep(5)
       // mid-handler: wait (briefly) for handlers to be running
       const waitUntil = Date.now() + 1000
-      while (running < 4 && Date.now() < waitUntil) await sleep(1)
+      while (runningNow() < 4 && Date.now() < waitUntil) await sleep(1)
       const at = Date.now()
       const busy = running
       await server.kill()

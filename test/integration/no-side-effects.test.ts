@@ -124,7 +124,7 @@ test('bad bodies write nothing to Redis and call no handler', async (t) => {
   t.same(await keysUnder(redis, keyPrefix), [], 'no key was written under this test\'s prefix')
   t.same(called, [], 'no handler was called')
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype is not polluted')
-  t.notOk(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), 'no own "polluted" on Object.prototype')
+  t.notOk(Object.hasOwn(Object.prototype, 'polluted'), 'no own "polluted" on Object.prototype')
   t.equal(Object.getPrototypeOf({}), Object.prototype, '{} still has Object.prototype')
 
   // the control: the same app, prefix and scan do see a valid callback, so the checks above can fail

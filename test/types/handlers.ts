@@ -33,7 +33,7 @@ await app.register(superaiCallbacks)
 app.superai.on('job.completed', (event) => {
   assertType<Equal<typeof event.state, 'COMPLETED'>>()
   // @ts-expect-error a completed event is never FAILED
-  if (event.state === 'FAILED') return
+  if (event.state === 'FAILED') throw new Error('unreachable')
 })
 app.superai.onJobCompleted((_event) => { assertType<Equal<typeof _event.state, 'COMPLETED'>>() })
 app.superai.onJobFailed((_event) => { assertType<Equal<typeof _event.state, 'FAILED'>>() })
