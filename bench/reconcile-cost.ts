@@ -118,7 +118,9 @@ async function measure (jobsPerDay: number): Promise<Figures> {
   const observer = new Observer()
   const pipeline = new DeliveryPipeline({
     settings: { keyPrefix: 'bench:', ttlMs: 7 * LOOKBACK_MS, leaseMs: 60_000, idempotencyKey: defaultIdempotencyKey, unknownValues: 'accept' },
-    store, dispatcher: new Dispatcher(), observer
+    store,
+    dispatcher: new Dispatcher(),
+    observer
   })
   const options = { apiKey: 'bench', appIds: [APP_ID], baseUrl: fake.baseUrl, intervalMs: INTERVAL_MS, lookbackMs: LOOKBACK_MS }
   const parts = { options, store, keyPrefix: 'bench:', pipeline, observer, log: silent }

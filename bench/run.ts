@@ -349,8 +349,12 @@ async function main (): Promise<number> {
         const redisBytesPerKey = acc.redisBytes.length === 0 ? undefined : acc.redisBytes.reduce((a, b) => a + b, 0) / acc.redisBytes.length
         const combined = combineRounds(acc.rounds)
         rows.push({
-          contender: c.name, workload: workloadName, ...combined,
-          handlerRuns: acc.handlerRuns, distinct: acc.distinct, sent: acc.sent,
+          contender: c.name,
+          workload: workloadName,
+          ...combined,
+          handlerRuns: acc.handlerRuns,
+          distinct: acc.distinct,
+          sent: acc.sent,
           serverCpuPerRequest: acc.cpuMicros / Math.max(1, combined.requests),
           redisCpuPerRequest: acc.redisCpuMicros / Math.max(1, combined.requests),
           ...(redisBytesPerKey === undefined ? {} : { redisBytesPerKey })

@@ -33,7 +33,10 @@ diagnosticsChannel.subscribe(DELIVERY_CHANNEL, (message) => {
   deliveryDuration.observe({ outcome }, durationMs / 1000)
 })
 diagnosticsChannel.tracingChannel<string, HandleMessage>(HANDLE_CHANNEL).subscribe({
-  start () {}, end () {}, asyncStart () {}, asyncEnd () {},
+  start () {},
+  end () {},
+  asyncStart () {},
+  asyncEnd () {},
   error () { handlerErrors.inc() }
 })
 

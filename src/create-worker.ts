@@ -47,7 +47,11 @@ function stderrLogger (bindings: Record<string, unknown> = {}): FastifyBaseLogge
     const msg = typeof first === 'object' && first !== null ? rest[0] : undefined
     const err = (fields as { err?: unknown }).err
     process.stderr.write(`${JSON.stringify({
-      level, time: Date.now(), ...bindings, ...fields, ...(msg === undefined ? {} : { msg }),
+      level,
+time: Date.now(),
+...bindings,
+...fields,
+...(msg === undefined ? {} : { msg }),
       ...(err instanceof Error ? { err: { message: err.message, code: (err as { code?: unknown }).code } } : {})
     })}\n`)
   }

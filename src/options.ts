@@ -79,8 +79,22 @@ export const DEFAULTS = Object.freeze({
 
 /** Every option name, once: the compiler fails the build when one is missing here or not declared. */
 export const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
-  path: true, redis: true, store: true, keyPrefix: true, ttl: true, lease: true, bodyLimit: true, idempotencyKey: true, unknownValues: true,
-  secret: true, secretIn: true, allowFrom: true, verify: true, routeConfig: true, queue: true, reconcile: true
+  path: true,
+  redis: true,
+  store: true,
+  keyPrefix: true,
+  ttl: true,
+  lease: true,
+  bodyLimit: true,
+  idempotencyKey: true,
+  unknownValues: true,
+  secret: true,
+  secretIn: true,
+  allowFrom: true,
+  verify: true,
+  routeConfig: true,
+  queue: true,
+  reconcile: true
 })
 
 /** Set by Fastify's `register` itself, not by us. */

@@ -165,8 +165,15 @@ t.test('TypeScript consumers type-check under every resolution with skipLibCheck
     await writeFiles(dir, { 'package.json': JSON.stringify({ type }) + '\n', 'consumer.ts': consumer })
     // what `tsc --init` writes, with the resolution under test
     const options: ts.CompilerOptions = {
-      module, moduleResolution, target: ts.ScriptTarget.ES2022, lib: ['lib.es2022.d.ts'], types: ['node'],
-      strict: true, esModuleInterop: true, skipLibCheck: false, noEmit: true
+      module,
+      moduleResolution,
+      target: ts.ScriptTarget.ES2022,
+      lib: ['lib.es2022.d.ts'],
+      types: ['node'],
+      strict: true,
+      esModuleInterop: true,
+      skipLibCheck: false,
+      noEmit: true
     }
     const host = ts.createCompilerHost(options)
     const parse = host.getSourceFile.bind(host)

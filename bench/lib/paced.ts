@@ -68,7 +68,11 @@ export async function runPaced (options: PacedOptions): Promise<PacedResult> {
     const startedAt = now()
     lastSentAt = startedAt
     const req = request({
-      host: '127.0.0.1', port, path: CALLBACK_PATH, method: 'POST', agent,
+      host: '127.0.0.1',
+      port,
+      path: CALLBACK_PATH,
+      method: 'POST',
+      agent,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
     }, (res) => {
       res.resume()

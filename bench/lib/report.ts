@@ -107,14 +107,14 @@ export function renderMarkdown (report: Report): string {
   lines.push('')
   if (report.mode !== 'full') lines.push(`> A ${report.mode} run (\`${report.command}\`): it checks that the harness works; its figures are not the published ones.\n`)
   lines.push(`Node ${report.machine.node}, Redis ${report.machine.redis} on 127.0.0.1, ${report.machine.cpus} × ${report.machine.cpuModel}; ` +
-    `autocannon over loopback in the same process tree, each server in its own process, one after the other; ` +
+    'autocannon over loopback in the same process tree, each server in its own process, one after the other; ' +
     `${report.settings.warmupSeconds} s warm-up per server, then per workload ${report.settings.rounds} round${report.settings.rounds === 1 ? '' : 's'} of ` +
     `${report.settings.seconds.unique} s / ${report.settings.seconds.redeliveries} s / ${report.settings.seconds['one-callback']} s for (a) / (b) / (c) ` +
     `at ${report.settings.connections.unique} / ${report.settings.connections.redeliveries} / ${report.settings.connections['one-callback']} connections, contenders interleaved; ` +
-    `req/s, p50 and p99 are the median of the rounds', latency over every answered request. ` +
-    `CPU per request is the server process' user + system time (and Redis' own, all its clients included) over the measured rounds, divided by the requests answered: ` +
-    `unlike req/s it hardly moves when other work shares the machine. ` +
-    `"Handler runs" counts the trivial handler's calls against the distinct callbacks sent (⚠: a callback was processed more than once).`)
+    'req/s, p50 and p99 are the median of the rounds\', latency over every answered request. ' +
+    'CPU per request is the server process\' user + system time (and Redis\' own, all its clients included) over the measured rounds, divided by the requests answered: ' +
+    'unlike req/s it hardly moves when other work shares the machine. ' +
+    '"Handler runs" counts the trivial handler\'s calls against the distinct callbacks sent (⚠: a callback was processed more than once).')
   lines.push('')
   for (const workload of report.workloads) {
     const baseline = rowOf(report.rows, BASELINE, workload.name)
@@ -148,7 +148,7 @@ export function renderMarkdown (report: Report): string {
       (m.longestKeyWithinBudget === undefined ? '.' : `; keys of at most ${m.longestKeyWithinBudget} characters fit in ${m.budget} bytes.`))
   }
   if (memoryRows.length > 0) {
-    lines.push(`- Redis, each contender (average \`MEMORY USAGE\` of a sample of the keys it wrote during the run, prefixes of equal length):`)
+    lines.push('- Redis, each contender (average `MEMORY USAGE` of a sample of the keys it wrote during the run, prefixes of equal length):')
     lines.push('')
     lines.push('  | contender | bytes per callback |')
     lines.push('  | --- | ---: |')
@@ -220,8 +220,8 @@ export function renderSvg (report: Report): string {
   const height = y + 24
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" fill="#111827">`,
-    `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    `<text x="12" y="24" font-size="16" font-weight="bold">super.AI callbacks: requests/s (higher is better)</text>`,
+    '<rect width="100%" height="100%" fill="#ffffff"/>',
+    '<text x="12" y="24" font-size="16" font-weight="bold">super.AI callbacks: requests/s (higher is better)</text>',
     ...parts,
     `<text x="12" y="${height - 8}" font-size="11" fill="#6b7280">${escapeXml(`npm run bench · ${report.mode} run · ${report.date} · Node ${report.machine.node} · Redis ${report.machine.redis} · ${report.machine.cpus} CPUs`)}</text>`,
     '</svg>',

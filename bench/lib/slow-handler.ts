@@ -313,8 +313,12 @@ export async function benchSlowHandler (redis: Redis, redisUrl: string, runPrefi
       const prefix = `${runPrefix}${mode.code}:`
       bodies.set(prefix, [])
       const env = {
-        BENCH_PREFIX: prefix, BENCH_REDIS_URL: redisUrl, BENCH_MODE: mode.mode === 'sync-instant' ? 'sync' : mode.mode,
-        BENCH_HANDLER_MS: String(mode.instant === true ? 0 : settings.handlerMs), BENCH_QUEUE: 'bench', BENCH_CONCURRENCY: String(settings.concurrency)
+        BENCH_PREFIX: prefix,
+        BENCH_REDIS_URL: redisUrl,
+        BENCH_MODE: mode.mode === 'sync-instant' ? 'sync' : mode.mode,
+        BENCH_HANDLER_MS: String(mode.instant === true ? 0 : settings.handlerMs),
+        BENCH_QUEUE: 'bench',
+        BENCH_CONCURRENCY: String(settings.concurrency)
       }
       const [receiver, worker] = await Promise.all([
         start('slow-handler', env),

@@ -61,7 +61,9 @@ export function createWorkload (name: WorkloadName, seed = 42): Workload {
   if (name === 'one-callback') {
     const body = uniqueBody()
     return {
-      name, label, connections,
+      name,
+      label,
+      connections,
       next: () => { sent++; distinct = 1; return body },
       get distinct () { return distinct },
       get sent () { return sent }
@@ -72,7 +74,9 @@ export function createWorkload (name: WorkloadName, seed = 42): Workload {
   const history: string[] = new Array<string>(HISTORY)
   const redeliver = name === 'redeliveries' ? REDELIVERY_RATE : 0
   return {
-    name, label, connections,
+    name,
+    label,
+    connections,
     next () {
       sent++
       if (distinct > MIN_AGE && random() < redeliver) {

@@ -186,8 +186,14 @@ async function deliver (body: Record<string, unknown>, run: Run, counts: Reconci
   }
 }
 
-function render (counts: ReconcileCounts, run: { readonly apps: readonly string[], readonly dryRun: boolean, readonly interrupted: boolean,
-  readonly elapsedMs: number, readonly since: string, readonly until: string }): string {
+function render (counts: ReconcileCounts, run: {
+  readonly apps: readonly string[],
+  readonly dryRun: boolean,
+  readonly interrupted: boolean,
+  readonly elapsedMs: number,
+  readonly since: string,
+  readonly until: string
+}): string {
   const title = `reconcile ${run.apps.length === 1 ? 'project' : `${run.apps.length} projects`}${run.dryRun ? ' (dry run)' : ''}${run.interrupted ? ' INTERRUPTED' : ''}`
   const rows: Array<[string, string]> = [
     ['completed between', `${run.since} and ${run.until}`],

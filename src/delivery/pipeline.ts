@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { codes, isCoded, type CodedError } from '../errors.js'
-import type { Observer} from '../observability.js';
+import type { Observer } from '../observability.js'
 import { traceHandlers, type DeliverySource } from '../observability.js'
 import { isEntityEvent, isV2Body, logFieldsOf, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiEvent } from '../schema.js'
 import type { IdempotencyStore } from '../store/store.js'

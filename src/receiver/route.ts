@@ -40,58 +40,60 @@ export function registerCallbackRoute (
   // the bare path stays routed so that a missing token is a 401, not a 404
   const urls = tokenInPath ? [options.path, `${options.path}:token/`] : [options.path]
 
-  for (const url of urls) instance.route({
-    method: 'POST',
-    url,
-    config: options.routeConfig,
-    // before the body is read: a refused sender costs no parsing and stores nothing
-    onRequest: guarded ? async (request) => { checkRequest(request, guard) } : undefined,
-    ...(guard.secrets === undefined
-      ? {}
-      : {
-          logSerializers: {
-            req: (request: FastifyRequest) => ({
-              method: request.method, url: redactUrl(request.url, guard.secretIn), host: request.host, remoteAddress: request.ip
-            })
-          }
-        }),
-    bodyLimit: options.bodyLimit,
-    schema: {
-      summary: 'Receive a super.AI job callback or batch (v2) callback',
-      description: 'At-least-once deliveries are deduplicated; handlers run once per distinct callback.',
-      body: CallbackRouteBodySchema,
-      response: {
-        200: CallbackAcceptedSchema,
-        202: CallbackQueuedSchema,
-        '4xx': ErrorReplySchema,
-        '5xx': ErrorReplySchema
+  for (const url of urls) {
+    instance.route({
+      method: 'POST',
+      url,
+      config: options.routeConfig,
+      // before the body is read: a refused sender costs no parsing and stores nothing
+      onRequest: guarded ? async (request) => { checkRequest(request, guard) } : undefined,
+      ...(guard.secrets === undefined
+        ? {}
+        : {
+            logSerializers: {
+              req: (request: FastifyRequest) => ({
+                method: request.method, url: redactUrl(request.url, guard.secretIn), host: request.host, remoteAddress: request.ip
+              })
+            }
+          }),
+      bodyLimit: options.bodyLimit,
+      schema: {
+        summary: 'Receive a super.AI job callback or batch (v2) callback',
+        description: 'At-least-once deliveries are deduplicated; handlers run once per distinct callback.',
+        body: CallbackRouteBodySchema,
+        response: {
+          200: CallbackAcceptedSchema,
+          202: CallbackQueuedSchema,
+          '4xx': ErrorReplySchema,
+          '5xx': ErrorReplySchema
+        }
+      },
+      validatorCompiler,
+      // refusals before the pipeline: a bad sender, media type, size or body, or another plugin's 4xx
+      errorHandler (err, request, reply) {
+        const coded = toReplyError(err, request, options.bodyLimit)
+        const internal = coded.code === 'FST_SUPERAI_INTERNAL'
+        if (internal) request.log.error({ err }, 'super.AI callback: unexpected error')
+        // the guard already wrote its own line for 401 and 403; another plugin's refusal (a 429) is its own to log
+        else if (coded.code.startsWith('FST_SUPERAI_') && coded.code !== 'FST_SUPERAI_UNAUTHORIZED' && coded.code !== 'FST_SUPERAI_FORBIDDEN') {
+          request.log.warn({ code: coded.code, statusCode: coded.statusCode, reason: coded.message, source: 'http' }, 'super.AI callback refused: %s', coded.message)
+        }
+        observer.delivered(internal ? 'error' : 'rejected', 'http', performance.now() - reply.elapsedTime)
+        if (lifecycle.closing) reply.header('connection', 'close')
+        return sendError(reply, coded)
+      },
+      async handler (request, reply) {
+        const outcome = await pipeline.receive(request.body as CallbackBody | BatchCallbackBody, request.log, { source: 'http', request })
+        const { status, delivery } = outcome
+        if (delivery !== undefined && infoEnabled(request.log) && (status === 'processed' || status === 'duplicate' || status === 'queued' || status === 'inFlight')) {
+          const { event, key } = delivery
+          const logged = { ...logFieldsOf(event), key }
+          if (status === 'inFlight') request.log.info({ ...logged, retryAfter: outcome.retryAfter }, 'super.AI callback already in flight')
+          else request.log.info({ ...logged, duplicate: status === 'duplicate', queued: status === 'queued' }, 'super.AI callback accepted')
+        }
+        if (lifecycle.closing) reply.header('connection', 'close')
+        return sendOutcome(reply, outcome)
       }
-    },
-    validatorCompiler,
-    // refusals before the pipeline: a bad sender, media type, size or body, or another plugin's 4xx
-    errorHandler (err, request, reply) {
-      const coded = toReplyError(err, request, options.bodyLimit)
-      const internal = coded.code === 'FST_SUPERAI_INTERNAL'
-      if (internal) request.log.error({ err }, 'super.AI callback: unexpected error')
-      // the guard already wrote its own line for 401 and 403; another plugin's refusal (a 429) is its own to log
-      else if (coded.code.startsWith('FST_SUPERAI_') && coded.code !== 'FST_SUPERAI_UNAUTHORIZED' && coded.code !== 'FST_SUPERAI_FORBIDDEN') {
-        request.log.warn({ code: coded.code, statusCode: coded.statusCode, reason: coded.message, source: 'http' }, 'super.AI callback refused: %s', coded.message)
-      }
-      observer.delivered(internal ? 'error' : 'rejected', 'http', performance.now() - reply.elapsedTime)
-      if (lifecycle.closing) reply.header('connection', 'close')
-      return sendError(reply, coded)
-    },
-    async handler (request, reply) {
-      const outcome = await pipeline.receive(request.body as CallbackBody | BatchCallbackBody, request.log, { source: 'http', request })
-      const { status, delivery } = outcome
-      if (delivery !== undefined && infoEnabled(request.log) && (status === 'processed' || status === 'duplicate' || status === 'queued' || status === 'inFlight')) {
-        const { event, key } = delivery
-        const logged = { ...logFieldsOf(event), key }
-        if (status === 'inFlight') request.log.info({ ...logged, retryAfter: outcome.retryAfter }, 'super.AI callback already in flight')
-        else request.log.info({ ...logged, duplicate: status === 'duplicate', queued: status === 'queued' }, 'super.AI callback accepted')
-      }
-      if (lifecycle.closing) reply.header('connection', 'close')
-      return sendOutcome(reply, outcome)
-    }
-  })
+    })
+  }
 }

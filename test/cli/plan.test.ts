@@ -103,8 +103,17 @@ t.test('the tally counts deliveries, retries, 409s, errors by status and double 
   tally.record(2, result('failed', [503, 503, 0]))
   const summary = tally.summary()
   t.match(summary, {
-    callbacks: 3, deliveries: 5, requests: 9, retries: 4, processed: 3, duplicates: 1, failed: 1, inFlight409: 1,
-    errorsByStatus: { 0: 1, 409: 1, 500: 1, 503: 2 }, processedMoreThanOnce: 1, alreadyKnown: 0
+    callbacks: 3,
+    deliveries: 5,
+    requests: 9,
+    retries: 4,
+    processed: 3,
+    duplicates: 1,
+    failed: 1,
+    inFlight409: 1,
+    errorsByStatus: { 0: 1, 409: 1, 500: 1, 503: 2 },
+    processedMoreThanOnce: 1,
+    alreadyKnown: 0
   })
   const text = renderSummary(summary, 'title')
   t.match(text, /│ errors by status +│ no answer: 1, 409: 1, 500: 1, 503: 2 +│/)

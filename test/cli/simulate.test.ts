@@ -111,4 +111,3 @@ t.test('--rate paces the deliveries; Ctrl-C stops the run with exit 130 and a su
   t.ok(result.summary.deliveries > 25 && result.summary.deliveries < 75, `paced: ${result.summary.deliveries} deliveries in ~2.5 s at 20/s`)
   t.equal(receiver.answers.total, result.summary.requests)
 })
-

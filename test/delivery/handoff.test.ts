@@ -12,7 +12,13 @@ const LEASE_MS = 30_000
 function recordingLog (): { log: FastifyBaseLogger, errors: string[] } {
   const errors: string[] = []
   const log = {
-    info () {}, warn () {}, debug () {}, fatal () {}, trace () {}, silent () {}, level: 'info',
+    info () {},
+    warn () {},
+    debug () {},
+    fatal () {},
+    trace () {},
+    silent () {},
+    level: 'info',
     error (_fields: unknown, message: string) { errors.push(message) },
     child () { return log }
   }

@@ -159,4 +159,3 @@ test('a Cluster configuration that cannot connect fails register with a coded er
   t.match((err as Error).message, /"redis"/)
   t.ok(Date.now() - started < 5000, `promptly (${Date.now() - started} ms)`)
 })
-

@@ -7,8 +7,14 @@ import { Redis } from 'ioredis'
 /** One command to the Redis on 127.0.0.1:port on a short-lived connection, bounded in time. */
 export async function ask (port: number, command: string, ...args: Array<string | number>): Promise<unknown> {
   const redis = new Redis({
-    host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null,
-    connectTimeout: 1000, commandTimeout: 2000, enableOfflineQueue: false
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+    commandTimeout: 2000,
+    enableOfflineQueue: false
   })
   redis.on('error', () => {})
   try {

@@ -21,7 +21,6 @@ async function startApp (t: Test, keyPrefix: string, options: SuperaiCallbacksOp
   return { app, url: await listenLocal(app) }
 }
 
-
 const isAccepted = (reply: HttpReply, duplicate: boolean): boolean =>
   reply.status === 200 && JSON.stringify(reply.json) === JSON.stringify({ ok: true, duplicate })
 

@@ -23,7 +23,7 @@ interface BadDelivery {
 
 const asJson = (rawBody: string | Uint8Array): PostOptions => ({ rawBody, headers: { 'content-type': 'application/json' } })
 
-function* oversizeChunks (): Generator<Uint8Array> {
+function * oversizeChunks (): Generator<Uint8Array> {
   const chunk = new TextEncoder().encode(' '.repeat(256))
   yield new TextEncoder().encode(json(valid()).slice(0, -1) + ',"pad":"')
   for (let i = 0; i < 16; i++) yield chunk

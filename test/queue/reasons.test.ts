@@ -35,7 +35,7 @@ test('queue mode: failedReason, as bull-board shows it, says which try failed, w
   const last = await job()
   t.equal(await last?.getState(), 'failed')
   t.equal(last?.failedReason,
-    `Try 2 of 2 failed (1 of 2 callback handlers failed: the database is down); the callback is now a dead letter, kept for 10 min: ` +
+    'Try 2 of 2 failed (1 of 2 callback handlers failed: the database is down); the callback is now a dead letter, kept for 10 min: ' +
     `replay it with app.superai.deadLetters.replay([${JSON.stringify(key)}]) or superai-callbacks dead-letters replay`)
   t.notMatch(last?.failedReason, /redelivery/, 'no synchronous-mode advice')
   t.match(last?.stacktrace?.at(-1), /^FastifyError \[FST_SUPERAI_DEAD_LETTER\]: Try 2 of 2 failed.*\ncaused by Error: the database is down\n\s+at .*reasons\.test\.ts/,

@@ -360,9 +360,21 @@ test('stats() counts every delivery by outcome, refusals before the pipeline inc
   t.equal((await post({ ...callbackBody(), pad: 'x'.repeat(4096) }, headers)).statusCode, 413)
   t.equal((await app.inject({ method: 'POST', url: '/superai/callbacks/', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'x' })).statusCode, 415)
   t.same(app.superai.stats(), {
-    received: 8, processed: 1, queued: 0, duplicate: 1, inFlight: 0, failed: 1, rejected: 5,
-    storeUnavailable: 0, verifyUnavailable: 0, error: 0, deadLettered: 0, replayed: 0,
-    reconciled: 0, reconcilePasses: 0, reconcileErrors: 0
+    received: 8,
+    processed: 1,
+    queued: 0,
+    duplicate: 1,
+    inFlight: 0,
+    failed: 1,
+    rejected: 5,
+    storeUnavailable: 0,
+    verifyUnavailable: 0,
+    error: 0,
+    deadLettered: 0,
+    replayed: 0,
+    reconciled: 0,
+    reconcilePasses: 0,
+    reconcileErrors: 0
   })
   t.ok(Object.isFrozen(app.superai.stats()), 'a snapshot, not the live counters')
 })
