@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto'
-import { STATE_CHANGE_ACTION, isJobAction, isJobState } from '../events.js'
+import { STATE_CHANGE_ACTION, isJobAction } from '../events.js'
 import type { SuperaiEvent } from '../schema.js'
-import { normalizeValue } from './normalize.js'
+import { normalizeStatus, normalizeValue } from './normalize.js'
 
 /** Sorts in place by UTF-16 code units, as `Array.prototype.sort()` does: insertion sort for the few keys of a callback. */
 function sortKeys (keys: string[]): void {
@@ -49,9 +49,6 @@ const sha256Base64url: (data: string) => string = typeof (crypto as Partial<type
   ? (data) => crypto.hash('sha256', data, 'base64url')
   : (data) => crypto.createHash('sha256').update(data).digest('base64url')
 
-/** The state in callback spelling, without a regular expression when it is spelled so already. */
-const stateOf = (state: string): string => isJobState(state) ? state : normalizeValue(state)
-
 /**
  * 22 base64url characters (132 bits) of SHA-256. A state change (action `RESOLVED`) is keyed by the job
  * uuid and its normalised state alone: a job reaches a state once, so a redelivery, the same callback with
@@ -64,7 +61,7 @@ const stateOf = (state: string): string => isJobState(state) ? state : normalize
 export function defaultIdempotencyKey (event: SuperaiEvent): string {
   if (event.action === STATE_CHANGE_ACTION || (!isJobAction(event.action) && normalizeValue(event.action) === STATE_CHANGE_ACTION)) {
     // the "state" line keeps these digests apart from the body digests below
-    return sha256Base64url('state\n' + event.uuid.toLowerCase() + '\n' + stateOf(event.state)).slice(0, 22)
+    return sha256Base64url('state\n' + event.uuid.toLowerCase() + '\n' + normalizeStatus(event.state)).slice(0, 22)
   }
   return sha256Base64url(event.uuid + '\n' + canonicalJson(event)).slice(0, 22)
 }
