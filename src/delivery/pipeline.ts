@@ -99,10 +99,7 @@ export class DeliveryPipeline {
       if (rejected) logRefusal(log, error, 'http')
       return this.#end({ status: rejected ? 'rejected' : 'error', error, delivery: undefined }, 'http', startedAt)
     }
-    const outcome = this.#queue === undefined
-      ? await this.#running.track(this.#claimAndRun(delivery, delivery.key, source))
-      : await this.#running.track(this.#queue.deliver(delivery))
-    return this.#end(outcome, 'http', startedAt)
+    return this.#end(await this.#deliver(delivery, source), 'http', startedAt)
   }
 
   /**
@@ -129,10 +126,14 @@ export class DeliveryPipeline {
     } catch (err) {
       return this.#end({ status: 'error', error: asCoded(err), delivery: undefined }, 'reconcile', startedAt)
     }
-    const outcome = this.#queue === undefined
-      ? await this.#running.track(this.#claimAndRun(delivery, delivery.key, { source: 'reconcile', job }))
-      : await this.#running.track(this.#queue.deliver(delivery))
-    return this.#end(outcome, 'reconcile', startedAt)
+    return this.#end(await this.#deliver(delivery, { source: 'reconcile', job }), 'reconcile', startedAt)
+  }
+
+  /** A delivery that arrived (a callback, a reconciled event): its handlers run here, or the queue stores it. */
+  #deliver (delivery: Delivery, source: RunSource): Promise<Outcome> {
+    return this.#running.track(this.#queue === undefined
+      ? this.#claimAndRun(delivery, delivery.key, source)
+      : this.#queue.deliver(delivery))
   }
 
   /** The key a callback would get, or a coded error for one refused before anything is stored. */
