@@ -170,13 +170,17 @@ export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClie
     return requestOptions.schema === undefined ? answer.body : checked(resolved, spec, answer, requestOptions.schema)
   }) as GetJobResponse
 
-  const listJobs = async (appId: string, query: ListJobsQuery = {}, requestOptions?: SuperaiRequestOptions): Promise<SuperaiJobList> => {
-    const spec: CallSpec = { method: 'GET', path: `/apps/${segment('appId', appId)}/jobs${queryString(query)}`, retryOn: isRetryableStatus }
+  /** A GET whose answer must be a body matching `schema`; an empty one is as unexpected as a wrong one. */
+  const getChecked = async <S extends TSchema>(path: string, schema: S, requestOptions?: SuperaiRequestOptions): Promise<Static<S>> => {
+    const spec: CallSpec = { method: 'GET', path, retryOn: isRetryableStatus }
     const answer = await call(spec, requestOptions)
-    const list = checked(resolved, spec, answer, SuperaiJobListSchema)
-    if (list === undefined) throw apiError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, 'an empty body')
-    return list as SuperaiJobList
+    const body = checked(resolved, spec, answer, schema)
+    if (body === undefined) throw apiError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, 'an empty body')
+    return body
   }
+
+  const listJobs = async (appId: string, query: ListJobsQuery = {}, requestOptions?: SuperaiRequestOptions): Promise<SuperaiJobList> =>
+    await getChecked(`/apps/${segment('appId', appId)}/jobs${queryString(query)}`, SuperaiJobListSchema, requestOptions) as SuperaiJobList
 
   return {
     baseUrl: resolved.baseUrl,
@@ -203,11 +207,7 @@ export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClie
     },
 
     async getJob (uuid, requestOptions) {
-      const spec: CallSpec = { method: 'GET', path: `/jobs/${segment('uuid', uuid)}`, retryOn: isRetryableStatus }
-      const answer = await call(spec, requestOptions)
-      const job = checked(resolved, spec, answer, SuperaiJobSchema)
-      if (job === undefined) throw apiError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, 'an empty body')
-      return job
+      return await getChecked(`/jobs/${segment('uuid', uuid)}`, SuperaiJobSchema, requestOptions)
     },
 
     getJobResponse,
@@ -219,11 +219,7 @@ export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClie
     },
 
     async getBatch (appId, batchId, requestOptions) {
-      const spec: CallSpec = { method: 'GET', path: `/apps/${segment('appId', appId)}/${segment('batchId', batchId)}`, retryOn: isRetryableStatus }
-      const answer = await call(spec, requestOptions)
-      const batch = checked(resolved, spec, answer, SuperaiBatchSchema)
-      if (batch === undefined) throw apiError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, 'an empty body')
-      return batch
+      return await getChecked(`/apps/${segment('appId', appId)}/${segment('batchId', batchId)}`, SuperaiBatchSchema, requestOptions)
     }
   }
 }
@@ -272,12 +268,8 @@ const QUERY_DATES = ['createdStartDate', 'createdEndDate', 'completedStartDate',
 function queryString (query: ListJobsQuery): string {
   if (typeof query !== 'object' || query === null) throw new codes.FST_SUPERAI_INVALID_OPTION('query', 'expected an object')
   const params = new URLSearchParams()
-  for (const name of ['page', 'size'] as const) {
-    const value = query[name]
-    if (value === undefined) continue
-    if (!Number.isSafeInteger(value) || value < (name === 'page' ? 0 : 1)) throw new codes.FST_SUPERAI_INVALID_OPTION(name, `expected an integer >= ${name === 'page' ? 0 : 1}`)
-    params.set(name, String(value))
-  }
+  if (query.page !== undefined) params.set('page', String(integer('page', query.page, 0, 0)))
+  if (query.size !== undefined) params.set('size', String(integer('size', query.size, 1, 1)))
   if (query.sortBy !== undefined) params.set('sortBy', query.sortBy)
   if (query.orderBy !== undefined) {
     if (query.orderBy !== 'asc' && query.orderBy !== 'desc') throw new codes.FST_SUPERAI_INVALID_OPTION('orderBy', 'expected "asc" or "desc"')
