@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress'
 import { DEFAULT_SUPERAI_BASE_URL, createSuperaiClient, type SuperaiJob } from '../client/client.js'
-import { normalizeStatus } from '../delivery/normalize.js'
-import { STATE_CHANGE_ACTION, isJobState, isJobStatus } from '../events.js'
+import { completedJobs, forEachBounded, stateChangeOf } from '../reconcile/state-changes.js'
+import type { SuperaiEvent } from '../schema.js'
 import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, parse } from './args.js'
 import { deliverCallback, type DeliveryPolicy } from './deliver.js'
 import { printJson, type CliIo } from './io.js'
@@ -102,9 +102,9 @@ export async function reconcile (args: readonly string[], io: CliIo): Promise<nu
     for (const app of apps) {
       if (io.signal.aborted) break
       try {
-        await reconcileProject(client.jobs(app, {
-          size: 500, sortBy: 'id', orderBy: 'asc', completedStartDate: new Date(from), completedEndDate: new Date(Math.ceil(until / 1000) * 1000)
-        }, { signal: io.signal }), { url, policy, dryRun, concurrency, signal: io.signal }, counts, undocumented, bar)
+        // the end rounded up: the API's dates are whole seconds, and a job completed in this one counts
+        const jobs = completedJobs(client, app, new Date(from), new Date(Math.ceil(until / 1000) * 1000), io.signal)
+        await reconcileProject(jobs, { url, policy, dryRun, concurrency, signal: io.signal }, counts, undocumented, bar)
       } catch (error) {
         if (io.signal.aborted) break
         counts.failed++
@@ -140,43 +140,24 @@ interface Run {
 /** Streams one project's jobs, delivering `concurrency` at a time; a listing error is thrown after the deliveries in flight end. */
 async function reconcileProject (jobs: AsyncIterable<SuperaiJob>, run: Run, counts: ReconcileCounts, undocumented: Set<string>,
   bar: cliProgress.SingleBar | undefined): Promise<void> {
-  const inFlight = new Set<Promise<void>>()
-  try {
-    for await (const job of jobs) {
-      counts.listed++
-      bar?.setTotal(counts.listed)
-      const body = callbackOf(job, undocumented)
-      if (body === undefined || run.dryRun) {
-        if (body === undefined) counts.skipped++
-        else counts.wouldDeliver++
-        bar?.increment()
-        continue
+  await forEachBounded(jobs, run.concurrency, run.signal, (job) => {
+    counts.listed++
+    bar?.setTotal(counts.listed)
+    const change = stateChangeOf(job)
+    if (change.event === undefined || run.dryRun) {
+      if (change.event !== undefined) counts.wouldDeliver++
+      else {
+        counts.skipped++
+        if (change.skipped === 'undocumented') undocumented.add(String(job.status))
       }
-      const delivery = deliver(body, run, counts).finally(() => {
-        inFlight.delete(delivery)
-        bar?.increment()
-      })
-      inFlight.add(delivery)
-      if (inFlight.size >= run.concurrency) await Promise.race(inFlight)
-      if (run.signal.aborted) break
+      bar?.increment()
+      return undefined
     }
-  } finally {
-    await Promise.all(inFlight)
-  }
+    return deliver(change.event, run, counts).finally(() => { bar?.increment() })
+  })
 }
 
-/** The callback super.AI sends for the job's current state, or undefined when no callback announces it. */
-function callbackOf (job: SuperaiJob, undocumented: Set<string>): Record<string, unknown> | undefined {
-  if (typeof job.uuid !== 'string' || typeof job.status !== 'string') return undefined
-  const state = normalizeStatus(job.status)
-  if (!isJobState(state)) {
-    if (!isJobStatus(state)) undocumented.add(job.status)
-    return undefined
-  }
-  return { id: job.id === undefined ? '' : String(job.id), uuid: job.uuid, state, action: STATE_CHANGE_ACTION, reconciled: true }
-}
-
-async function deliver (body: Record<string, unknown>, run: Run, counts: ReconcileCounts): Promise<void> {
+async function deliver (body: SuperaiEvent, run: Run, counts: ReconcileCounts): Promise<void> {
   const result = await deliverCallback(run.url, body, run.policy, run.signal)
   switch (result.outcome) {
     case 'processed': counts.missed++; break

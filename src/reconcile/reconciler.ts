@@ -4,11 +4,11 @@ import { createSuperaiClient, type SuperaiClient, type SuperaiJob } from '../cli
 import type { DeliveryPipeline } from '../delivery/pipeline.js'
 import { normalizeStatus } from '../delivery/normalize.js'
 import { codes } from '../errors.js'
-import { STATE_CHANGE_ACTION, isJobState, isJobStatus } from '../events.js'
 import type { Observer } from '../observability.js'
 import type { SuperaiEvent } from '../schema.js'
 import type { IdempotencyStore } from '../store/store.js'
 import type { ResolvedReconcileOptions } from './options.js'
+import { completedJobs, forEachBounded, stateChangeOf, type StateChange } from './state-changes.js'
 import { parseWatermark, passWindow, type Watermark } from './window.js'
 
 /** What a pass did. */
@@ -37,8 +37,6 @@ export function scheduleStoreOf (store: IdempotencyStore): ScheduleStore {
 
 /** State changes dispatched at once while the next page is read. */
 const DISPATCH_CONCURRENCY = 8
-/** Jobs per listed page: the SDK's. */
-const PAGE_SIZE = 500
 /** One API call may take this long; the client retries a 429 (honouring Retry-After) or 5xx twice. */
 const API_TIMEOUT_MS = 30_000
 
@@ -187,44 +185,28 @@ export class Reconciler {
 
   /** Streams the project's jobs of the window page by page, dispatching a few at a time: memory stays flat. */
   async #reconcileProject (appId: string, window: { readonly from: number, readonly to: number }, counts: Counts): Promise<void> {
-    const inFlight = new Set<Promise<void>>()
-    const skipped = new Set<string>()
-    const jobs = this.#client.jobs(appId, {
-      size: PAGE_SIZE, sortBy: 'id', orderBy: 'asc', completedStartDate: new Date(window.from), completedEndDate: new Date(window.to)
-    }, { signal: this.#stopped.signal })
-    try {
-      for await (const job of jobs) {
-        counts.listed++
-        const event = this.#stateChangeOf(job, skipped)
-        if (event === undefined) continue
-        const dispatch = this.#dispatch(event, job, counts).finally(() => { inFlight.delete(dispatch) })
-        inFlight.add(dispatch)
-        if (inFlight.size >= DISPATCH_CONCURRENCY) await Promise.race(inFlight)
-        if (this.#stopped.signal.aborted) break
-      }
-    } finally {
-      await Promise.all(inFlight)
-    }
+    const signal = this.#stopped.signal
+    const told = new Set<string>()
+    await forEachBounded(completedJobs(this.#client, appId, new Date(window.from), new Date(window.to), signal), DISPATCH_CONCURRENCY, signal, (job) => {
+      counts.listed++
+      const change = stateChangeOf(job)
+      if (change.event !== undefined) return this.#dispatch(change.event, job, counts)
+      this.#tellSkipped(job, change.skipped, told)
+      return undefined
+    })
   }
 
-  /** The event of the job's current state, or undefined when no callback announces that state. */
-  #stateChangeOf (job: SuperaiJob, skipped: Set<string>): SuperaiEvent | undefined {
-    const { uuid, status } = job
-    if (typeof uuid !== 'string' || typeof status !== 'string') {
-      if (!skipped.has('')) this.#log.warn({ id: job.id }, 'superai-callbacks: reconciliation skipped a listed job without uuid or status')
-      skipped.add('')
-      return undefined
+  /** A job without uuid or status, or in a status no document lists, is said once a pass (a waiting or running one, never). */
+  #tellSkipped (job: SuperaiJob, skipped: StateChange['skipped'], told: Set<string>): void {
+    if (skipped === 'incomplete' && !told.has('')) {
+      told.add('')
+      this.#log.warn({ id: job.id }, 'superai-callbacks: reconciliation skipped a listed job without uuid or status')
+    } else if (skipped === 'undocumented' && typeof job.status === 'string') {
+      const state = normalizeStatus(job.status)
+      if (told.has(state)) return
+      told.add(state)
+      this.#log.warn({ uuid: job.uuid, status: job.status }, 'superai-callbacks: reconciliation skipped jobs in an undocumented status')
     }
-    const state = normalizeStatus(status)
-    if (isJobState(state)) {
-      return { id: job.id === undefined ? '' : String(job.id), uuid: uuid.toLowerCase(), state, action: STATE_CHANGE_ACTION, reconciled: true }
-    }
-    // a job waiting or in progress has nothing to announce; a status no document lists is told once a pass
-    if (!isJobStatus(state) && !skipped.has(state)) {
-      skipped.add(state)
-      this.#log.warn({ uuid, status }, 'superai-callbacks: reconciliation skipped jobs in an undocumented status')
-    }
-    return undefined
   }
 
   async #dispatch (event: SuperaiEvent, job: SuperaiJob, counts: Counts): Promise<void> {
