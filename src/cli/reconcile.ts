@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress'
 import { DEFAULT_SUPERAI_BASE_URL, createSuperaiClient, type SuperaiJob } from '../client/client.js'
 import { completedJobs, forEachBounded, stateChangeOf } from '../reconcile/state-changes.js'
 import type { SuperaiEvent } from '../schema.js'
-import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, parse } from './args.js'
+import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, integer, parse } from './args.js'
 import { deliverCallback, type DeliveryPolicy } from './deliver.js'
 import { printJson, type CliIo } from './io.js'
 import { table } from './report.js'
@@ -83,9 +83,7 @@ export async function reconcile (args: readonly string[], io: CliIo): Promise<nu
   if (apps.length === 0 || apps.some((app) => app.trim() === '')) throw new UsageError('missing --app: the uuid of a project whose jobs to reconcile')
   const baseUrl = values['base-url'] ?? DEFAULT_SUPERAI_BASE_URL
   if (!/^https?:\/\/[^/]/.test(baseUrl) || !URL.canParse(baseUrl)) throw new UsageError(`--base-url must be an absolute http(s) URL, got "${baseUrl}"`)
-  const concurrencyText = values.concurrency ?? '8'
-  const concurrency = /^\d+$/.test(concurrencyText) ? Number(concurrencyText) : Number.NaN
-  if (!(concurrency >= 1 && concurrency <= 64)) throw new UsageError(`--concurrency must be an integer from 1 to 64, got "${concurrencyText}"`)
+  const concurrency = integer('concurrency', values.concurrency, 8, 1, 64)
   const policy = deliveryPolicy(values)
   const until = Date.now()
   const from = until - duration(values.since)
