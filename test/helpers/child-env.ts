@@ -1,11 +1,11 @@
 /**
  * The environment for a child process that runs our TypeScript through tsx (the CLI, an example, a crash
- * fixture). Without NODE_V8_COVERAGE: tap loads src/ through its own TypeScript transform, and coverage the
- * child wrote under tsx's source maps for the same files would be merged into tap's report against the wrong
- * map (lines run reported as missed). What only the children run is therefore not counted.
+ * fixture), with tap's coverage switched off. tap's @tapjs/processinfo follows every child process and
+ * collects its coverage; a child loads src/ through tsx, whose source maps differ from those of tap's own
+ * TypeScript loader, and tap merged both into one report against the wrong map (lines that ran reported
+ * as missed). What only the children run is therefore not counted.
  */
 export function childEnv (extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra }
-  delete env.NODE_V8_COVERAGE
-  return env
+  // processinfo's own switch, read in the child (it re-adds its NODE_OPTIONS import to every spawn)
+  return { ...process.env, ...extra, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
 }
