@@ -1,14 +1,19 @@
 import Fastify from 'fastify'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { test } from 'tap'
+import { isExecutable, onPath, testNeeding, type Requirement } from '../helpers/requirements.js'
 import superaiCallbacks, { defaultIdempotencyKey } from '../../src/index.js'
 import { encodeJobId } from '../../src/queue/job-id.js'
 import { mountBullBoard } from '../../examples/bull-board.js'
 import { REDIS_URL, callbackBody, cleanUpAtTeardown, uniquePrefix } from '../helpers/callbacks.js'
 import { removeQueueAtTeardown, uniqueQueue, waitFor } from '../helpers/queue.js'
 
-/** Debian's `chromium` package; CI installs it (.ci/run). Never a browser download. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+/** Debian's `chromium` package (or `CHROMIUM_PATH`); CI installs it (.ci/run). Never a browser download. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? onPath('chromium') ?? '/usr/bin/chromium'
+const BROWSER: Requirement = {
+  what: `headless Chromium (${CHROMIUM})`,
+  install: 'Debian\'s chromium (apt-get install chromium), or set CHROMIUM_PATH to a Chromium',
+  found: isExecutable(CHROMIUM)
+}
 const BASE_PATH = '/admin/queues'
 
 async function launch (): Promise<Browser> {
@@ -32,7 +37,7 @@ async function openJob (page: Page, base: string, queue: string, status: 'comple
   return await page.locator('main').innerText()
 }
 
-test('bull-board, in headless Chromium, opens the queue, completed jobs whatever their key, and a dead letter with its reason', async (t) => {
+await testNeeding(BROWSER, 'bull-board, in headless Chromium, opens the queue, completed jobs whatever their key, and a dead letter with its reason', async (t) => {
   const queue = uniqueQueue({ attempts: 2 })
   removeQueueAtTeardown(t, queue)
   const keyPrefix = uniquePrefix('bull-board')

@@ -13,6 +13,9 @@ import { CLIENT_DEFAULTS } from '../../src/store/redis-defaults.js'
 import { REDIS_URL, deleteUnder, uniquePrefix } from '../helpers/callbacks.js'
 import { freePort, startRedisServer } from '../helpers/redis-server.js'
 import { startRedisCluster } from '../helpers/redis-cluster.js'
+import { onPath, skipOrFail, testNeeding, type Requirement } from '../helpers/requirements.js'
+
+const OPENSSL: Requirement = { what: 'openssl (a test certificate)', install: 'Debian\'s openssl (apt-get install openssl)', found: onPath('openssl') !== undefined }
 
 const silent = { error () {}, warn () {}, info () {}, debug () {}, trace () {}, fatal () {}, child () { return silent } } as unknown as FastifyBaseLogger
 
@@ -160,10 +163,10 @@ test('batchWrites: the commands of one event-loop turn leave in one socket write
   t.equal(socket.writableCorked, 1, 'batching twice does not cork twice')
 })
 
-test('batchWrites over TLS (rediss://)', async (t) => {
+await testNeeding(OPENSSL, 'batchWrites over TLS (rediss://)', async (t) => {
   const tls = await tlsServer(t)
-  if (tls === false) {
-    t.comment('SKIP: redis-server or openssl without TLS support')
+  if (typeof tls === 'string') {
+    skipOrFail(t, tls)
     return
   }
   const { client } = await connectRedis(`rediss://127.0.0.1:${tls.port}`, { tls: { ca: tls.ca, servername: 'localhost' } }, silent)
@@ -209,21 +212,21 @@ test('batchWrites and both claims on a Redis Cluster (3 masters), on every node 
   t.same(nodes.map((node) => node.stream.writableCorked), [0, 0, 0])
 })
 
-/** A TLS-only redis-server with a fresh self-signed certificate; false when openssl or the build's TLS is missing. */
-async function tlsServer (t: Test): Promise<{ port: number, ca: Buffer } | false> {
+/** A TLS-only redis-server with a fresh self-signed certificate; or what is missing to start one. */
+async function tlsServer (t: Test): Promise<{ port: number, ca: Buffer } | string> {
   const dir = await mkdtemp(join(tmpdir(), 'superai-tls-'))
   t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
   const cert = join(dir, 'cert.pem')
   const key = join(dir, 'key.pem')
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
     '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
-  if (made.status !== 0) return false
+  if (made.status !== 0) return `openssl could not make a certificate: ${made.stderr.toString().trim()}`
   const port = await freePort()
   const child = own(t, spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1',
     '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no',
     '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }))
   for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) return false
+    if (child.exitCode !== null) return 'needs a redis-server built with TLS, it refused --tls-port: install Debian\'s redis-server (apt-get install redis-server)'
     const probe = new Redis({ host: '127.0.0.1', port, tls: { ca: await readFile(cert), servername: 'localhost' }, lazyConnect: true, retryStrategy: () => null })
     probe.on('error', () => {})
     const up = await probe.connect().then(() => true, () => false)
@@ -231,7 +234,7 @@ async function tlsServer (t: Test): Promise<{ port: number, ca: Buffer } | false
     if (up) return { port, ca: await readFile(cert) }
     await sleep(50)
   }
-  return false
+  throw new Error('the TLS redis-server did not answer within 5 s')
 }
 
 /** Kills exactly this process at teardown, and waits for it. */
