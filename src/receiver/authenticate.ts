@@ -76,14 +76,23 @@ export interface Guard {
   readonly secretIn: SecretLocation
 }
 
+/**
+ * The one `warn` line of a refused sender, with the fields every other refusal logs (`code`, `statusCode`,
+ * `reason`) and the address; never the token.
+ */
+function refuse<E extends Error & { readonly code: string, readonly statusCode?: number }> (request: FastifyRequest, error: E, reason: string): E {
+  request.log.warn({ code: error.code, statusCode: error.statusCode, reason, ip: request.ip, source: 'http' }, 'super.AI callback refused: %s', reason)
+  return error
+}
+
 /** Runs before the body is read: an address outside the allow-list gets 403, a missing or wrong token 401. */
 export function checkRequest (request: FastifyRequest, guard: Guard): void {
   if (guard.allowList !== undefined && !isAllowed(guard.allowList, request.ip)) {
-    request.log.warn({ ip: request.ip }, 'super.AI callback refused: address not in allowFrom')
-    throw new codes.FST_SUPERAI_FORBIDDEN()
+    throw refuse(request, new codes.FST_SUPERAI_FORBIDDEN(), 'address not in allowFrom')
   }
-  if (guard.secrets !== undefined && !tokenMatches(presentedToken(request, guard.secretIn), guard.secrets)) {
-    request.log.warn({ ip: request.ip }, 'super.AI callback refused: missing or wrong token')
-    throw new codes.FST_SUPERAI_UNAUTHORIZED()
+  if (guard.secrets === undefined) return
+  const token = presentedToken(request, guard.secretIn)
+  if (!tokenMatches(token, guard.secrets)) {
+    throw refuse(request, new codes.FST_SUPERAI_UNAUTHORIZED(), token === undefined ? 'no token presented' : 'the token matches no secret')
   }
 }

@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import superaiCallbacks, { codes } from '../../src/index.js'
 import { redactUrl, tokenMatches, hashSecrets } from '../../src/receiver/authenticate.js'
 import type * as Authenticate from '../../src/receiver/authenticate.js'
-import { buildApp } from '../helpers/app.js'
+import { buildApp, warnLines } from '../helpers/app.js'
 import { callbackBody, keysUnder, testRedis } from '../helpers/callbacks.js'
 
 const SECRET = 'current-secret-0123456789'
@@ -39,14 +39,22 @@ test('secret in the path: right token 200; wrong, missing or partial 401 before 
   t.ok(logs.some((l) => (l.req as { url?: string } | undefined)?.url === '/superai/callbacks/[redacted]/'), 'the URL is logged redacted')
 })
 
-test('secret in a header', async (t) => {
-  const { app, post } = await buildApp(t, { secret: SECRET, secretIn: 'header' }, { memory: true })
+test('secret in a header; each 401 is one warn line with its code, status and reason, never the token', async (t) => {
+  const { app, post, logs } = await buildApp(t, { secret: SECRET, secretIn: 'header' }, { memory: true })
   let runs = 0
   app.superai.onCallback(() => { runs++ })
   t.equal((await post(callbackBody(), { 'x-superai-token': SECRET })).statusCode, 200)
+  t.same(warnLines(logs), [], 'an accepted callback writes no warn line')
   t.equal((await post(callbackBody(), { 'x-superai-token': OLD_SECRET })).statusCode, 401)
   t.equal((await post(callbackBody())).statusCode, 401)
   t.equal(runs, 1)
+  const warned = warnLines(logs)
+  t.match(warned, [
+    { code: 'FST_SUPERAI_UNAUTHORIZED', statusCode: 401, reason: 'the token matches no secret', ip: '127.0.0.1', msg: 'super.AI callback refused: the token matches no secret' },
+    { code: 'FST_SUPERAI_UNAUTHORIZED', statusCode: 401, reason: 'no token presented', ip: '127.0.0.1' }
+  ])
+  t.equal(warned.length, 2, 'one line per refusal')
+  t.notMatch(JSON.stringify(logs), OLD_SECRET, 'the wrong token is not logged either')
 })
 
 test('secret in the query string, redacted in logs', async (t) => {
@@ -86,7 +94,7 @@ test('callbackUrl() gives the exact URL to hand super.AI, token and prefix inclu
 })
 
 test('allowFrom: addresses outside the list get 403 before anything else', async (t) => {
-  const { app } = await buildApp(t, { allowFrom: ['10.1.0.0/16', '192.168.7.7'] }, { memory: true })
+  const { app, logs } = await buildApp(t, { allowFrom: ['10.1.0.0/16', '192.168.7.7'] }, { memory: true })
   let runs = 0
   app.superai.onCallback(() => { runs++ })
   const from = (remoteAddress: string, headers: Record<string, string> = {}) =>
@@ -99,6 +107,11 @@ test('allowFrom: addresses outside the list get 403 before anything else', async
   t.equal(refused.json().code, 'FST_SUPERAI_FORBIDDEN')
   t.equal((await from('127.0.0.1', { 'x-forwarded-for': '10.1.0.1' })).statusCode, 403, 'X-Forwarded-For ignored without trustProxy')
   t.equal(runs, 3)
+  t.match(warnLines(logs), [
+    { code: 'FST_SUPERAI_FORBIDDEN', statusCode: 403, reason: 'address not in allowFrom', ip: '10.2.0.1', msg: 'super.AI callback refused: address not in allowFrom' },
+    { code: 'FST_SUPERAI_FORBIDDEN', statusCode: 403, reason: 'address not in allowFrom', ip: '127.0.0.1' }
+  ])
+  t.equal(warnLines(logs).length, 2, 'one warn line per refusal')
 })
 
 test('allowFrom with trustProxy: the forwarded client address decides', async (t) => {
