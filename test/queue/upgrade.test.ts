@@ -6,7 +6,7 @@ import { jobIdsOf } from '../../src/queue/job-id.js'
 import { buildApp } from '../helpers/app.js'
 import { removeQueueAtTeardown, uniqueQueue, waitFor } from '../helpers/queue.js'
 
-test('a job queued under an earlier version\'s id: run by the worker, listed and replayed by its key, and a redelivery never runs it twice', async (t) => {
+test('a job queued under an earlier build\'s id: run by the worker, listed and replayed by its key, and a redelivery never runs it twice', async (t) => {
   const queue = uniqueQueue({ attempts: 1 })
   removeQueueAtTeardown(t, queue)
   const { app, post, prefix } = await buildApp(t, { queue, idempotencyKey: (event) => event.uuid })
@@ -22,7 +22,7 @@ test('a job queued under an earlier version\'s id: run by the worker, listed and
   const key = prefix + event.uuid
   const [newId, legacyId] = jobIdsOf(key)
   const bull = app.superai.queue as Queue<CallbackJobData>
-  // as 0.1.x queued it: its own id form, the same data
+  // as an earlier build queued it: its own id form, the same data
   await bull.add('job.completed', { event, key }, { jobId: legacyId, attempts: 1, removeOnFail: { age: 600 } })
 
   t.ok(await waitFor(() => app.superai.stats().deadLettered === 1), 'the new worker ran it, and it failed')
