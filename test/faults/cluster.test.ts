@@ -12,6 +12,7 @@ import { ask, freePort, waitFor } from '../helpers/redis-server.js'
 import { deliverUntilAccepted, injectPoster, newTally, pool, statusCount } from '../helpers/sender.js'
 import { storeContract } from '../helpers/store-contract.js'
 import { checkQueuedOnce } from '../helpers/queue.js'
+import { jsonOf, runCli } from '../helpers/receiver.js'
 
 /** A real 3-master Redis Cluster with a replica each, through the plugin's `redis: { cluster }` configuration. */
 
@@ -89,6 +90,40 @@ test('on a real Redis Cluster', async (t) => {
       redis: { cluster: cluster.nodes }, keyPrefix, queue: { name: `q-${id}`, prefix: `{bull-${id}}`, backoff: { type: 'fixed', delay: 50 } }
     })
     await checkQueuedOnce(t, app, 10)
+  })
+
+  t.test('the CLI reaches dead letters on the Cluster (--cluster host:port), and wants the prefix\'s hash tag', async (t) => {
+    const id = randomUUID().slice(0, 8)
+    const queue = { name: `q-${id}`, prefix: `{bull-${id}}`, attempts: 1 }
+    const app = Fastify()
+    t.teardown(async () => { await app.close() })
+    await app.register(superaiCallbacks, { redis: { cluster: cluster.nodes }, keyPrefix, queue })
+    let failing = true
+    app.superai.on('callback', async () => { if (failing) throw new Error('boom') })
+    await app.ready()
+    const body = callbackBody()
+    t.equal((await app.inject({ method: 'POST', url: '/superai/callbacks/', payload: body })).statusCode, 202)
+    await waitFor('the dead letter', async () => app.superai.stats().deadLettered === 1, 10_000)
+    // one node is enough: the others are found
+    const node = `${cluster.nodes[1]?.host ?? ''}:${cluster.nodes[1]?.port ?? 0}`
+    const common = ['--cluster', node, '--queue', queue.name, '--prefix', queue.prefix]
+    const list = await runCli(['dead-letters', 'list', ...common, '--json'])
+    t.equal(list.code, 0, list.stderr)
+    const listed = jsonOf<{ count: number, deadLetters: Array<{ key: string, event: { uuid: string } }> }>(list)
+    t.equal(listed.count, 1)
+    t.equal(listed.deadLetters[0]?.event.uuid, body.uuid)
+    failing = false
+    const key = listed.deadLetters[0]?.key ?? ''
+    const replay = await runCli(['dead-letters', 'replay', ...common, key, '--json'])
+    t.equal(replay.code, 0, replay.stderr)
+    t.same(jsonOf(replay), { ok: true, command: 'dead-letters', action: 'replay', replayed: [key], missing: [] })
+    await waitFor('the replayed callback handled', async () => app.superai.stats().processed === 1, 10_000)
+
+    const untagged = await runCli(['dead-letters', 'list', '--cluster', node, '--queue', queue.name, '--prefix', `bull-${id}`])
+    t.equal(untagged.code, 2, 'a prefix without a hash tag: usage error')
+    t.match(untagged.stderr, /hash tag/)
+    t.equal((await runCli(['dead-letters', 'list', '--cluster', 'nohost'])).code, 2, 'host:port expected')
+    t.equal((await runCli(['dead-letters', 'list', '--cluster', node, '--redis', 'redis://127.0.0.1:6379'])).code, 2, 'one Redis, not two')
   })
 
   t.test('a master killed during deliveries: its replica takes over and every callback is accepted', async (t) => {

@@ -1,9 +1,11 @@
 import { test } from 'tap'
+import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import superaiCallbacks, { codes } from '../../src/index.js'
 import { callbackBody } from '../helpers/callbacks.js'
-import { ask, freePort } from '../helpers/redis-server.js'
+import { ask, freePort, waitFor } from '../helpers/redis-server.js'
+import { jsonOf, runCli } from '../helpers/receiver.js'
 import { startRedisSentinel } from '../helpers/redis-sentinel.js'
 import { checkQueuedOnce } from '../helpers/queue.js'
 import { injectPoster, type Answer } from '../helpers/sender.js'
@@ -66,6 +68,27 @@ test('queue mode through a Sentinel configuration: 202, and the handlers run in 
     redis: { sentinels: setup.sentinels, name: setup.name }, keyPrefix: 'test:sentinel-queue:', queue: { backoff: { type: 'fixed', delay: 50 } }
   })
   await checkQueuedOnce(t, app, 5)
+})
+
+test('the CLI reaches dead letters through the sentinels (--sentinel host:port --master name)', async (t) => {
+  const setup = await startRedisSentinel(t.teardown.bind(t), { count: 1, downAfterMs: 1000 })
+  const queue = { name: `q-${randomUUID().slice(0, 8)}`, attempts: 1 }
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(superaiCallbacks, { redis: { sentinels: setup.sentinels, name: setup.name }, keyPrefix: 'test:sentinel-cli:', queue })
+  app.superai.on('callback', async () => { throw new Error('boom') })
+  await app.ready()
+  const body = callbackBody()
+  t.equal((await app.inject({ method: 'POST', url: '/superai/callbacks/', payload: body })).statusCode, 202)
+  await waitFor('the dead letter', async () => app.superai.stats().deadLettered === 1, 10_000)
+  const sentinel = `${setup.sentinels[0]?.host ?? ''}:${setup.sentinels[0]?.port ?? 0}`
+  const list = await runCli(['dead-letters', 'list', '--sentinel', sentinel, '--master', setup.name, '--queue', queue.name, '--json'])
+  t.equal(list.code, 0, list.stderr)
+  const listed = jsonOf<{ count: number, deadLetters: Array<{ event: { uuid: string } }> }>(list)
+  t.equal(listed.count, 1)
+  t.equal(listed.deadLetters[0]?.event.uuid, body.uuid)
+  t.equal((await runCli(['dead-letters', 'list', '--sentinel', sentinel])).code, 2, '--master is needed')
+  t.equal((await runCli(['dead-letters', 'list', '--redis', 'redis://127.0.0.1:6379', '--master', setup.name])).code, 2, '--master only with --sentinel')
 })
 
 test('sentinels that do not answer fail register with a coded error naming "redis"', async (t) => {
