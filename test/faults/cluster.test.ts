@@ -12,7 +12,8 @@ import { ask, freePort, waitFor } from '../helpers/redis-server.js'
 import { deliverUntilAccepted, injectPoster, newTally, pool, statusCount } from '../helpers/sender.js'
 import { storeContract } from '../helpers/store-contract.js'
 import { checkQueuedOnce } from '../helpers/queue.js'
-import { jsonOf, runCli } from '../helpers/receiver.js'
+import { jsonOf } from '../helpers/receiver.js'
+import { runCliHere as runCli } from '../helpers/cli.js'
 
 /** A real 3-master Redis Cluster with a replica each, through the plugin's `redis: { cluster }` configuration. */
 
