@@ -29,7 +29,7 @@ if redis.call('GET', KEYS[1]) == '${PROCESSED}' then return {1} end
 return {2, redis.call('PTTL', KEYS[1])}`
 
 /** OR the mark in (never a read-then-write race between two completions) and restart its ttl. */
-const MARK_LUA = `redis.call('SET', KEYS[2], tostring(bit.bor(tonumber(redis.call('GET', KEYS[2])) or 0, tonumber(ARGV[3]))), 'PX', ARGV[2])`
+const MARK_LUA = 'redis.call(\'SET\', KEYS[2], tostring(bit.bor(tonumber(redis.call(\'GET\', KEYS[2])) or 0, tonumber(ARGV[3]))), \'PX\', ARGV[2])'
 
 /** COMPLETE, and the mark added whatever the claim says: the handlers did succeed. */
 const COMPLETE_AND_MARK = MARK_LUA + COMPLETE
