@@ -29,12 +29,14 @@ if redis.call('GET', KEYS[1]) == '${PROCESSED}' then return {1} end
 return {2, redis.call('PTTL', KEYS[1])}`
 
 /** OR the mark in (never a read-then-write race between two completions) and restart its ttl. */
-const MARK_LUA = 'redis.call(\'SET\', KEYS[2], tostring(bit.bor(tonumber(redis.call(\'GET\', KEYS[2])) or 0, tonumber(ARGV[3]))), \'PX\', ARGV[2])'
+const MARK_LUA = `
+local marks = bit.bor(tonumber(redis.call('GET', KEYS[2])) or 0, tonumber(ARGV[3]))
+redis.call('SET', KEYS[2], tostring(marks), 'PX', ARGV[2])`
 
 /** COMPLETE, and the mark added whatever the claim says: the handlers did succeed. */
 const COMPLETE_AND_MARK = MARK_LUA + COMPLETE
 
-/** The mark alone (KEYS[1] unused), for a Cluster where the marks live in another slot than the claim. */
+/** The mark alone (the marks are KEYS[1]), for a Cluster where the marks live in another slot than the claim. */
 const MARK = MARK_LUA.replaceAll('KEYS[2]', 'KEYS[1]')
 
 const RELEASE = `
