@@ -186,7 +186,7 @@ export class DeliveryPipeline {
     let claimed: ClaimResult | MarkedClaimResult
     try {
       // #marking tells that claimAndRead exists; job is given only then
-      claimed = job === undefined || this.#store.claimAndRead === undefined
+      claimed = job === undefined || !job.read || this.#store.claimAndRead === undefined
         ? await this.#store.claim(claimKey, token, this.#settings.leaseMs)
         : await this.#store.claimAndRead(claimKey, token, this.#settings.leaseMs, job.key)
     } catch (err) {
@@ -259,7 +259,7 @@ export class DeliveryPipeline {
       const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, handlers)
       return { status: 'failed', error, cause, delivery, failures, handlers, latestState }
     }
-    await this.#settlement.complete(claimKey, token, log, job)
+    await this.#settlement.complete(claimKey, token, log, job?.write === true ? job : undefined)
     return { status: 'processed', delivery, latestState }
   }
 

@@ -52,7 +52,9 @@ test('"comes after" is the documented lifecycle, a strict order with two branche
 test('jobMarksOf: state changes in a documented state only; one marks key per job, whatever the key', async (t) => {
   const event = (overrides: Record<string, unknown>): SuperaiEvent => ({ id: '1', uuid: 'A1B2C3D4-0000-4000-8000-000000000000', state: 'COMPLETED', action: 'RESOLVED', ...overrides }) as SuperaiEvent
   const marks = jobMarksOf(event({}), 'p:')
-  t.same(marks, { key: `p:${jobMarksKey('a1b2c3d4-0000-4000-8000-000000000000')}`, state: 'COMPLETED', mark: marks?.mark })
+  t.same(marks, { key: `p:${jobMarksKey('a1b2c3d4-0000-4000-8000-000000000000')}`, state: 'COMPLETED', mark: marks?.mark, read: true, write: true })
+  t.match(jobMarksOf(event({ state: 'POST PROCESSED' }), 'p:'), { read: false, write: true }, 'an end: nothing can supersede it, so nothing is read')
+  t.match(jobMarksOf(event({ state: 'SUSPENDED' }), 'p:'), { read: true, write: false }, 'nothing comes before a pause: its mark would tell nothing')
   t.match(marks?.key, /^p:job:[\w-]{22}$/)
   t.equal(jobMarksOf(event({ state: 'REVIEWED' }), 'p:')?.key, marks?.key, 'every state of a job: one key (the uuid in any case)')
   t.not(jobMarksOf(event({ uuid: 'b1b2c3d4-0000-4000-8000-000000000000' }), 'p:')?.key, marks?.key)

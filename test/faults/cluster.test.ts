@@ -106,12 +106,12 @@ test('on a real Redis Cluster', async (t) => {
       await post(callbackBody())
       const log = logCommands(client)
       const uuid = randomUUID()
-      t.same(await post(callbackBody({ uuid, state: 'POST PROCESSED' })), { status: 200, duplicate: false, retryAfter: undefined })
+      t.same(await post(callbackBody({ uuid, state: 'POST PROCESSING' })), { status: 200, duplicate: false, retryAfter: undefined })
       const sends = log.filter((entry) => entry.startsWith('send ')).length
       t.equal(sends, 2 * perStep, `${perStep === 1 ? 'a hash tag' : 'no hash tag'}: ${perStep} command(s) for the claim, as many for the completion`)
       t.equal(roundTrips(log), 2, 'and two round trips, as for any callback: the two commands of a step leave together')
       await post(callbackBody({ uuid, state: 'COMPLETED' }))
-      t.same([seen.at(-1)?.superseded, seen.at(-1)?.latestState], [true, 'POST PROCESSED'], 'the late state change is told')
+      t.same([seen.at(-1)?.superseded, seen.at(-1)?.latestState], [true, 'POST PROCESSING'], 'the late state change is told')
     }
   })
 

@@ -41,7 +41,7 @@ test('a state change costs the commands and round trips of any callback: one cla
     t.equal(edit.trips, 2)
 
     const uuid = randomUUID()
-    const stateChange = await measure(callbackBody({ uuid, state: 'POST PROCESSED' }))
+    const stateChange = await measure(callbackBody({ uuid, state: 'POST PROCESSING' }))
     t.same(stateChange.sent, ['send evalsha', 'send evalsha'], `${superseded}: a state change: the claim script reads the marks, the completion writes them`)
     t.equal(stateChange.trips, 2, 'as many round trips as another action')
     t.same(stateChange.reply, { ok: true, duplicate: false })
@@ -50,6 +50,10 @@ test('a state change costs the commands and round trips of any callback: one cla
     t.same(late.sent, ['send evalsha', 'send evalsha'], `${superseded}: a superseded one too`)
     t.equal(late.trips, 2)
     t.same(late.reply, superseded === 'skip' ? { ok: true, duplicate: false, superseded: true } : { ok: true, duplicate: false })
+
+    const end = await measure(callbackBody({ uuid, state: 'POST PROCESSED' }))
+    t.same(end.sent, ['send set', 'send evalsha'], `${superseded}: a state that ends the job can never be superseded: the native claim`)
+    t.equal(end.trips, 2)
 
     const duplicate = await measure(callbackBody({ uuid, state: 'COMPLETED' }))
     t.same(duplicate.sent, ['send evalsha'], `${superseded}: a duplicate: the claim alone`)
