@@ -185,7 +185,7 @@ export class DeliveryPipeline {
     const token = nextClaimToken()
     let claimed: ClaimResult | MarkedClaimResult
     try {
-      // #marking tells that claimAndRead exists; job is given only then
+      // `job` is given only for a store with marks (#marking); the last test narrows the type
       claimed = job === undefined || !job.read || this.#store.claimAndRead === undefined
         ? await this.#store.claim(claimKey, token, this.#settings.leaseMs)
         : await this.#store.claimAndRead(claimKey, token, this.#settings.leaseMs, job.key)
