@@ -98,6 +98,11 @@ export class RedisStore implements IdempotencyStore {
    */
   static async create (client: Redis | Cluster): Promise<RedisStore> {
     const major = client.status === 'ready' ? await serverMajorVersion(client).catch(() => 0) : 0
+    if (client.status === 'ready' && !client.isCluster) {
+      // cached before the first delivery: a NOSCRIPT answer costs its command one more round trip, so a
+      // release sent behind a claim that Redis was too frozen to answer would land after the next claim
+      await Promise.all(Object.values(SCRIPTS).map(async ({ lua }) => await (client as Redis).script('LOAD', lua))).catch(() => {})
+    }
     return new RedisStore(client, { nativeClaim: major >= 7 })
   }
 
