@@ -85,6 +85,9 @@ export const codes = {
    */
   FST_SUPERAI_REFUSED_BY_PLUGIN: createError<'FST_SUPERAI_REFUSED_BY_PLUGIN', 429, [string]>(
     'FST_SUPERAI_REFUSED_BY_PLUGIN', '%s', 429),
+  /** `signCallback` or the CLI's `--sign-key` was given something other than an EC private key; the key is never quoted. */
+  FST_SUPERAI_INVALID_SIGNING_KEY: createError<'FST_SUPERAI_INVALID_SIGNING_KEY', 500, [string]>(
+    'FST_SUPERAI_INVALID_SIGNING_KEY', 'The signing key must be an EC private key (PEM, SEC1 or PKCS#8, or a KeyObject): %s', 500),
   /** Queue mode was asked for but the optional `bullmq` package cannot be loaded. */
   FST_SUPERAI_QUEUE_UNAVAILABLE: createError<'FST_SUPERAI_QUEUE_UNAVAILABLE', 500, [string]>(
     'FST_SUPERAI_QUEUE_UNAVAILABLE', 'Queue mode needs the "bullmq" package (>= 6): run "npm install bullmq" (%s)', 500)
