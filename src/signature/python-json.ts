@@ -20,19 +20,25 @@ const SHORT_ESCAPES: Readonly<Record<number, string>> = {
   0x22: '\\"', 0x5c: '\\\\', 0x08: '\\b', 0x0c: '\\f', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t'
 }
 
+// everything `ensure_ascii` escapes: outside `' '`..`'~'`, and the quote and the backslash
+const ESCAPED = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g
+
+// UTF-16 code units are exactly Python's escapes: an astral character is already its surrogate pair
+const escapeUnit = (char: string): string => SHORT_ESCAPES[char.charCodeAt(0)] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`
+
 /** A string as `json.dumps` writes it with `ensure_ascii=True`: only `' '`..`'~'` stay as they are. */
 export function pythonString (value: string): string {
-  let out = '"'
-  let start = 0
-  for (let i = 0; i < value.length; i++) {
-    const unit = value.charCodeAt(i)
-    if (unit >= 0x20 && unit <= 0x7e && unit !== 0x22 && unit !== 0x5c) continue
-    out += value.slice(start, i)
-    // UTF-16 code units are exactly Python's escapes: an astral character is already its surrogate pair
-    out += SHORT_ESCAPES[unit] ?? `\\u${unit.toString(16).padStart(4, '0')}`
-    start = i + 1
-  }
-  return `${out}${value.slice(start)}"`
+  return `"${value.replace(ESCAPED, escapeUnit)}"`
+}
+
+// a JSON string token with no escape and nothing to escape is already written as Python writes it
+const PLAIN_TOKEN = /^"[\x20\x21\x23-\x5b\x5d-\x7e]*"$/
+
+/** A JSON string token, decoded and written as Python writes it. */
+function rewriteToken (token: string): { readonly value: string, readonly written: string } {
+  if (PLAIN_TOKEN.test(token)) return { value: token.slice(1, -1), written: token }
+  const value = JSON.parse(token) as string
+  return { value, written: pythonString(value) }
 }
 
 /** Python sorts `str` keys by code point; UTF-16 order differs where an astral character meets U+E000..U+FFFF. */
@@ -109,8 +115,11 @@ function write (value: unknown, comma: string, colon: string, parents: unknown[]
   return out
 }
 
-/** A parsed JSON text whose numbers, `true`, `false` and `null` keep the text they were written with. */
-type Node = { readonly literal: string } | { readonly text: string } | readonly Node[] | ReadonlyMap<string, Node>
+/**
+ * A parsed JSON text, its leaves already written: numbers, `true`, `false` and `null` as the text had them,
+ * strings as Python writes them; each object key with its written form.
+ */
+type Node = string | readonly Node[] | ReadonlyMap<string, readonly [written: string, value: Node]>
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/y // eslint-disable-line no-control-regex
@@ -151,15 +160,14 @@ function parseText (text: string): Node | undefined {
     const char = text[at]
     if (char === '"') {
       const token = match(STRING)
-      return token === undefined ? undefined : { text: JSON.parse(token) as string }
+      return token === undefined ? undefined : rewriteToken(token).written
     }
     if (char === '{' || char === '[') {
       if (depth >= MAX_DEPTH) return undefined
       at++
       return char === '{' ? object(depth + 1) : array(depth + 1)
     }
-    const literal = match(NUMBER) ?? match(WORD)
-    return literal === undefined ? undefined : { literal }
+    return match(NUMBER) ?? match(WORD)
   }
   const array = (depth: number): Node | undefined => {
     const items: Node[] = []
@@ -176,7 +184,7 @@ function parseText (text: string): Node | undefined {
     }
   }
   const object = (depth: number): Node | undefined => {
-    const entries = new Map<string, Node>()
+    const entries = new Map<string, readonly [string, Node]>()
     skipSpace()
     if (text[at] === '}') { at++; return entries }
     for (;;) {
@@ -187,7 +195,8 @@ function parseText (text: string): Node | undefined {
       if (text[at++] !== ':') return undefined
       const item = value(depth)
       if (item === undefined) return undefined
-      entries.set(JSON.parse(token) as string, item)
+      const { value: key, written } = rewriteToken(token)
+      entries.set(key, [written, item])
       skipSpace()
       const next = text[at++]
       if (next === '}') return entries
@@ -200,11 +209,12 @@ function parseText (text: string): Node | undefined {
 }
 
 function writeNode (node: Node, comma: string, colon: string): string {
-  if (node instanceof Map) {
-    const keys = [...node.keys()].sort(compareCodePoints)
-    return `{${keys.map((key) => `${pythonString(key)}${colon}${writeNode(node.get(key) as Node, comma, colon)}`).join(comma)}}`
-  }
+  if (typeof node === 'string') return node
   if (Array.isArray(node)) return `[${node.map((item: Node) => writeNode(item, comma, colon)).join(comma)}]`
-  if ('text' in node) return pythonString(node.text)
-  return (node as { readonly literal: string }).literal
+  const entries = node as ReadonlyMap<string, readonly [string, Node]>
+  const keys = [...entries.keys()].sort(compareCodePoints)
+  return `{${keys.map((key) => {
+    const [written, value] = entries.get(key) as readonly [string, Node]
+    return `${written}${colon}${writeNode(value, comma, colon)}`
+  }).join(comma)}}`
 }
