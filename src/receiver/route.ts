@@ -30,7 +30,7 @@ function infoEnabled (log: FastifyBaseLogger): boolean {
 }
 
 /**
- * The HTTP adapter: guard -> parse -> validate, then the pipeline, then the response table. It reads
+ * The HTTP adapter: guard -> parse -> signature -> validate, then the pipeline, then the response table. It reads
  * requests and writes responses; everything between is the pipeline's.
  */
 export function registerCallbackRoute (
