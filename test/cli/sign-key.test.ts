@@ -10,7 +10,7 @@ const APP_ID = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
 const HEADER = 'x-superai-webhook-signature'
 
 // each case runs the CLI as a child process
-t.setTimeout(180_000)
+t.setTimeout(300_000)
 
 const superai = ecKeyPair()
 const stranger = ecKeyPair()
@@ -31,12 +31,16 @@ await writeFile(files.garbage, 'not a key at all')
 
 t.test('send --sign-key (SEC1 and PKCS#8): a receiver requiring signatures processes it once, the repeats are duplicates', async (t) => {
   const receiver = await startReceiver(t, { signature: superai.publicPem })
-  for (const key of [files.sec1, files.pkcs8]) {
-    const run = await runCli(['send', receiver.url, '--repeat', '3', '--sign-key', key, '--json'])
+  // each run sends its own callback: they can run side by side
+  const [sec1, pkcs8, batch] = await Promise.all([
+    runCli(['send', receiver.url, '--repeat', '3', '--sign-key', files.sec1, '--json']),
+    runCli(['send', receiver.url, '--repeat', '3', '--sign-key', files.pkcs8, '--json']),
+    runCli(['send', receiver.url, '--batch', 'PARTIAL_FAILURE', '--sign-key', files.pkcs8, '--json'])
+  ])
+  for (const run of [sec1, pkcs8]) {
     t.equal(run.code, 0, run.stderr)
     t.match(jsonOf(run), { ok: true, summary: { processed: 1, duplicates: 2, failed: 0 } })
   }
-  const batch = await runCli(['send', receiver.url, '--batch', 'PARTIAL_FAILURE', '--sign-key', files.pkcs8, '--json'])
   t.equal(batch.code, 0, batch.stderr)
   t.equal(receiver.runs.size, 3, 'two job callbacks and a batch callback, each run once')
   t.same([...new Set(receiver.runs.values())], [1])
@@ -45,10 +49,12 @@ t.test('send --sign-key (SEC1 and PKCS#8): a receiver requiring signatures proce
 
 t.test('without --sign-key, or with a foreign key, the receiver refuses: exit 1 and the 401 code in the output', async (t) => {
   const receiver = await startReceiver(t, { signature: superai.publicPem })
-  const unsigned = await runCli(['send', receiver.url, '--retries', '0'])
+  const [unsigned, foreign] = await Promise.all([
+    runCli(['send', receiver.url, '--retries', '0']),
+    runCli(['send', receiver.url, '--retries', '0', '--sign-key', files.stranger, '--json'])
+  ])
   t.equal(unsigned.code, 1)
   t.match(unsigned.stdout, /401 +failed .*FST_SUPERAI_SIGNATURE_MISSING/)
-  const foreign = await runCli(['send', receiver.url, '--retries', '0', '--sign-key', files.stranger, '--json'])
   t.equal(foreign.code, 1)
   t.match(jsonOf(foreign), { ok: false, deliveries: [{ status: 401, attempts: [{ code: 'FST_SUPERAI_SIGNATURE_INVALID' }] }] })
   t.equal(receiver.runs.size, 0, 'no handler ran')
@@ -56,8 +62,10 @@ t.test('without --sign-key, or with a foreign key, the receiver refuses: exit 1 
 
 t.test('a --sign-key that is not an EC private key is a usage error: exit 2, nothing sent, the key never printed', async (t) => {
   const receiver = await startReceiver(t, { signature: superai.publicPem })
-  for (const [file, reason] of [[files.public, /not a PEM private key/], [files.garbage, /not a PEM private key/], [join(dir, 'missing.pem'), /ENOENT/]] as const) {
-    const run = await runCli(['send', receiver.url, '--sign-key', file])
+  const cases = [[files.public, /not a PEM private key/], [files.garbage, /not a PEM private key/], [join(dir, 'missing.pem'), /ENOENT/]] as const
+  const runs = await Promise.all(cases.map(async ([file]) => await runCli(['send', receiver.url, '--sign-key', file])))
+  for (const [i, [file, reason]] of cases.entries()) {
+    const run = runs[i] ?? { code: null, stderr: '', stdout: '' }
     t.equal(run.code, 2, file)
     t.match(run.stderr, reason)
     t.notMatch(run.stderr + run.stdout, /BEGIN|not a key at all/)
@@ -78,10 +86,12 @@ t.test('simulate --sign-key: every callback and redelivery signed, each processe
 
 t.test('check-url --probe --sign-key: accepted by a receiver requiring signatures; without the key, refused', async (t) => {
   const receiver = await startReceiver(t, { signature: superai.publicPem })
-  const signed = await runCli(['check-url', receiver.url, '--probe', '--sign-key', files.pkcs8])
+  const [signed, unsigned] = await Promise.all([
+    runCli(['check-url', receiver.url, '--probe', '--sign-key', files.pkcs8]),
+    runCli(['check-url', receiver.url, '--probe', '--retries', '0'])
+  ])
   t.equal(signed.code, 0, signed.stderr)
   t.match(signed.stdout, /the receiver accepted the callback/)
-  const unsigned = await runCli(['check-url', receiver.url, '--probe', '--retries', '0'])
   t.equal(unsigned.code, 1)
   t.match(unsigned.stdout, /FST_SUPERAI_SIGNATURE_MISSING/)
   t.equal(receiver.runs.size, 1)
