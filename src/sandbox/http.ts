@@ -110,7 +110,8 @@ export class SandboxServer {
   }
 
   #route (request: SandboxRequest, raw: string): Answer {
-    const url = new URL(request.url, 'http://sandbox')
+    // concatenated, not resolved: a path starting with `//` would be read as a host
+    const url = new URL(`http://sandbox${request.url}`)
     let segments: string[]
     try {
       segments = url.pathname.split('/').slice(1).map(decodeURIComponent)

@@ -2,6 +2,7 @@ import { CallbackSender, type SandboxAttempt, type SandboxCopy, type SandboxDeli
 import { SandboxServer, type Intercept, type SandboxReply, type SandboxRequest } from './http.js'
 import { randomUUID } from 'node:crypto'
 import { JobBook, apiDate, hasEnded, type SandboxJob } from './jobs.js'
+import { SIGNATURE_HEADER, signCallback } from '../signature/sign.js'
 import { resolveSandboxOptions, SANDBOX_DEFAULTS, type SandboxOptions } from './options.js'
 
 /**
@@ -59,7 +60,13 @@ export interface Sandbox {
 /** Starts a sandbox; resolves once it listens. Invalid options throw `FST_SUPERAI_INVALID_OPTION` naming the option. */
 export async function createSandbox (options: SandboxOptions = {}): Promise<Sandbox> {
   const settings = resolveSandboxOptions(options)
-  const serialise: Serialise = (body) => ({ payload: JSON.stringify(body), headers: {} })
+  const { signKey } = settings
+  const serialise: Serialise = signKey === undefined
+    ? (body) => ({ payload: JSON.stringify(body), headers: {} })
+    : (body) => {
+        const signed = signCallback(body, signKey)
+        return { payload: signed.body, headers: { [SIGNATURE_HEADER]: signed.headers[SIGNATURE_HEADER] } }
+      }
   const sender = new CallbackSender({
     duplicates: settings.duplicates,
     giveUpAfter: settings.giveUpAfter,

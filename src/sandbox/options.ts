@@ -1,5 +1,6 @@
-import { randomBytes, randomInt, createPrivateKey, type KeyObject } from 'node:crypto'
+import { randomBytes, randomInt, type KeyObject } from 'node:crypto'
 import { checkCallbackUrl } from '../client/callback-url.js'
+import { ecPrivateKey, type SignatureKey } from '../signature/sign.js'
 import { integer, invalid, describe, optionNames, plainObject, rejectUnknown } from '../validate.js'
 
 /** `createSandbox(options)`: the flags of `superai-callbacks sandbox`, in camelCase, and a few for tests. */
@@ -70,17 +71,15 @@ function share (option: string, value: unknown, fallback: number): number {
 
 function privateKey (value: unknown): KeyObject | undefined {
   if (value === undefined) return undefined
-  let key: KeyObject
-  try {
-    key = typeof value === 'object' && value !== null && 'asymmetricKeyType' in value
-      ? value as KeyObject
-      : createPrivateKey(value as string | Buffer)
-  } catch {
-    // never quote the key: it is a secret
-    throw invalid('signKey', 'expected a private EC key (PEM, SEC1 or PKCS#8) or a KeyObject')
+  if (typeof value !== 'string' && !Buffer.isBuffer(value) && (typeof value !== 'object' || value === null)) {
+    throw invalid('signKey', 'expected a private EC key: a PEM (SEC1 or PKCS#8) or a KeyObject')
   }
-  if (key.type !== 'private' || key.asymmetricKeyType !== 'ec') throw invalid('signKey', 'expected a private EC key (super.AI signs with ECDSA P-256)')
-  return key
+  try {
+    return ecPrivateKey(value as SignatureKey)
+  } catch (error) {
+    // its message says what the key is, never the key
+    throw invalid('signKey', (error as Error).message)
+  }
 }
 
 export function resolveSandboxOptions (raw: SandboxOptions = {}): ResolvedSandboxOptions {
