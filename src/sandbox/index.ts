@@ -43,7 +43,7 @@ export interface Sandbox {
   addJob: (fields?: Readonly<Record<string, unknown>>) => SandboxJob
   /** Changes a job's fields without announcing anything (`undefined` removes one). Throws for an unknown job. */
   update: (idOrUuid: string, fields: Readonly<Record<string, unknown>>) => SandboxJob
-  /** Adds a batch, answered as given by `GET apps/{appId}/{batchId}`. */
+  /** Adds a batch, answered as given by `GET apps/{appId}/{batchId}` (default `{ uuid, appId, status: 'COMPLETED' }`). */
   addBatch: (appId: string, batchId: string, fields?: Readonly<Record<string, unknown>>) => void
   /**
    * Every request goes through `intercept` first (before the `API-KEY` check): a reply it returns is the
@@ -129,7 +129,7 @@ export async function createSandbox (options: SandboxOptions = {}): Promise<Sand
       })
     },
     update: (idOrUuid, fields) => known(idOrUuid, book.update(idOrUuid, fields)),
-    addBatch (appId, batchId, fields = {}) { book.putBatch(appId, batchId, { uuid: batchId, appId, ...fields }) },
+    addBatch (appId, batchId, fields = { uuid: batchId, appId, status: 'COMPLETED' }) { book.putBatch(appId, batchId, fields) },
     intercept (handler) { server.intercept = handler },
     async settled () {
       // a walking job may start deliveries, and a delivery never starts a walk: jobs first
