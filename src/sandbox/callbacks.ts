@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { readResponseBody } from '../client/response-body.js'
 import { parseRetryAfter, retrying } from '../client/retry.js'
 import type { Random } from '../cli/prng.js'
 
@@ -14,6 +13,8 @@ export interface SandboxAttempt {
   /** The receiver's status; 0 when it did not answer. */
   readonly status: number
   readonly at: number
+  /** The answer's body (at most 1000 characters), to see what the receiver said. */
+  readonly answer?: string
   /** Why there was no answer. */
   readonly error?: string
 }
@@ -130,8 +131,8 @@ async function post (delivery: SandboxDelivery, closing: AbortSignal): Promise<{
       signal: AbortSignal.any([timeout, closing]),
       redirect: 'manual'
     })
-    await readResponseBody(response)
-    return { attempt: { status: response.status, at }, retryAfter: parseRetryAfter(response.headers.get('retry-after')) }
+    const text = await response.text()
+    return { attempt: { status: response.status, at, answer: text.slice(0, 1000) }, retryAfter: parseRetryAfter(response.headers.get('retry-after')) }
   } catch (error) {
     const reason = closing.aborted
       ? 'the sandbox closed'
