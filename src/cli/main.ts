@@ -46,7 +46,7 @@ Exit codes:
        dead-letters could not reach Redis or replay a key, or reconcile could not list a project's jobs
   2    usage error: unknown command or option, missing or malformed value (nothing was sent)
   3    unexpected error in the tool itself
-  130  interrupted (Ctrl-C); the summary covers what was sent
+  130  interrupted (Ctrl-C or SIGTERM); the summary covers what was sent (sandbox: 0, a clean stop)
 
 Run "superai-callbacks <command> --help" for a command's options.
 `

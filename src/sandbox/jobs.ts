@@ -41,8 +41,8 @@ interface Entry {
 
 /** Statuses in which a job has not ended: no `completed` date yet. */
 const NOT_ENDED: ReadonlySet<string> = new Set(['PENDING', 'SCHEDULED', 'IN_PROGRESS', 'NEEDS_WORK', 'SUSPENDED'])
-/** super.AI's SDK: "Only for jobs in SCHEDULED, IN_PROGRESS or SUSPENDED state". */
-const CANCELABLE: ReadonlySet<string> = new Set(['PENDING', 'SCHEDULED', 'IN_PROGRESS', 'NEEDS_WORK', 'SUSPENDED'])
+/** super.AI's SDK: "Only for jobs in SCHEDULED, IN_PROGRESS or SUSPENDED state" (and those waiting before them). */
+const CANCELABLE = NOT_ENDED
 const STATUSES: ReadonlySet<string> = new Set(API_JOB_STATUSES)
 
 /** Whether a job in `status` has ended (and carries `completed`). */
