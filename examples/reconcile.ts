@@ -4,14 +4,28 @@
  * `/metrics` line counts them: a number that should stay near zero, and tells when it does not.
  *
  *   SUPERAI_API_KEY=... SUPERAI_APP_ID=<project uuid> npx tsx examples/reconcile.ts
+ *
+ * Without SUPERAI_API_KEY it runs against the sandbox (`fastify-superai-callbacks/sandbox`): three jobs
+ * were submitted there with no callback URL, so no callback ever came, and the first pass finds them.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import Fastify from 'fastify'
 import { Counter, Registry } from 'prom-client'
 import superaiCallbacks, { DELIVERY_CHANNEL, type DeliveryMessage } from '../src/index.js'
+import { createSuperaiClient } from '../src/client/client.js'
+import { createSandbox } from '../src/sandbox/index.js'
 
-const { SUPERAI_API_KEY: apiKey, SUPERAI_APP_ID: appId, SUPERAI_BASE_URL: baseUrl } = process.env
+const sandbox = process.env.SUPERAI_API_KEY === undefined ? await createSandbox({ step: 50, failures: 1 / 3, seed: 4 }) : undefined
+const apiKey = sandbox?.apiKey ?? process.env.SUPERAI_API_KEY
+const appId = sandbox === undefined ? process.env.SUPERAI_APP_ID : 'demo-app'
+const baseUrl = sandbox?.baseUrl ?? process.env.SUPERAI_BASE_URL
 if (apiKey === undefined || appId === undefined) throw new Error('set SUPERAI_API_KEY and SUPERAI_APP_ID')
+if (sandbox !== undefined) {
+  // jobs whose callbacks nobody received: submitted without a callback URL
+  await createSuperaiClient({ apiKey, baseUrl: sandbox.baseUrl }).submitJobs(appId, { inputs: [{ n: 1 }, { n: 2 }, { n: 3 }] })
+  await sandbox.settled()
+  console.log(`sandbox ${sandbox.baseUrl}: ${sandbox.jobs(appId).map((job) => `${job.uuid} ${String(job.status)}`).join(', ')}`)
+}
 
 const registry = new Registry()
 const missed = new Counter({
@@ -44,5 +58,7 @@ app.superai.onJobCompleted(async (event, { source, log }) => {
 app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()))
 // after an outage, without waiting for the next pass
 app.post('/reconcile', async () => await app.superai.reconcile())
+app.addHook('onClose', async () => { await sandbox?.close() })
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void app.close() })
 
 await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' })

@@ -14,6 +14,8 @@ const controller = new AbortController()
 setMaxListeners(Infinity, controller.signal)
 // First Ctrl-C: send nothing new, let requests in flight finish, print the summary; a second one kills as usual.
 process.once('SIGINT', () => { controller.abort() })
+// A service manager's stop: the same orderly end (the sandbox closes and exits 0)
+process.once('SIGTERM', () => { controller.abort() })
 
 try {
   process.exitCode = await main(process.argv.slice(2), {

@@ -19,3 +19,16 @@ test('examples/reconcile.ts runs the jobs whose callbacks never came and counts 
   const again = await (await fetch(`http://127.0.0.1:${port}/reconcile`, { method: 'POST' })).json()
   t.same(again, { listed: 3, dispatched: 0, duplicate: 3, failed: 0 }, 'a manual pass finds them processed')
 })
+
+test('examples/reconcile.ts without an account: the sandbox\'s jobs, submitted with no callback URL, are found by the first pass', async (t) => {
+  const { port, output } = await runExample(t, 'examples/reconcile.ts', /Server listening/)
+  const metrics = async (): Promise<string> => await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const total = (text: string): number => [...text.matchAll(/superai_missed_callbacks_total\{state="\w+"\} (\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0)
+  const deadline = Date.now() + 10_000
+  while (total(await metrics()) < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(total(await metrics()), 3, 'the three jobs of the sandbox')
+  const jobs = [...output().matchAll(/([0-9a-f-]{36}) (COMPLETED|FAILED)/g)].map((match) => match[1])
+  t.equal(jobs.length, 3)
+  const again = await (await fetch(`http://127.0.0.1:${port}/reconcile`, { method: 'POST' })).json()
+  t.same(again, { listed: 3, dispatched: 0, duplicate: 3, failed: 0 })
+})

@@ -26,3 +26,23 @@ test('every error code is FST_SUPERAI_* and constructs a coded error', async (t)
     t.equal(new Ctor('a' as never, 1 as never).code, code)
   }
 })
+
+test('the sandbox subpath exports exactly these, and the plugin\'s entry point never loads it', async (t) => {
+  const sandbox = await import('../src/sandbox/index.js')
+  t.same(Object.keys(sandbox).sort(), ['SANDBOX_DEFAULTS', 'apiDate', 'createSandbox'])
+  // every module src/index.ts reaches through its static imports
+  const { readFileSync } = await import('node:fs')
+  const { dirname, resolve } = await import('node:path')
+  const { fileURLToPath } = await import('node:url')
+  const reached = new Set<string>()
+  const pending = [fileURLToPath(new URL('../src/index.ts', import.meta.url))]
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (reached.has(file)) continue
+    reached.add(file)
+    for (const [, specifier = ''] of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\b[^'"]*?from '(\.[^']+)'/gm)) {
+      pending.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')))
+    }
+  }
+  t.ok(reached.size > 20, `${reached.size} modules reached`)
+  t.same([...reached].filter((file) => file.includes('/src/sandbox/') || file.includes('/src/cli/')), [], 'no sandbox or CLI module')
+})

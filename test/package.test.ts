@@ -111,6 +111,28 @@ ${appBody}`
   t.same(JSON.parse(stdout), expected)
 })
 
+/** Starts the sandbox from the subpath, asks it for an unknown job with its key and without, closes it. */
+const sandboxBody = `
+const sandbox = await createSandbox({ step: 0, seed: 1 })
+const known = await fetch(sandbox.baseUrl + '/jobs/nope', { headers: { 'API-KEY': sandbox.apiKey } })
+const refused = await fetch(sandbox.baseUrl + '/jobs/nope')
+await sandbox.close()
+console.log(JSON.stringify({ baseUrl: /^http:\\/\\/127\\.0\\.0\\.1:\\d+\\/v1$/.test(sandbox.baseUrl), statuses: [known.status, refused.status] }))
+`
+
+t.test('the sandbox subpath: require() and import', async (t) => {
+  const dir = join(scratch, 'app-sandbox')
+  await writeFiles(dir, {
+    'package.json': '{ "type": "module" }\n',
+    'esm.js': `import { createSandbox } from '${NAME}/sandbox'\n${sandboxBody}`,
+    'cjs.cjs': `const { createSandbox } = require('${NAME}/sandbox')\n;(async () => {${sandboxBody}})()\n`
+  })
+  for (const file of ['esm.js', 'cjs.cjs']) {
+    const { stdout } = await run(process.execPath, [file], { cwd: dir })
+    t.same(JSON.parse(stdout), { baseUrl: true, statuses: [404, 401] }, file)
+  }
+})
+
 t.test('the superai-callbacks bin runs from the package', async (t) => {
   const { stdout } = await run(process.execPath, [join(modules, NAME, 'dist', 'cli.js'), '--version'], { cwd: scratch })
   t.equal(stdout.trim(), version)
@@ -121,6 +143,7 @@ const consumer = `import Fastify from 'fastify'
 import superaiCallbacks, {
   codes, type SuperaiCallbacksOptions, type SuperaiEvent, type SuperaiHandler
 } from '${NAME}'
+import { createSandbox, type Sandbox, type SandboxOptions } from '${NAME}/sandbox'
 
 const onCompleted: SuperaiHandler<'job.completed'> = async (event, context) => {
   const state: 'COMPLETED' = event.state
@@ -143,7 +166,13 @@ export async function main (): Promise<string> {
   const error = new codes.FST_SUPERAI_INVALID_OPTION('path', 'why')
   const code: 'FST_SUPERAI_INVALID_OPTION' = error.code
   const status: 500 = error.statusCode
-  return \`\${app.superai.callbackUrl('https://example.com')} \${code} \${status}\`
+  const sandboxOptions: SandboxOptions = { step: 0, duplicates: 0.5, seed: 'types' }
+  const sandbox: Sandbox = await createSandbox(sandboxOptions)
+  const job = sandbox.addJob({ appId: 'app' })
+  const uuid: string = sandbox.advance(job.uuid, 'COMPLETED').uuid
+  await sandbox.settled()
+  await sandbox.close()
+  return \`\${app.superai.callbackUrl('https://example.com')} \${code} \${status} \${uuid}\`
 }
 `
 

@@ -3,6 +3,7 @@ import { DEAD_LETTERS_HELP, deadLetters } from './dead-letters.js'
 import { EXIT, UsageError } from './args.js'
 import { printJson, type CliIo } from './io.js'
 import { RECONCILE_HELP, reconcile } from './reconcile.js'
+import { SANDBOX_HELP, sandbox } from './sandbox.js'
 import { SEND_HELP, send } from './send.js'
 import { SIMULATE_HELP, simulate } from './simulate.js'
 
@@ -12,7 +13,8 @@ const COMMANDS = {
   simulate: { run: simulate, help: SIMULATE_HELP },
   'check-url': { run: checkUrl, help: CHECK_URL_HELP },
   'dead-letters': { run: deadLetters, help: DEAD_LETTERS_HELP },
-  reconcile: { run: reconcile, help: RECONCILE_HELP }
+  reconcile: { run: reconcile, help: RECONCILE_HELP },
+  sandbox: { run: sandbox, help: SANDBOX_HELP }
 } as const satisfies Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>, help: string }>
 
 type CommandName = keyof typeof COMMANDS
@@ -31,6 +33,7 @@ Commands:
   reconcile <url> --api-key K --app A
                      After an outage: deliver the state of every job completed within --since
                      (missed callbacks are processed, the others are duplicates)
+  sandbox            A local super.AI: its API on 127.0.0.1 and its callbacks, with no account
   help [command]     Show help for a command
 
 Options:
@@ -43,7 +46,7 @@ Exit codes:
        dead-letters could not reach Redis or replay a key, or reconcile could not list a project's jobs
   2    usage error: unknown command or option, missing or malformed value (nothing was sent)
   3    unexpected error in the tool itself
-  130  interrupted (Ctrl-C); the summary covers what was sent
+  130  interrupted (Ctrl-C or SIGTERM); the summary covers what was sent (sandbox: 0, a clean stop)
 
 Run "superai-callbacks <command> --help" for a command's options.
 `

@@ -283,7 +283,7 @@ t.test('options are checked with coded errors naming the option; the base URL de
   }
 })
 
-t.test('examples/submit-and-receive.ts runs end to end against its fake API', async (t) => {
+t.test('examples/submit-and-receive.ts runs end to end against the sandbox', async (t) => {
   const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
     const env = childEnv()
     delete env.SUPERAI_API_KEY

@@ -12,7 +12,7 @@ test('a genuine callback passes: handlers run once, context.job is the job as fe
   const api = await startFakeSuperai(t)
   const body = callbackBody()
   const uuid = String(body.uuid)
-  api.jobs.set(uuid, { uuid })
+  api.putJob({ uuid })
   const { app, post, logs } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl } })
   const contexts: HandlerContext[] = []
   app.superai.onJobCompleted((_event, context) => { contexts.push(context) })
@@ -49,7 +49,7 @@ test('a late callback passes: the job has already moved on along the lifecycle',
   ]
   for (const [state, action, status] of cases) {
     const body = callbackBody({ state, action })
-    api.jobs.set(String(body.uuid), { uuid: body.uuid, status })
+    api.putJob({ uuid: body.uuid, status })
     const reply = await post(body)
     t.equal(reply.statusCode, 200, `${state}/${action} while the job is ${status}`)
   }
@@ -67,7 +67,7 @@ test('a callback ahead of the API is 503 (retried), then runs once the API has c
   ]
   for (const [state, status] of cases) {
     const body = callbackBody({ state })
-    api.jobs.set(String(body.uuid), { uuid: body.uuid, status })
+    api.putJob({ uuid: body.uuid, status })
     const reply = await post(body)
     t.equal(reply.statusCode, 503, `${state} while the job is ${status}`)
     t.equal(reply.json().code, 'FST_SUPERAI_VERIFY_API_BEHIND')
@@ -76,7 +76,7 @@ test('a callback ahead of the API is 503 (retried), then runs once the API has c
   t.equal(runs, 0)
   t.same(warnLines(logs), [], 'a 503 is no refusal')
   const body = callbackBody({ state: 'POST PROCESSED' })
-  api.jobs.set(String(body.uuid), { uuid: body.uuid, status: 'POST_PROCESSING' })
+  api.putJob({ uuid: body.uuid, status: 'POST_PROCESSING' })
   t.equal((await post(body)).statusCode, 503)
   api.update(String(body.uuid), { status: 'POST_PROCESSED' })
   t.same((await post(body)).json(), { ok: true, duplicate: false }, 'the claim was released: the redelivery runs')
@@ -94,7 +94,7 @@ test('a callback the job can no longer reach is 422, nothing runs, one warn line
   ]
   for (const [index, [state, status]] of cases.entries()) {
     const body = callbackBody({ state })
-    api.jobs.set(String(body.uuid), { uuid: body.uuid, status })
+    api.putJob({ uuid: body.uuid, status })
     const reply = await post(body)
     t.equal(reply.statusCode, 422, `${state} while the job is ${status}`)
     t.equal(reply.json().code, 'FST_SUPERAI_VERIFICATION_FAILED')
@@ -112,15 +112,15 @@ test('verify.appIds: a job of another project is 422; a listed one passes', asyn
   let runs = 0
   app.superai.onCallback(() => { runs++ })
   const ours = callbackBody()
-  api.jobs.set(String(ours.uuid), { uuid: ours.uuid })
+  api.putJob({ uuid: ours.uuid })
   t.equal((await post(ours)).statusCode, 200)
   const theirs = callbackBody()
-  api.jobs.set(String(theirs.uuid), { uuid: theirs.uuid, appId: randomUUID() })
+  api.putJob({ uuid: theirs.uuid, appId: randomUUID() })
   const refused = await post(theirs)
   t.equal(refused.statusCode, 422)
   t.match(refused.json().message, 'another project')
   const anonymous = callbackBody()
-  api.jobs.set(String(anonymous.uuid), { uuid: anonymous.uuid, appId: undefined })
+  api.putJob({ uuid: anonymous.uuid, appId: undefined })
   t.equal((await post(anonymous)).statusCode, 422, 'a job without appId cannot be placed in a project')
   t.equal(runs, 1)
   t.equal(warnLines(logs).length, 2)
@@ -132,7 +132,7 @@ test('an undocumented status cannot be placed in the lifecycle: accepted, with a
   let runs = 0
   app.superai.onJobCompleted(() => { runs++ })
   const body = callbackBody()
-  api.jobs.set(String(body.uuid), { uuid: body.uuid, status: 'ARCHIVED' })
+  api.putJob({ uuid: body.uuid, status: 'ARCHIVED' })
   t.equal((await post(body)).statusCode, 200)
   t.equal(runs, 1)
   t.match(warnLines(logs), [{ jobStatus: 'ARCHIVED', callbackState: 'COMPLETED' }])
@@ -142,7 +142,7 @@ test('a job object without status is the API\'s fault: 503', async (t) => {
   const api = await startFakeSuperai(t)
   const { post, logs } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl } })
   const body = callbackBody()
-  api.jobs.set(String(body.uuid), { uuid: body.uuid, status: undefined })
+  api.putJob({ uuid: body.uuid, status: undefined })
   const reply = await post(body)
   t.equal(reply.statusCode, 503)
   t.equal(reply.json().code, 'FST_SUPERAI_VERIFY_UNAVAILABLE')
@@ -164,7 +164,7 @@ test('an API slower than the timeout gives 503; a later retry succeeds', async (
   let slow = true
   const api = await startFakeSuperai(t, () => slow ? { status: 200, body: DOCUMENTED_JOB, delay: 2000 } : undefined)
   const body = callbackBody()
-  api.jobs.set(String(body.uuid), { uuid: body.uuid })
+  api.putJob({ uuid: body.uuid })
   const { app, post } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl, timeout: 200 } })
   let runs = 0
   app.superai.onCallback(() => { runs++ })
@@ -221,7 +221,7 @@ test('a batch callback is verified with GET /apps/{appId}/{entityId}: 2xx passes
   app.superai.onBatchCompleted((_event, context) => { contexts.push(context) })
   const body = batchBody()
   const stored = { id: body.entityId, appId: APP_ID, jobs: 3 }
-  api.batches.set(`${APP_ID}/${String(body.entityId)}`, stored)
+  api.addBatch(APP_ID, String(body.entityId), stored)
   t.same((await post(body)).json(), { ok: true, duplicate: false })
   t.equal(api.requests[0]?.url, `/v1/apps/${APP_ID}/${String(body.entityId)}`)
   t.equal(api.requests[0]?.headers['api-key'], API_KEY)

@@ -1,70 +1,33 @@
-import Fastify from 'fastify'
-import type { IncomingHttpHeaders } from 'node:http'
+import { createSandbox, type SandboxReply, type SandboxRequest } from '../../src/sandbox/index.js'
 
 /** One request as the fake super.AI API saw it. */
-export interface RecordedRequest {
-  readonly method: string
-  readonly url: string
-  readonly headers: IncomingHttpHeaders
-  readonly body: unknown
-  readonly at: number
-}
+export type RecordedRequest = SandboxRequest
 
-export interface FakeReply {
-  readonly status: number
-  readonly body?: unknown
-  readonly headers?: Readonly<Record<string, string>>
-  /** Answer only after this many ms (to trigger client timeouts). */
-  readonly delay?: number
-}
+/** An answer: a status, a body (JSON, or a string as text/plain), headers, and a delay (to trigger client timeouts). */
+export type FakeReply = SandboxReply
 
 export type FakeResponder = (request: RecordedRequest, index: number) => FakeReply
 
 export interface FakeApi {
   /** `http://127.0.0.1:<port>/v1`, as a client's baseUrl. */
   readonly baseUrl: string
-  readonly requests: RecordedRequest[]
+  readonly requests: readonly RecordedRequest[]
   respond: (responder: FakeResponder) => void
   close: () => Promise<void>
 }
 
-/** A stand-in for the super.AI REST API on 127.0.0.1 that records requests and answers as scripted. */
+/**
+ * The sandbox (`fastify-superai-callbacks/sandbox`) answering every request as scripted, for the client's
+ * tests of what super.AI might answer (a 500, a slow answer, a malformed body); it records every request.
+ */
 export async function startFakeApi (responder: FakeResponder = () => ({ status: 200, body: {} })): Promise<FakeApi> {
-  const app = Fastify()
-  const requests: RecordedRequest[] = []
+  const sandbox = await createSandbox({ step: 0, duplicates: 0 })
   let current = responder
-  // Delayed answers still pending, released on close so that close does not wait for them.
-  const pending = new Set<() => void>()
-
-  app.all('/*', async (request, reply) => {
-    const recorded: RecordedRequest = {
-      method: request.method, url: request.url, headers: request.headers, body: request.body, at: Date.now()
-    }
-    requests.push(recorded)
-    const answer = current(recorded, requests.length - 1)
-    if (answer.delay !== undefined) {
-      await new Promise<void>((resolve) => {
-        const release = (): void => { clearTimeout(timer); pending.delete(release); resolve() }
-        const timer = setTimeout(release, answer.delay)
-        pending.add(release)
-      })
-    }
-    reply.code(answer.status).headers(answer.headers ?? {})
-    if (answer.body === undefined) return await reply.send()
-    if (typeof answer.body === 'string') return await reply.type('text/plain').send(answer.body)
-    return await reply.send(answer.body)
-  })
-
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('fake API did not bind a TCP port')
+  sandbox.intercept((request, index) => current(request, index))
   return {
-    baseUrl: `http://127.0.0.1:${address.port}/v1`,
-    requests,
+    baseUrl: sandbox.baseUrl,
+    requests: sandbox.requests,
     respond (next) { current = next },
-    async close () {
-      for (const release of [...pending]) release()
-      await app.close()
-    }
+    close: async () => { await sandbox.close() }
   }
 }

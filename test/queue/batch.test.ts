@@ -86,13 +86,13 @@ test('queue mode with verify: late runs with context.job, contradicting is dropp
   await app.ready()
 
   const late = callbackBody()
-  api.jobs.set(String(late.uuid), { uuid: late.uuid, status: 'POST_PROCESSED' })
+  api.putJob({ uuid: late.uuid, status: 'POST_PROCESSED' })
   const contradicting = callbackBody()
-  api.jobs.set(String(contradicting.uuid), { uuid: contradicting.uuid, status: 'FAILED' })
+  api.putJob({ uuid: contradicting.uuid, status: 'FAILED' })
   const ahead = callbackBody({ state: 'POST PROCESSED' })
-  api.jobs.set(String(ahead.uuid), { uuid: ahead.uuid, status: 'COMPLETED' })
+  api.putJob({ uuid: ahead.uuid, status: 'COMPLETED' })
   const batch = batchBody()
-  api.batches.set(`${APP_ID}/${String(batch.entityId)}`, { id: batch.entityId })
+  api.addBatch(APP_ID, String(batch.entityId), { id: batch.entityId })
   const foreign = batchBody({ appId: randomUUID() })
 
   for (const body of [late, contradicting, ahead, batch, foreign]) t.equal((await post(body)).statusCode, 202)

@@ -17,7 +17,7 @@ test('every refusal is exactly one warn line with its code and reason, never the
   app.superai.onEntity(() => { runs++ })
   const auth = { 'x-superai-token': SECRET }
   const failedJob = callbackBody({ note: MARKER })
-  api.jobs.set(String(failedJob.uuid), { uuid: failedJob.uuid, status: 'FAILED' })
+  api.putJob({ uuid: failedJob.uuid, status: 'FAILED' })
   const cases: Array<[name: string, body: unknown, status: number, code: string, headers?: Record<string, string>]> = [
     ['malformed JSON', `{"note": "${MARKER}", `, 400, 'FST_SUPERAI_INVALID_JSON'],
     ['not an object', `"${MARKER}"`, 400, 'FST_SUPERAI_INVALID_BODY'],
