@@ -54,7 +54,7 @@ const noop = (): void => {}
 const silent = { info: noop, warn: noop, error: noop, debug: noop, trace: noop, fatal: noop, child: () => silent } as unknown as FastifyBaseLogger
 
 /** Adds `count` distinct callbacks to the (paused) queue as this contender's receiver would. */
-async function fill (queue: Queue, contender: DrainContender, prefix: string, count: number): Promise<void> {
+export async function fillQueue (queue: Queue, contender: DrainContender, prefix: string, count: number): Promise<void> {
   const bodies = Array.from({ length: count }, () => JSON.parse(uniqueBody()) as CallbackBody)
   if (!contender.plugin) {
     for (let i = 0; i < bodies.length; i += 1000) {
@@ -78,7 +78,7 @@ interface Wait { readonly done: boolean, readonly handled: number, readonly cpuM
 
 async function drainOnce (redis: Redis, server: ServerProcess, queue: Queue, contender: DrainContender, prefix: string, jobs: number): Promise<{ ms: number, runs: number, cpu: number, redisCpu: number }> {
   await queue.pause()
-  await fill(queue, contender, prefix, jobs)
+  await fillQueue(queue, contender, prefix, jobs)
   const before = await fetchStats(server.port)
   const redisBefore = await redisCpu(redis)
   const waiting = fetch(`http://127.0.0.1:${server.port}/__bench/wait?handled=${before.handled + jobs}&timeoutMs=120000`).then(async (res) => await res.json() as Wait)
