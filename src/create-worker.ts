@@ -12,13 +12,13 @@ import { openStore } from './store/open-store.js'
 import { invalid, plainObject, rejectUnknown } from './validate.js'
 
 /** The plugin's options a worker shares with the receiving app, once: each name is checked by the compiler against them. */
-const SHARED_OPTIONS = ['redis', 'queue', 'keyPrefix', 'lease', 'ttl', 'verify'] as const satisfies ReadonlyArray<keyof SuperaiCallbacksOptionFields>
+const SHARED_OPTIONS = ['redis', 'queue', 'keyPrefix', 'lease', 'ttl', 'verify', 'superseded'] as const satisfies ReadonlyArray<keyof SuperaiCallbacksOptionFields>
 
 /**
  * A worker's options: the receiving app's `redis` (required; a client you pass is left open), `queue`
  * (its name and prefix; `concurrency` is this worker's; default `true`), `keyPrefix`, `lease` (how long
- * a job's run holds its claim and BullMQ lock: a dead worker's job is taken over after it), `ttl` and
- * `verify` (a callback that fails it is dropped), plus a `logger`.
+ * a job's run holds its claim and BullMQ lock: a dead worker's job is taken over after it), `ttl`,
+ * `verify` (a callback that fails it is dropped) and `superseded`, plus a `logger`.
  */
 export type SuperaiWorkerOptions = Pick<SuperaiCallbacksOptionFields, typeof SHARED_OPTIONS[number]> & {
   readonly redis: NonNullable<SuperaiCallbacksOptionFields['redis']>

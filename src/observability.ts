@@ -9,9 +9,12 @@ export const HANDLE_CHANNEL = 'fastify-superai-callbacks:handle'
 /** Where a delivery was handled: in its HTTP request, by a queue worker, or by a reconciliation pass. */
 export type DeliverySource = 'http' | 'queue' | 'reconcile'
 
-/** How a delivery ended; each is also a counter of `stats()`. */
+/**
+ * How a delivery ended; each is also a counter of `stats()`. `superseded` is the end of one skipped with
+ * `superseded: 'skip'`; the counter also counts superseded deliveries whose handlers ran.
+ */
 export type DeliveryOutcome =
-  | 'processed' | 'queued' | 'duplicate' | 'inFlight' | 'failed' | 'rejected'
+  | 'processed' | 'queued' | 'duplicate' | 'superseded' | 'inFlight' | 'failed' | 'rejected'
   | 'storeUnavailable' | 'verifyUnavailable' | 'error'
 
 export interface DeliveryMessage {
@@ -27,6 +30,10 @@ export interface DeliveryMessage {
   readonly entityType: string | undefined
   readonly source: DeliverySource
   readonly durationMs: number
+  /** A state change a later state of its job had already overtaken (skipped, or handled with the flag). */
+  readonly superseded: boolean
+  /** When `superseded`: the furthest state of the job already processed. */
+  readonly latestState: string | undefined
 }
 
 /** The context object of each `fastify-superai-callbacks:handle` trace. */
@@ -62,6 +69,7 @@ export class Observer {
     processed: 0,
     queued: 0,
     duplicate: 0,
+    superseded: 0,
     inFlight: 0,
     failed: 0,
     rejected: 0,
@@ -75,8 +83,8 @@ export class Observer {
     reconcileErrors: 0
   } satisfies Record<keyof SuperaiStats, number>
 
-  /** A delivery ended: count it, and tell subscribers when there are any. */
-  delivered (outcome: DeliveryOutcome, source: DeliverySource, startedAt: number, event?: AnySuperaiEvent, key?: string): void {
+  /** A delivery ended: count it, and tell subscribers when there are any. `latestState`: it was superseded. */
+  delivered (outcome: DeliveryOutcome, source: DeliverySource, startedAt: number, event?: AnySuperaiEvent, key?: string, latestState?: string): void {
     if (source === 'http') {
       this.#counts.received++
       this.#counts[outcome]++
@@ -87,6 +95,8 @@ export class Observer {
       this.#counts[outcome]++
       if (outcome === 'processed' || outcome === 'queued') this.#counts.reconciled++
     }
+    // a superseded delivery whose handlers ran counts under its outcome and here
+    if (latestState !== undefined && outcome !== 'superseded') this.#counts.superseded++
     if (!deliveryChannel.hasSubscribers) return
     const entity = event !== undefined && isEntityEvent(event) ? event : undefined
     deliveryChannel.publish({
@@ -97,7 +107,9 @@ export class Observer {
       action: entity === undefined ? event?.action as string | undefined : undefined,
       entityType: entity?.entityType,
       source,
-      durationMs: performance.now() - startedAt
+      durationMs: performance.now() - startedAt,
+      superseded: latestState !== undefined,
+      latestState
     } satisfies DeliveryMessage)
   }
 

@@ -2,7 +2,7 @@ import type { FastifyContextConfig } from 'fastify'
 import { buildAllowList, hashSecrets, type Guard, type SecretLocation } from './receiver/authenticate.js'
 import { defaultIdempotencyKey } from './delivery/idempotency-key.js'
 import type { SuperaiEvent } from './schema.js'
-import type { IdempotencyStore } from './store/store.js'
+import { isMarkingStore, type IdempotencyStore } from './store/store.js'
 import { VERIFY_TIMEOUT_MS, type VerifyOptions } from './delivery/verify.js'
 import { isRedisChoice, resolveStoreChoice } from './store/open-store.js'
 import type { RedisOption } from './store/redis-config.js'
@@ -57,6 +57,11 @@ export interface SuperaiCallbacksOptionFields {
   readonly queue?: true | SuperaiQueueOptions
   /** Reconciliation: list the projects' jobs at super.AI every `interval` and run the state changes whose callback never arrived. */
   readonly reconcile?: SuperaiReconcileOptions
+  /**
+   * A state change whose job a later state already overtook (a late `COMPLETED` after `POST PROCESSED`):
+   * `'dispatch'` runs the handlers with `context.superseded` true; `'skip'` answers 200 without running them.
+   */
+  readonly superseded?: 'dispatch' | 'skip'
 }
 
 /** The options of `register`: `redis` or `store` (or neither), and `secretIn` only with `secret`. */
@@ -74,7 +79,8 @@ export const DEFAULTS = Object.freeze({
   lease: 60,
   bodyLimit: 1024 * 1024,
   unknownValues: 'accept',
-  secretIn: 'path'
+  secretIn: 'path',
+  superseded: 'dispatch'
 } as const)
 
 /** Every option name, once: the compiler fails the build when one is missing here or not declared. */
@@ -94,7 +100,8 @@ export const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
   verify: true,
   routeConfig: true,
   queue: true,
-  reconcile: true
+  reconcile: true,
+  superseded: true
 })
 
 /** Set by Fastify's `register` itself, not by us. */
@@ -196,6 +203,12 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
     throw invalid('queue', 'queue mode stores callbacks in Redis: give the "redis" option too')
   }
 
+  const superseded: unknown = raw.superseded ?? DEFAULTS.superseded
+  if (superseded !== 'dispatch' && superseded !== 'skip') throw invalid('superseded', 'expected "dispatch" or "skip"')
+  if (superseded === 'skip' && store.kind === 'custom' && !isMarkingStore(store.store)) {
+    throw invalid('superseded', 'a job\'s states are remembered through the store\'s claimAndRead and completeAndMark, which this store lacks: nothing would ever be skipped')
+  }
+
   const reconcile = resolveReconcileOptions(raw.reconcile, ttl)
   if (reconcile !== undefined && store.kind === 'custom' &&
     (typeof store.store.acquire !== 'function' || typeof store.store.read !== 'function' || typeof store.store.write !== 'function')) {
@@ -211,6 +224,7 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
     bodyLimit: integer('bodyLimit', raw.bodyLimit, DEFAULTS.bodyLimit, 1, 64 * 1024 * 1024),
     idempotencyKey: idempotencyKey as (event: SuperaiEvent) => string,
     unknownValues,
+    superseded,
     /** The checks run before the body is read. */
     guard: Object.freeze({ allowList: resolveAllowFrom(raw.allowFrom), secrets: secrets && hashSecrets(secrets), secretIn }) as Guard,
     /** The token `callbackUrl()` puts in the URL (the first secret). */

@@ -93,7 +93,10 @@ export const isEntityEvent = (event: AnySuperaiEvent): event is SuperaiEvent<'en
 
 export const CallbackAcceptedSchema = Type.Object({
   ok: Type.Literal(true),
-  duplicate: Type.Boolean({ description: 'true when this delivery repeated a callback already processed' })
+  duplicate: Type.Boolean({ description: 'true when this delivery repeated a callback already processed' }),
+  superseded: Type.Optional(Type.Literal(true, {
+    description: 'with the superseded: "skip" option: a later state of the job was already processed, so no handler ran'
+  }))
 })
 
 export const CallbackQueuedSchema = Type.Object({

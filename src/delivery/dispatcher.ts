@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { codes } from '../errors.js'
-import { EVENT_NAMES, entityEventNameOf, eventNameOf, methodName, type EventName, type MethodName } from '../events.js'
+import { EVENT_NAMES, entityEventNameOf, eventNameOf, methodName, type EventName, type JobState, type MethodName } from '../events.js'
 import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schema.js'
 import type { SuperaiBatch, SuperaiJob } from '../client/api-schema.js'
 
@@ -13,6 +13,14 @@ interface ContextBase {
   readonly job: SuperaiJob | undefined
   /** With the `verify` option, for a batch callback (v2): the batch as the super.AI API reported it. */
   readonly batch?: SuperaiBatch | undefined
+  /**
+   * A state change (action RESOLVED) whose job was already processed in a state that can only come after
+   * this one in super.AI's lifecycle (a late `COMPLETED` after `POST PROCESSED`): writing this state would
+   * move the job backwards. Always false for other actions and v2 callbacks.
+   */
+  readonly superseded: boolean
+  /** When `superseded`: the furthest state of the job already processed, in the callbacks' spelling. */
+  readonly latestState?: JobState | undefined
 }
 
 /** Synchronous mode: the handlers run inside the delivery's request, and the answer waits for them. */

@@ -75,4 +75,13 @@ export function batchIdempotencyKey (event: SuperaiEvent<'entity'>): string {
   return sha256Base64url(`v2\n${event.entityType}\n${event.entityId}\n${event.state}`).slice(0, 22)
 }
 
+/**
+ * The part of a job's key, after the prefix, under which the states of the job already processed are
+ * remembered (`context.superseded`): `job:` and a digest of the uuid, as short as a callback's key and
+ * never equal to one (a default key has no `:`). It does not depend on `idempotencyKey`.
+ */
+export function jobMarksKey (uuid: string): string {
+  return 'job:' + sha256Base64url('job\n' + uuid.toLowerCase()).slice(0, 22)
+}
+
 export const MAX_KEY_LENGTH = 512

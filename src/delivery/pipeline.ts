@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { codes, isCoded, type CodedError } from '../errors.js'
+import type { JobState } from '../events.js'
 import type { Observer } from '../observability.js'
 import { traceHandlers, type DeliverySource } from '../observability.js'
 import { isEntityEvent, isV2Body, logFieldsOf, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiEvent } from '../schema.js'
-import type { IdempotencyStore } from '../store/store.js'
+import { isMarkingStore, type ClaimResult, type IdempotencyStore, type MarkedClaimResult } from '../store/store.js'
 import type { SuperaiJob } from '../client/client.js'
 import { nextClaimToken } from './claim-token.js'
 import { HandlerFailures, type Dispatcher, type HandlerContext } from './dispatcher.js'
@@ -14,6 +15,7 @@ import type { Delivery, Outcome } from './outcome.js'
 import { RetryAfterEstimate } from './retry-after.js'
 import { RunningDeliveries } from './running.js'
 import { Settlement } from './settlement.js'
+import { jobMarksOf, latestStateOf, type JobMarks } from './supersession.js'
 import type { JobVerifier, Verified } from './verify.js'
 
 // the pipeline's vocabulary, for the adapters that build it and map its outcomes
@@ -26,6 +28,8 @@ export interface PipelineSettings {
   readonly leaseMs: number
   readonly idempotencyKey: (event: SuperaiEvent) => string
   readonly unknownValues: 'accept' | 'reject'
+  /** A state change a later state of its job overtook: run the handlers with the flag (default), or skip them. */
+  readonly superseded?: 'dispatch' | 'skip'
 }
 
 /** Where the handlers would run, without the parts the pipeline adds (`log`, `key`, `job`). */
@@ -37,6 +41,9 @@ export type RunSource =
 
 /** A worker's claim on running the handlers sits beside the receiver's claim on storing the callback. */
 const RUN_SUFFIX = ':run'
+
+/** A claim taken: its token, and the marks of the delivery's job when they were read with it (else 0). */
+interface Claimed { readonly status: 'claimed', readonly token: string, readonly marks: number }
 
 /**
  * The delivery pipeline, knowing nothing of HTTP: normalise -> key -> claim -> verify -> dispatch ->
@@ -52,6 +59,8 @@ export class DeliveryPipeline {
   readonly #settlement: Settlement
   readonly #retryAfter = new RetryAfterEstimate()
   readonly #running = new RunningDeliveries()
+  /** Whether the store keeps marks beside its claims; without, no state change is ever superseded. */
+  readonly #marking: boolean
   /** Queue mode only: claim -> hand off -> settle in place of the run. */
   readonly #queue: QueueHandoff | undefined
 
@@ -68,12 +77,16 @@ export class DeliveryPipeline {
     this.#dispatcher = parts.dispatcher
     this.#verifier = parts.verifier
     this.#observer = parts.observer
+    this.#marking = isMarkingStore(parts.store)
     this.#settlement = new Settlement(parts.store, parts.settings)
     this.#queue = parts.handoff === undefined
       ? undefined
       : new QueueHandoff({
         handoff: parts.handoff,
-        claim: (delivery) => this.#claim(delivery, delivery.key),
+        claim: async (delivery) => {
+          const claimed = await this.#claim(delivery, delivery.key, undefined)
+          return claimed.status === 'claimed' ? claimed.token : claimed
+        },
         settlement: this.#settlement,
         durations: this.#retryAfter
       })
@@ -163,13 +176,19 @@ export class DeliveryPipeline {
     return this.#settings.keyPrefix + custom
   }
 
-  /** Claims `claimKey`; returns the token, or the outcome that ends the delivery here. */
-  async #claim (delivery: Delivery, claimKey: string): Promise<string | Outcome> {
+  /**
+   * Claims `claimKey`, reading the job's marks in the same step when `job` is given: the claim, or the
+   * outcome that ends the delivery here.
+   */
+  async #claim (delivery: Delivery, claimKey: string, job: JobMarks | undefined): Promise<Claimed | Outcome> {
     if (this.#settlement.isPending(claimKey)) return { status: 'inFlight', delivery, retryAfter: 1 }
     const token = nextClaimToken()
-    let claimed
+    let claimed: ClaimResult | MarkedClaimResult
     try {
-      claimed = await this.#store.claim(claimKey, token, this.#settings.leaseMs)
+      // #marking tells that claimAndRead exists; job is given only then
+      claimed = job === undefined || this.#store.claimAndRead === undefined
+        ? await this.#store.claim(claimKey, token, this.#settings.leaseMs)
+        : await this.#store.claimAndRead(claimKey, token, this.#settings.leaseMs, job.key)
     } catch (err) {
       delivery.log.error({ err, key: claimKey }, 'super.AI callback: idempotency store unavailable')
       // a timed-out claim may still land when a frozen Redis wakes up; the release queued behind it on
@@ -177,22 +196,37 @@ export class DeliveryPipeline {
       this.#store.release(claimKey, token).catch(() => {})
       return { status: 'storeUnavailable', error: new codes.FST_SUPERAI_STORE_UNAVAILABLE(), delivery }
     }
-    if (claimed.status === 'claimed') return token
+    if (claimed.status === 'claimed') return { status: 'claimed', token, marks: (claimed as { readonly marks?: number }).marks ?? 0 }
     if (claimed.status === 'processed') return { status: 'duplicate', delivery }
     return { status: 'inFlight', delivery, retryAfter: this.#retryAfter.seconds(claimed.retryAfterMs) }
   }
 
+  /**
+   * Claims and runs a delivery. A state change learns with its claim which states of its job were already
+   * processed; one a later state overtook runs with `superseded` (or, with `superseded: 'skip'`, is
+   * marked processed without running). Decided here, when the handlers would run: in queue mode by the
+   * worker, not when the callback was received.
+   */
   async #claimAndRun (delivery: Delivery, claimKey: string, source: RunSource): Promise<Outcome> {
-    const claimed = await this.#claim(delivery, claimKey)
-    if (typeof claimed !== 'string') return claimed
+    const job = this.#marking ? jobMarksOf(delivery.event, this.#settings.keyPrefix) : undefined
+    const claimed = await this.#claim(delivery, claimKey, job)
+    if (claimed.status !== 'claimed') return claimed
+    const latestState = job === undefined || claimed.marks === 0 ? undefined : latestStateOf(job.state, claimed.marks)
+    if (latestState !== undefined && this.#settings.superseded === 'skip') {
+      // its state adds nothing to the marks: a later one is already there
+      await this.#settlement.complete(claimKey, claimed.token, delivery.log)
+      return { status: 'superseded', delivery, latestState }
+    }
     const startedAt = performance.now()
-    const outcome = await this.#run(delivery, claimKey, claimed, source)
+    const outcome = await this.#run(delivery, claimKey, claimed.token, source, job, latestState)
     this.#retryAfter.observe(performance.now() - startedAt)
     return outcome
   }
 
-  /** verify -> dispatch -> settle, for a claimed delivery. */
-  async #run (delivery: Delivery, claimKey: string, token: string, source: RunSource): Promise<Outcome> {
+  /** verify -> dispatch -> settle, for a claimed delivery; a success adds the state to its job's marks. */
+  async #run (
+    delivery: Delivery, claimKey: string, token: string, source: RunSource, job: JobMarks | undefined, latestState: JobState | undefined
+  ): Promise<Outcome> {
     const { event, key, log } = delivery
     let verified: Verified | undefined
     if (this.#verifier !== undefined && source.source !== 'reconcile') {
@@ -206,14 +240,15 @@ export class DeliveryPipeline {
         return { status: rejected ? 'rejected' : 'verifyUnavailable', error, delivery }
       }
     }
-    const job = source.source === 'reconcile' ? source.job : verified?.job
+    const apiJob = source.source === 'reconcile' ? source.job : verified?.job
     const batch = verified?.batch
     // built field by field: a spread of `source` costs more than the rest of this step
+    const superseded = latestState !== undefined
     const context: HandlerContext = source.source === 'http'
-      ? { source: 'http', request: source.request, log, key, job, batch }
+      ? { source: 'http', request: source.request, log, key, job: apiJob, batch, superseded, latestState }
       : source.source === 'queue'
-        ? { source: 'queue', attempt: source.attempt, log, key, job, batch }
-        : { source: 'reconcile', log, key, job: source.job }
+        ? { source: 'queue', attempt: source.attempt, log, key, job: apiJob, batch, superseded, latestState }
+        : { source: 'reconcile', log, key, job: source.job, superseded, latestState }
     try {
       await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context))
     } catch (cause) {
@@ -222,15 +257,16 @@ export class DeliveryPipeline {
       log.error({ err: cause, ...logFieldsOf(event), key }, 'super.AI callback handler failed')
       await this.#settlement.release(claimKey, token, log)
       const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, handlers)
-      return { status: 'failed', error, cause, delivery, failures, handlers }
+      return { status: 'failed', error, cause, delivery, failures, handlers, latestState }
     }
-    await this.#settlement.complete(claimKey, token, log)
-    return { status: 'processed', delivery }
+    await this.#settlement.complete(claimKey, token, log, job)
+    return { status: 'processed', delivery, latestState }
   }
 
   #end (outcome: Outcome, source: DeliverySource, startedAt: number): Outcome {
     const delivery = outcome.delivery
-    this.#observer.delivered(outcome.status, source, startedAt, delivery?.event, delivery?.key)
+    const latestState = outcome.status === 'processed' || outcome.status === 'failed' || outcome.status === 'superseded' ? outcome.latestState : undefined
+    this.#observer.delivered(outcome.status, source, startedAt, delivery?.event, delivery?.key, latestState)
     return outcome
   }
 

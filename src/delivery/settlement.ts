@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { IdempotencyStore } from '../store/store.js'
+import type { JobMarks } from './supersession.js'
 
 /** First retry after this many ms, doubling up to the cap: short, so a store that is back is told soon. */
 const FIRST_RETRY_MS = 50
@@ -12,6 +13,8 @@ const LEASE_LOST = 'superai-callbacks: the lease ran out before the completion w
 interface Pending {
   readonly kind: Kind
   readonly token: string
+  /** A completion's mark for its job, when the store keeps marks. */
+  readonly marks: JobMarks | undefined
   /** After this the write is pointless: the processed mark would have expired, or the claim's lease ran out. */
   readonly deadline: number
   readonly log: FastifyBaseLogger
@@ -46,14 +49,17 @@ export class Settlement {
     return this.#pending.size
   }
 
-  /** Marks `key` processed; a claim another delivery had taken over (a lease too short) is logged. */
-  async complete (key: string, token: string, log: FastifyBaseLogger): Promise<void> {
-    await this.#write('complete', key, token, log, Date.now() + this.#ttlMs)
+  /**
+   * Marks `key` processed, and with `marks` adds the state to its job's marks in the same write; a claim
+   * another delivery had taken over (a lease too short) is logged.
+   */
+  async complete (key: string, token: string, log: FastifyBaseLogger, marks?: JobMarks): Promise<void> {
+    await this.#write('complete', key, token, log, Date.now() + this.#ttlMs, marks)
   }
 
   /** Frees the claim so that the next delivery runs the handlers. */
   async release (key: string, token: string, log: FastifyBaseLogger): Promise<void> {
-    await this.#write('release', key, token, log, Date.now() + this.#leaseMs)
+    await this.#write('release', key, token, log, Date.now() + this.#leaseMs, undefined)
   }
 
   /** One last try for every pending write (at shutdown, before the connection closes); the rest is logged. */
@@ -62,7 +68,7 @@ export class Settlement {
     for (const [, pending] of entries) clearTimeout(pending.timer)
     await Promise.all(entries.map(async ([key, pending]) => {
       try {
-        await this.#send(pending.kind, key, pending.token)
+        await this.#send(pending.kind, key, pending.token, pending.marks)
         this.#pending.delete(key)
       } catch (err) {
         this.#pending.delete(key)
@@ -72,23 +78,24 @@ export class Settlement {
     }))
   }
 
-  async #write (kind: Kind, key: string, token: string, log: FastifyBaseLogger, deadline: number): Promise<void> {
+  async #write (kind: Kind, key: string, token: string, log: FastifyBaseLogger, deadline: number, marks: JobMarks | undefined): Promise<void> {
     try {
-      const landed = await this.#send(kind, key, token)
+      const landed = await this.#send(kind, key, token, marks)
       if (!landed) log.warn({ key }, LEASE_LOST)
     } catch (err) {
       log.error({ err, key }, kind === 'complete'
         ? 'superai-callbacks: handlers ran but the store could not record it; retrying, and redeliveries are answered 409 meanwhile'
         : 'superai-callbacks: could not release the claim; retrying until its lease runs out')
-      this.#schedule(key, { kind, token, deadline, log, retries: 0, timer: undefined })
+      this.#schedule(key, { kind, token, marks, deadline, log, retries: 0, timer: undefined })
     }
   }
 
   /** Whether the write landed as asked; a release of a claim no longer ours counts as done. */
-  #send (kind: Kind, key: string, token: string): Promise<boolean> {
-    return kind === 'release'
-      ? this.#store.release(key, token).then(() => true)
-      : this.#store.complete(key, token, this.#ttlMs)
+  #send (kind: Kind, key: string, token: string, marks: JobMarks | undefined): Promise<boolean> {
+    if (kind === 'release') return this.#store.release(key, token).then(() => true)
+    return marks === undefined || this.#store.completeAndMark === undefined
+      ? this.#store.complete(key, token, this.#ttlMs)
+      : this.#store.completeAndMark(key, token, this.#ttlMs, marks.key, marks.mark)
   }
 
   #schedule (key: string, pending: Pending): void {
@@ -109,7 +116,7 @@ export class Settlement {
       return
     }
     try {
-      const landed = await this.#send(pending.kind, key, pending.token)
+      const landed = await this.#send(pending.kind, key, pending.token, pending.marks)
       if (this.#pending.get(key) !== pending) return
       this.#pending.delete(key)
       if (!landed) {

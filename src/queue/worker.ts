@@ -57,6 +57,7 @@ export function createCallbackWorker (parts: CallbackWorkerParts): Worker<Callba
     switch (outcome.status) {
       case 'processed':
       case 'duplicate':
+      case 'superseded':
       case 'queued':
         return
       case 'rejected':

@@ -7,6 +7,7 @@ import type { Outcome } from '../delivery/pipeline.js'
 const PROCESSED = Object.freeze({ ok: true, duplicate: false })
 const DUPLICATE = Object.freeze({ ok: true, duplicate: true })
 const QUEUED = Object.freeze({ ok: true, duplicate: false, queued: true })
+const SUPERSEDED = Object.freeze({ ok: true, duplicate: false, superseded: true })
 
 /** What an error reply is built from: the plugin's coded errors, or a 4xx another plugin raised on purpose. */
 export type ReplyError = Pick<CodedError, 'message' | 'statusCode'> & { readonly code: string }
@@ -53,6 +54,7 @@ export function sendOutcome (reply: FastifyReply, outcome: Outcome): FastifyRepl
   switch (outcome.status) {
     case 'processed': return reply.send(PROCESSED)
     case 'duplicate': return reply.send(DUPLICATE)
+    case 'superseded': return reply.send(SUPERSEDED)
     case 'queued': return reply.code(202).send(QUEUED)
     case 'inFlight':
       reply.header('retry-after', String(outcome.retryAfter))

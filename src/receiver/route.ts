@@ -85,10 +85,11 @@ export function registerCallbackRoute (
       async handler (request, reply) {
         const outcome = await pipeline.receive(request.body as CallbackBody | BatchCallbackBody, request.log, { source: 'http', request })
         const { status, delivery } = outcome
-        if (delivery !== undefined && infoEnabled(request.log) && (status === 'processed' || status === 'duplicate' || status === 'queued' || status === 'inFlight')) {
+        if (delivery !== undefined && infoEnabled(request.log) && (status === 'processed' || status === 'duplicate' || status === 'queued' || status === 'inFlight' || status === 'superseded')) {
           const { event, key } = delivery
           const logged = { ...logFieldsOf(event), key }
           if (status === 'inFlight') request.log.info({ ...logged, retryAfter: outcome.retryAfter }, 'super.AI callback already in flight')
+          else if (status === 'superseded') request.log.info({ ...logged, latestState: outcome.latestState }, 'super.AI callback superseded by a later state of its job; handlers skipped')
           else request.log.info({ ...logged, duplicate: status === 'duplicate', queued: status === 'queued' }, 'super.AI callback accepted')
         }
         if (lifecycle.closing) reply.header('connection', 'close')

@@ -1,4 +1,4 @@
-import { PROCESSED, type ClaimResult, type IdempotencyStore } from './store.js'
+import { PROCESSED, type ClaimResult, type IdempotencyStore, type MarkedClaimResult } from './store.js'
 
 export interface MemoryStoreOptions {
   /** At most this many keys are kept; past it the oldest 1/64 are dropped (the dedupe window shrinks). */
@@ -46,6 +46,18 @@ export class MemoryStore implements IdempotencyStore {
     if (entry !== undefined && entry.value !== token) return false
     this.#write(key, PROCESSED, ttlMs)
     return true
+  }
+
+  async claimAndRead (key: string, token: string, leaseMs: number, marksKey: string): Promise<MarkedClaimResult> {
+    const claimed = await this.claim(key, token, leaseMs)
+    if (claimed.status === 'claimed') return { status: 'claimed', marks: Number(this.#live(marksKey)?.value ?? 0) }
+    return claimed
+  }
+
+  async completeAndMark (key: string, token: string, ttlMs: number, marksKey: string, mark: number): Promise<boolean> {
+    // one synchronous step: no other completion runs between the read and the write
+    this.#write(marksKey, String(Number(this.#live(marksKey)?.value ?? 0) | mark), ttlMs)
+    return await this.complete(key, token, ttlMs)
   }
 
   async release (key: string, token: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
-import { PROCESSED, type ClaimResult, type IdempotencyStore } from './store.js'
+import { keySlot } from './key-slot.js'
+import { PROCESSED, type ClaimResult, type IdempotencyStore, type MarkedClaimResult } from './store.js'
 
 /**
  * The claim for servers without `SET ... NX GET` (before 7.0), and on every server the rare in-flight
@@ -18,6 +19,26 @@ if value ~= false and value ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], '${PROCESSED}', 'PX', ARGV[2])
 return 1`
 
+/**
+ * The claim of a delivery that wants the marks too (`claimAndRead`): the same three answers, with the
+ * marks read in the same step when it claimed. A table: `{0, marks}`, `{1}` processed, `{2, pttl}`.
+ */
+const CLAIM_AND_READ = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0, tonumber(redis.call('GET', KEYS[2])) or 0} end
+if redis.call('GET', KEYS[1]) == '${PROCESSED}' then return {1} end
+return {2, redis.call('PTTL', KEYS[1])}`
+
+/** OR the mark in (never a read-then-write race between two completions) and restart its ttl. */
+const MARK_LUA = `
+local marks = bit.bor(tonumber(redis.call('GET', KEYS[2])) or 0, tonumber(ARGV[3]))
+redis.call('SET', KEYS[2], tostring(marks), 'PX', ARGV[2])`
+
+/** COMPLETE, and the mark added whatever the claim says: the handlers did succeed. */
+const COMPLETE_AND_MARK = MARK_LUA + COMPLETE
+
+/** The mark alone (the marks are KEYS[1]), for a Cluster where the marks live in another slot than the claim. */
+const MARK = MARK_LUA.replaceAll('KEYS[2]', 'KEYS[1]')
+
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
@@ -25,11 +46,18 @@ return 0`
 interface Script { readonly lua: string, readonly sha: string }
 
 const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') })
-const SCRIPTS = { claim: script(CLAIM), complete: script(COMPLETE), release: script(RELEASE) } as const
+const SCRIPTS = {
+  claim: script(CLAIM),
+  complete: script(COMPLETE),
+  release: script(RELEASE),
+  claimAndRead: script(CLAIM_AND_READ),
+  completeAndMark: script(COMPLETE_AND_MARK),
+  mark: script(MARK)
+} as const
 
 /** Claim results carry no per-delivery data except the in-flight one, so they are shared. */
 const CLAIMED: ClaimResult = Object.freeze({ status: 'claimed' })
-const DONE: ClaimResult = Object.freeze({ status: 'processed' })
+const DONE = Object.freeze({ status: 'processed' }) satisfies ClaimResult & MarkedClaimResult
 
 const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT')
 /** What a server before 7.0 answers to `SET ... NX GET`. */
@@ -49,7 +77,17 @@ async function serverMajorVersion (client: Redis | Cluster): Promise<number> {
   return Number(/^redis_version:(\d+)\./m.exec(info)?.[1] ?? 0)
 }
 
-/** Redis (standalone, Sentinel or Cluster: every command touches one key) behind the store interface. */
+/** Marks as stored: a decimal integer, or nothing. */
+const marksOf = (value: string | null): number => {
+  const marks = Number(value ?? 0)
+  return Number.isSafeInteger(marks) && marks >= 0 ? marks : 0
+}
+
+/**
+ * Redis (standalone, Sentinel or Cluster) behind the store interface. Every command touches one key, or
+ * two that share a Cluster slot: `claimAndRead` and `completeAndMark` are one script each where the claim
+ * and the marks share a slot (always outside a Cluster), and otherwise two commands sent together.
+ */
 export class RedisStore implements IdempotencyStore {
   readonly #client: Redis | Cluster
   #nativeClaim: boolean
@@ -94,6 +132,38 @@ export class RedisStore implements IdempotencyStore {
     return await this.#eval(SCRIPTS.complete, key, token, ttlMs) === 1
   }
 
+  /**
+   * One script (one command, in place of the native claim) where the keys share a slot; on a Cluster
+   * where they do not, the claim and a GET of the marks, sent together: two commands, one round trip.
+   */
+  async claimAndRead (key: string, token: string, leaseMs: number, marksKey: string): Promise<MarkedClaimResult> {
+    if (!this.#sameSlot(key, marksKey)) {
+      const [claimed, marks] = await Promise.all([this.claim(key, token, leaseMs), this.#client.get(marksKey)])
+      if (claimed.status === 'claimed') return { status: 'claimed', marks: marksOf(marks) }
+      return claimed
+    }
+    const [status, value = 0] = await this.#evalKeys(SCRIPTS.claimAndRead, [key, marksKey], token, leaseMs) as [number, number?]
+    if (status === 0) return { status: 'claimed', marks: value }
+    if (status === 1) return DONE
+    return { status: 'in-flight', retryAfterMs: Math.max(value, 0) }
+  }
+
+  /**
+   * One script where the keys share a slot; otherwise the completion and the mark sent together, where a
+   * mark that fails while the completion lands is lost (the state is then not remembered), as a write
+   * acknowledged just before a failover can be.
+   */
+  async completeAndMark (key: string, token: string, ttlMs: number, marksKey: string, mark: number): Promise<boolean> {
+    if (!this.#sameSlot(key, marksKey)) {
+      const [completed] = await Promise.all([
+        this.complete(key, token, ttlMs),
+        this.#evalKeys(SCRIPTS.mark, [marksKey], token, ttlMs, mark).catch(() => {})
+      ])
+      return completed
+    }
+    return await this.#evalKeys(SCRIPTS.completeAndMark, [key, marksKey], token, ttlMs, mark) === 1
+  }
+
   async release (key: string, token: string): Promise<boolean> {
     return await this.#eval(SCRIPTS.release, key, token) === 1
   }
@@ -110,13 +180,22 @@ export class RedisStore implements IdempotencyStore {
     await this.#client.set(key, value, 'PX', ttlMs)
   }
 
-  /** EVALSHA by the precomputed digest; EVAL (which also caches the script) on a server that lacks it. */
+  /** Whether one script may touch both keys: anywhere but on a Cluster, and there when they share a slot. */
+  #sameSlot (a: string, b: string): boolean {
+    return !this.#client.isCluster || keySlot(a) === keySlot(b)
+  }
+
   async #eval (script: Script, key: string, ...args: Array<string | number>): Promise<number> {
+    return await this.#evalKeys(script, [key], ...args) as number
+  }
+
+  /** EVALSHA by the precomputed digest; EVAL (which also caches the script) on a server that lacks it. */
+  async #evalKeys (script: Script, keys: readonly string[], ...args: Array<string | number>): Promise<unknown> {
     try {
-      return await this.#client.evalsha(script.sha, 1, key, ...args) as number
+      return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
     } catch (err) {
       if (!isNoScript(err)) throw err
-      return await this.#client.eval(script.lua, 1, key, ...args) as number
+      return await this.#client.eval(script.lua, keys.length, ...keys, ...args)
     }
   }
 }

@@ -81,4 +81,61 @@ export function storeContract (t: Test, store: IdempotencyStore, prefix: string)
     await sleep(250)
     t.equal(await read.call(store, key('i')), undefined, 'expired')
   })
+
+  t.test('marks: read with a claim, ORed in by a completion, never lost by concurrent completions', async (t) => {
+    const { claimAndRead, completeAndMark } = store
+    if (claimAndRead === undefined || completeAndMark === undefined) {
+      t.pass('this store keeps no marks (no state change is ever superseded)')
+      return
+    }
+    const claimRead = claimAndRead.bind(store)
+    const completeMark = completeAndMark.bind(store)
+    // on a Cluster these keys usually sit in different slots, the hash-tagged ones below in one
+    for (const [name, claimKey, marksKey] of [['apart', key('m1'), key('marks-1')], ['one slot', key('{j2}m'), key('{j2}marks')]] as const) {
+      t.same(await claimRead(claimKey + 'a', 'token-a', 5000, marksKey), { status: 'claimed', marks: 0 }, `${name}: no marks yet`)
+      t.equal(await completeMark(claimKey + 'a', 'token-a', 5000, marksKey, 0b0100), true, `${name}: completed`)
+      t.same(await claimRead(claimKey + 'a', 'token-x', 5000, marksKey), { status: 'processed' }, `${name}: the completion landed`)
+      t.same(await claimRead(claimKey + 'b', 'token-b', 5000, marksKey), { status: 'claimed', marks: 0b0100 }, `${name}: the next claim reads the mark`)
+      const inFlight = await claimRead(claimKey + 'b', 'token-c', 5000, marksKey)
+      t.ok(inFlight.status === 'in-flight' && inFlight.retryAfterMs > 4000 && inFlight.retryAfterMs <= 5000, `${name}: in flight with the remaining lease`)
+      t.equal(await completeMark(claimKey + 'b', 'token-b', 5000, marksKey, 0b0001), true)
+      t.same(await claimRead(claimKey + 'c', 'token-d', 5000, marksKey), { status: 'claimed', marks: 0b0101 }, `${name}: ORed, not replaced`)
+      t.equal(await completeMark(claimKey + 'c', 'token-d', 5000, marksKey, 0b0100), true)
+      t.same(await claimRead(claimKey + 'd', 'token-e', 5000, marksKey), { status: 'claimed', marks: 0b0101 }, `${name}: a bit already there changes nothing`)
+    }
+  })
+
+  t.test('marks: concurrent completions of one job each add their bit', async (t) => {
+    const { claimAndRead, completeAndMark } = store
+    if (claimAndRead === undefined || completeAndMark === undefined) {
+      t.pass('this store keeps no marks')
+      return
+    }
+    for (let round = 0; round < 5; round++) {
+      const marksKey = key(`marks-race-${round}`)
+      const bits = Array.from({ length: 9 }, (_, i) => i)
+      await Promise.all(bits.map((i) => claimAndRead.call(store, key(`race-${round}-${i}`), `t${i}`, 5000, marksKey)))
+      const done = await Promise.all(bits.map((i) => completeAndMark.call(store, key(`race-${round}-${i}`), `t${i}`, 5000, marksKey, 1 << i)))
+      t.ok(done.every(Boolean))
+      t.same(await claimAndRead.call(store, key(`race-${round}-probe`), 'probe', 5000, marksKey), { status: 'claimed', marks: 0b1_1111_1111 },
+        `round ${round}: all nine bits, none lost to another completion`)
+    }
+  })
+
+  t.test('marks: a stale owner\'s completion is refused but its mark is kept; marks expire ttl after the last completion', async (t) => {
+    const { claimAndRead, completeAndMark } = store
+    if (claimAndRead === undefined || completeAndMark === undefined) {
+      t.pass('this store keeps no marks')
+      return
+    }
+    const marksKey = key('marks-stale')
+    await claimAndRead.call(store, key('n'), 'old', 100, marksKey)
+    await sleep(150)
+    t.same(await claimAndRead.call(store, key('n'), 'new', 5000, marksKey), { status: 'claimed', marks: 0 }, 'taken over')
+    t.equal(await completeAndMark.call(store, key('n'), 'old', 300, marksKey, 0b10), false, 'the claim is not the old owner\'s')
+    t.equal((await store.claim(key('n'), 'probe', 5000)).status, 'in-flight', 'the new claim is intact')
+    t.same(await claimAndRead.call(store, key('o'), 'o', 5000, marksKey), { status: 'claimed', marks: 0b10 }, 'the handlers did succeed: marked')
+    await sleep(400)
+    t.same(await claimAndRead.call(store, key('p'), 'p', 5000, marksKey), { status: 'claimed', marks: 0 }, 'expired after the ttl')
+  })
 }

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { codes, JOB_ACTIONS, JOB_STATES, EVENT_NAMES, type EventName, type IdempotencyStore } from '../../src/index.js'
 import { buildApp } from '../helpers/app.js'
 import { callbackBody, keysUnder, testRedis } from '../helpers/callbacks.js'
+import { jobMarksKey } from '../../src/delivery/idempotency-key.js'
 
 test('first delivery runs the handler: 200 duplicate false; a redelivery: 200 duplicate true, no handler', async (t) => {
   const { app, post } = await buildApp(t)
@@ -209,7 +210,8 @@ test('idempotencyKey overrides the key; a bad key is a coded 500 with nothing ru
   await post(body)
   t.same((await post({ ...body, action: 'EDITED' })).json(), { ok: true, duplicate: true }, 'one key per job now')
   const redis = testRedis()
-  t.same(await keysUnder(redis, prefix), [`${prefix}${String(body.uuid)}`])
+  // the callback's key, and its job's processed states (a state change), whatever idempotencyKey says
+  t.same((await keysUnder(redis, prefix)).sort(), [`${prefix}${String(body.uuid)}`, `${prefix}${jobMarksKey(String(body.uuid))}`].sort())
   await redis.quit()
   t.equal(runs, 1)
 
@@ -364,6 +366,7 @@ test('stats() counts every delivery by outcome, refusals before the pipeline inc
     processed: 1,
     queued: 0,
     duplicate: 1,
+    superseded: 0,
     inFlight: 0,
     failed: 1,
     rejected: 5,
