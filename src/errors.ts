@@ -85,6 +85,15 @@ export const codes = {
    */
   FST_SUPERAI_REFUSED_BY_PLUGIN: createError<'FST_SUPERAI_REFUSED_BY_PLUGIN', 429, [string]>(
     'FST_SUPERAI_REFUSED_BY_PLUGIN', '%s', 429),
+  /** `signature` is set and the callback carries no (or an empty) `X-SuperAI-Webhook-Signature` header; decided before the body is read. */
+  FST_SUPERAI_SIGNATURE_MISSING: createError<'FST_SUPERAI_SIGNATURE_MISSING', 401, []>(
+    'FST_SUPERAI_SIGNATURE_MISSING', 'The callback carries no X-SuperAI-Webhook-Signature header', 401),
+  /** `signature` is set and no configured key verifies the callback's signature; nothing was stored or queued. */
+  FST_SUPERAI_SIGNATURE_INVALID: createError<'FST_SUPERAI_SIGNATURE_INVALID', 401, []>(
+    'FST_SUPERAI_SIGNATURE_INVALID', 'The callback\'s X-SuperAI-Webhook-Signature does not verify with the configured public key', 401),
+  /** `signCallback` or the CLI's `--sign-key` was given something other than an EC private key; the key is never quoted. */
+  FST_SUPERAI_INVALID_SIGNING_KEY: createError<'FST_SUPERAI_INVALID_SIGNING_KEY', 500, [string]>(
+    'FST_SUPERAI_INVALID_SIGNING_KEY', 'The signing key must be an EC private key (PEM, SEC1 or PKCS#8, or a KeyObject): %s', 500),
   /** Queue mode was asked for but the optional `bullmq` package cannot be loaded. */
   FST_SUPERAI_QUEUE_UNAVAILABLE: createError<'FST_SUPERAI_QUEUE_UNAVAILABLE', 500, [string]>(
     'FST_SUPERAI_QUEUE_UNAVAILABLE', 'Queue mode needs the "bullmq" package (>= 6): run "npm install bullmq" (%s)', 500)

@@ -46,6 +46,7 @@ export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type { RedisClusterConfig, RedisSentinelOptions } from './store/redis-config.js'
 export type { SecretLocation } from './receiver/authenticate.js'
+export { signCallback, type SignatureKey, type SignedCallback } from './signature/sign.js'
 export type { VerifyOptions } from './delivery/verify.js'
 export {
   DEFAULT_SUPERAI_BASE_URL, SuperaiBatchSchema, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient,

@@ -9,6 +9,7 @@ import type { RedisOption } from './store/redis-config.js'
 import { resolveQueueOptions, type SuperaiQueueOptions } from './queue/options.js'
 import { describe, integer, invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
 import { resolveReconcileOptions, type SuperaiReconcileOptions } from './reconcile/options.js'
+import { resolveSignatureOptions, type SignatureOptions } from './signature/options.js'
 
 /** Every option, each on its own; `SuperaiCallbacksOptions` adds which ones exclude each other. */
 export interface SuperaiCallbacksOptionFields {
@@ -62,6 +63,8 @@ export interface SuperaiCallbacksOptionFields {
    * `'dispatch'` runs the handlers with `context.superseded` true; `'skip'` answers 200 without running them.
    */
   readonly superseded?: 'dispatch' | 'skip'
+  /** Signed callbacks: refuse (401) a callback whose `X-SuperAI-Webhook-Signature` no key verifies, before anything else happens to it. */
+  readonly signature?: SignatureOptions
 }
 
 /** The options of `register`: `redis` or `store` (or neither), and `secretIn` only with `secret`. */
@@ -101,7 +104,8 @@ export const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
   routeConfig: true,
   queue: true,
   reconcile: true,
-  superseded: true
+  superseded: true,
+  signature: true
 })
 
 /** Set by Fastify's `register` itself, not by us. */
@@ -234,6 +238,8 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
     /** Queue mode's settings; undefined in synchronous mode. */
     queue,
     /** Reconciliation's settings; undefined without the option. */
-    reconcile
+    reconcile,
+    /** The signature check; undefined without the option. */
+    signature: resolveSignatureOptions(raw.signature)
   })
 }

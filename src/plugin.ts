@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { Dispatcher, type SuperaiSubscriptions } from './delivery/dispatcher.js'
 import { resolveOptions, type SuperaiCallbacksOptions } from './options.js'
 import { registerCallbackRoute } from './receiver/route.js'
+import { keepingRawBody } from './receiver/signature-check.js'
 import { closeInOrder } from './shutdown.js'
 import { DeliveryPipeline } from './delivery/pipeline.js'
 import { Observer, type SuperaiStats } from './observability.js'
@@ -113,7 +114,8 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
   // a child context keeps the strict JSON parser and the error handler to this one route
   await app.register(async (child) => {
     child.removeAllContentTypeParsers()
-    child.addContentTypeParser('application/json', { parseAs: 'string' }, child.getDefaultJsonParser('error', 'error'))
+    const parse = child.getDefaultJsonParser('error', 'error')
+    child.addContentTypeParser('application/json', { parseAs: 'string' }, options.signature === undefined ? parse : keepingRawBody(parse))
     registerCallbackRoute(child, options, pipeline, observer, lifecycle)
   })
 }

@@ -9,7 +9,7 @@ test('the public runtime exports are exactly these', async (t) => {
     'SuperaiCallbackSchema', 'SuperaiEntityCallbackSchema', 'SuperaiJobListSchema', 'SuperaiJobSchema', 'SuperaiSubmitJobsResultSchema',
     'batchIdempotencyKey', 'canonicalJson', 'checkCallbackUrl', 'codes', 'createSuperaiClient', 'createSuperaiWorker', 'default',
     'defaultIdempotencyKey', 'entityEventNameOf', 'eventNameOf', 'isEntityEvent', 'isSuperaiApiError', 'isValidCallbackUrl',
-    'lifecyclePosition', 'methodName', 'superaiCallbacks', 'validateCallbackUrl'
+    'lifecyclePosition', 'methodName', 'signCallback', 'superaiCallbacks', 'validateCallbackUrl'
   ])
   t.equal(pkg.default, pkg.superaiCallbacks)
 })

@@ -9,6 +9,8 @@ import { checkRequest, redactUrl } from './authenticate.js'
 import { sendError, sendOutcome, toReplyError } from './reply.js'
 import { validatorCompiler } from './validator.js'
 import type { Guard } from './authenticate.js'
+import { checkSignature, requireSignatureHeader } from './signature-check.js'
+import type { SignatureVerifier } from '../signature/verify.js'
 
 /** The part of the resolved options the route reads. */
 export interface RouteSettings {
@@ -17,6 +19,8 @@ export interface RouteSettings {
   /** The checks run before the body is read. */
   readonly guard: Guard
   readonly routeConfig: Readonly<FastifyContextConfig>
+  /** super.AI's signature, checked after parsing and before anything else (the header's presence before the body is read). */
+  readonly signature: SignatureVerifier | undefined
 }
 
 /** Whether `info` lines are written, so that none is built for nothing: pino answers; Fastify's no-op logger (`logger: false`) has no level. */
@@ -33,7 +37,7 @@ export function registerCallbackRoute (
   instance: FastifyInstance, options: RouteSettings, pipeline: DeliveryPipeline, observer: Observer,
   lifecycle: { readonly closing: boolean }
 ): void {
-  const { guard } = options
+  const { guard, signature } = options
   const guarded = guard.allowList !== undefined || guard.secrets !== undefined
   const tokenInPath = guard.secrets !== undefined && guard.secretIn === 'path'
 
@@ -46,7 +50,14 @@ export function registerCallbackRoute (
       url,
       config: options.routeConfig,
       // before the body is read: a refused sender costs no parsing and stores nothing
-      onRequest: guarded ? async (request) => { checkRequest(request, guard) } : undefined,
+      onRequest: guarded || signature !== undefined
+        ? async (request) => {
+          if (guarded) checkRequest(request, guard)
+          if (signature !== undefined) requireSignatureHeader(request)
+        }
+        : undefined,
+      // after parsing, before the schema: an unsigned callback is never validated, stored or queued
+      preValidation: signature === undefined ? undefined : async (request) => { checkSignature(request, signature) },
       ...(guard.secrets === undefined
         ? {}
         : {
