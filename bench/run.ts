@@ -6,7 +6,7 @@
  *   npm run bench -- --profile    also writes V8 CPU profiles per server to bench/results/profiles/<server>/;
  *                                 npx tsx bench/profile-summary.ts bench/results/profiles/<server> tells where the time went
  *   options: --only=plugin-redis,handwritten  --workloads=unique,redeliveries,slow-handler  --seconds=6  --warmup=2
- *            --rate=300 (slow-handler's arrival rate)  --no-memory  --redis=redis://127.0.0.1:6379
+ *            --rate=300 (slow-handler's arrival rate)  --jobs=10000 (drain's jobs per round)  --no-memory  --redis=redis://127.0.0.1:6379
  *
  * Each contender server runs in a child process of its own; autocannon drives it from this process over
  * loopback. Last, the slow-handler workload (d) compares synchronous and queue mode with a 50 ms handler under
@@ -14,6 +14,7 @@
  * the Redis may be shared), and every child is stopped, also when the run is interrupted.
  */
 import { spawn } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
@@ -27,7 +28,7 @@ import {
   type ContenderInfo, type HeapResult, type Report, type RunRow, type TargetCheck
 } from './lib/report.js'
 import { fetchStats, killAllServers, startServer, stopServer, type ServerProcess } from './lib/servers.js'
-import { WORKLOADS, createWorkload, type WorkloadName } from './lib/workloads.js'
+import { WORKLOADS, createWorkload, signedWorkload, type WorkloadName } from './lib/workloads.js'
 import { benchDrain, type DrainContender, type DrainRow, type DrainSettings } from './lib/drain.js'
 import { SLOW_HANDLER_DEFAULTS, benchSlowHandler, slowHandlerFailures, type SlowHandlerReport, type SlowHandlerSettings } from './lib/slow-handler.js'
 import { measureRedisMemory, type RedisMemoryResult } from './memory/redis-memory.js'
@@ -43,7 +44,12 @@ interface Contender extends ContenderInfo {
   readonly fakeApi?: true
   /** The workloads it runs (default: all three). */
   readonly workloads?: readonly WorkloadName[]
+  /** Its callbacks are signed (the `signature` option): workload (a) signed with the run's key. */
+  readonly signed?: true
 }
+
+/** The run's signing key: the `signature` contender is given its public half, the sender signs with the private one. */
+const SIGNING = generateKeyPairSync('ec', { namedCurve: 'P-256' })
 
 /**
  * What an option costs: the plugin with Redis and one option more, on workload (a) only (server CPU per
@@ -62,13 +68,15 @@ const CONTENDERS: readonly Contender[] = [
   // queue mode, receiving: the handler runs in a worker, so these answer 202 and run nothing themselves
   { name: 'plugin-queue', code: 'plugq', label: 'fastify-superai-callbacks, queue mode, receiving (`concurrency: 0`)', dedupe: true, redis: true, group: 'queue', workloads: ['unique', 'redeliveries'] },
   { name: 'bullmq-receive', code: 'bullr', label: 'raw BullMQ: a route calling `Queue.add` with a job id', dedupe: false, redis: true, group: 'queue', workloads: ['unique', 'redeliveries'] },
-  option('verify', 'plugv', '`verify` (a fake super.AI API on 127.0.0.1)', { verify: { apiKey: 'bench-api-key' } }, { fakeApi: true })
+  option('verify', 'plugv', '`verify` (a fake super.AI API on 127.0.0.1)', { verify: { apiKey: 'bench-api-key' } }, { fakeApi: true }),
+  option('signature', 'plugs', '`signature` (ECDSA P-256, bodies signed before each round)', { signature: { publicKey: SIGNING.publicKey.export({ type: 'spki', format: 'pem' }) } }, { signed: true }),
+  option('superseded', 'plugx', '`superseded: \'skip\'`', { superseded: 'skip' })
 ]
 
 /** Queue mode, draining: each a worker process of its own emptying a queue the harness filled (workload (e)). */
 const DRAINERS: readonly DrainContender[] = [
   { name: 'plugin-worker', code: 'plugw', label: 'fastify-superai-callbacks, `createSuperaiWorker` (concurrency 50)', plugin: true },
-  { name: 'bullmq-worker', code: 'bullw', label: 'raw BullMQ: a bare `Worker` (concurrency 50)', plugin: false }
+  { name: 'bullmq-worker', code: 'bullw', label: 'raw BullMQ: a bare `Worker` (concurrency 50)', plugin: false },
 ]
 
 const { values: args } = parseArgs({
@@ -81,6 +89,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     rounds: { type: 'string' },
     rate: { type: 'string' },
+    jobs: { type: 'string' },
     'no-memory': { type: 'boolean', default: false },
     redis: { type: 'string', default: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' }
   },
@@ -90,7 +99,7 @@ const { values: args } = parseArgs({
 const quick = args.quick === true
 /** Only the default full run replaces the published results; a partial or profiled one is written apart. */
 const partial = args.only !== undefined || args.workloads !== undefined || args.seconds !== undefined || args.warmup !== undefined ||
-  args.rounds !== undefined || args.rate !== undefined || args.profile === true || args['no-memory'] === true
+  args.rounds !== undefined || args.rate !== undefined || args.jobs !== undefined || args.profile === true || args['no-memory'] === true
 const REDIS_URL = args.redis ?? 'redis://127.0.0.1:6379'
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 const PROFILES = `${RESULTS}profiles/`
@@ -119,7 +128,7 @@ const SLOW_HANDLER: SlowHandlerSettings = {
 }
 /** (e): each worker drains this many jobs per round, rounds as (a)-(c)'s. */
 const DRAIN: DrainSettings = {
-  jobs: quick ? 2000 : 20_000,
+  jobs: args.jobs !== undefined ? Number(args.jobs) : quick ? 2000 : 10_000,
   rounds: SETTINGS.rounds,
   warmupJobs: quick ? 500 : 5000,
   concurrency: 50
@@ -366,7 +375,7 @@ async function main (): Promise<number> {
     for (const c of workloads.length === 0 ? [] : contenders) {
       const server = serverOf(c.name)
       log(`  ${elapsed()} warm-up ${c.name} (${SETTINGS.warmupSeconds} s)`)
-      await runLoad(server.port, createWorkload('redeliveries', 7), SETTINGS.warmupSeconds)
+      await runLoad(server.port, c.signed === true ? signedWorkload(SIGNING.privateKey, 1000) : createWorkload('redeliveries', 7), SETTINGS.warmupSeconds)
       if (c.redis) await deleteKeys(redis, prefixOf(c))
     }
     // nothing else may run while a contender is measured
@@ -387,7 +396,8 @@ async function main (): Promise<number> {
           const c = here[(i + round) % here.length]
           if (c === undefined) continue
           const server = serverOf(c.name)
-          const workload = createWorkload(workloadName, 42 + round)
+          // signed bodies for the signature contender: enough for a round at a few thousand requests per second
+          const workload = c.signed === true ? signedWorkload(SIGNING.privateKey, Math.ceil(4000 * SETTINGS.seconds.unique)) : createWorkload(workloadName, 42 + round)
           const before = await fetchStats(server.port)
           const redisCpuBefore = await redisCpu(redis)
           const result = await runLoad(server.port, workload, SETTINGS.seconds[workloadName])

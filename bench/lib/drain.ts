@@ -24,6 +24,8 @@ export interface DrainContender {
   readonly label: string
   /** The plugin's worker (jobs as its receiver stores them), or raw BullMQ (the body, a job id). */
   readonly plugin: boolean
+  /** The server script under bench/servers/ (default: `name`). */
+  readonly server?: string
 }
 
 export interface DrainSettings {
@@ -108,7 +110,7 @@ export async function benchDrain (redis: Redis, redisUrl: string, runPrefix: str
   try {
     for (const contender of contenders) {
       const prefix = `${runPrefix}${contender.code}:`
-      const server = await startServer(contender.name, {
+      const server = await startServer(contender.server ?? contender.name, {
         env: { BENCH_PREFIX: prefix, BENCH_REDIS_URL: redisUrl, BENCH_QUEUE: QUEUE, BENCH_CONCURRENCY: String(settings.concurrency) },
         nodeFlags: nodeFlags(contender.name)
       })
