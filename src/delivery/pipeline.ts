@@ -259,7 +259,13 @@ export class DeliveryPipeline {
       const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, handlers)
       return { status: 'failed', error, cause, delivery, failures, handlers, latestState }
     }
-    await this.#settlement.complete(claimKey, token, log, job)
+    if (source.source === 'queue') {
+      // BullMQ finishes the job next, and a finished job never runs again: the mark need not hold it up
+      // (a job retried after a crash in between finds the mark, or the claim until its lease ends, as before)
+      this.#settlement.completeSoon(claimKey, token, log, job)
+    } else {
+      await this.#settlement.complete(claimKey, token, log, job)
+    }
     return { status: 'processed', delivery, latestState }
   }
 
