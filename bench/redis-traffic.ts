@@ -42,11 +42,11 @@ const RECEIVERS: readonly Receiver[] = [
   { name: 'plugin-redis' },
   { name: 'handwritten' },
   { name: 'plugin-queue' },
-  { name: 'bullmq-receive' }
+  { name: 'bullmq-receive' },
 ]
 const DRAINERS: readonly DrainContender[] = [
   { name: 'plugin-worker', code: 'plugw', label: 'plugin worker', plugin: true },
-  { name: 'bullmq-worker', code: 'bullw', label: 'bare BullMQ Worker', plugin: false }
+  { name: 'bullmq-worker', code: 'bullw', label: 'bare BullMQ Worker', plugin: false },
 ]
 const only = args.only?.split(',')
 const chosen = <T extends { name: string }>(list: readonly T[]): T[] => list.filter((c) => only === undefined || only.includes(c.name))
@@ -142,7 +142,7 @@ try {
   }
   for (const c of chosen(DRAINERS)) {
     const prefix = `sb:traffic:${c.code}:`
-    const server = await startServer(c.name, { env: { BENCH_PREFIX: prefix, BENCH_REDIS_URL: redisServer.url, BENCH_QUEUE: 'bench', BENCH_CONCURRENCY: '50' } })
+    const server = await startServer(c.server ?? c.name, { env: { BENCH_PREFIX: prefix, BENCH_REDIS_URL: redisServer.url, BENCH_QUEUE: 'bench', BENCH_CONCURRENCY: '50' } })
     const queue = new Queue('bench', { connection: redis, prefix: `${prefix}bull` })
     try {
       const drain = async (n: number, strace: boolean): Promise<Map<string, number> | undefined> => {
