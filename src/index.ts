@@ -41,7 +41,7 @@ export {
 export type { SuperaiDecorator } from './plugin.js'
 export { DEFAULTS, type SuperaiCallbacksOptions } from './options.js'
 export { batchIdempotencyKey, canonicalJson, defaultIdempotencyKey } from './delivery/idempotency-key.js'
-export type { ClaimResult, IdempotencyStore } from './store/store.js'
+export type { ClaimResult, IdempotencyStore, MarkedClaimResult } from './store/store.js'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type { RedisClusterConfig, RedisSentinelOptions } from './store/redis-config.js'

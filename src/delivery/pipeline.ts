@@ -185,8 +185,8 @@ export class DeliveryPipeline {
     const token = nextClaimToken()
     let claimed: ClaimResult | MarkedClaimResult
     try {
-      // #marking tells that claimAndRead exists; job is given only then
-      claimed = job === undefined || this.#store.claimAndRead === undefined
+      // `job` is given only for a store with marks (#marking); the last test narrows the type
+      claimed = job === undefined || !job.read || this.#store.claimAndRead === undefined
         ? await this.#store.claim(claimKey, token, this.#settings.leaseMs)
         : await this.#store.claimAndRead(claimKey, token, this.#settings.leaseMs, job.key)
     } catch (err) {
@@ -259,12 +259,13 @@ export class DeliveryPipeline {
       const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, handlers)
       return { status: 'failed', error, cause, delivery, failures, handlers, latestState }
     }
+    const marks = job?.write === true ? job : undefined
     if (source.source === 'queue') {
       // BullMQ finishes the job next, and a finished job never runs again: the mark need not hold it up
       // (a job retried after a crash in between finds the mark, or the claim until its lease ends, as before)
-      this.#settlement.completeSoon(claimKey, token, log, job)
+      this.#settlement.completeSoon(claimKey, token, log, marks)
     } else {
-      await this.#settlement.complete(claimKey, token, log, job)
+      await this.#settlement.complete(claimKey, token, log, marks)
     }
     return { status: 'processed', delivery, latestState }
   }

@@ -34,22 +34,31 @@ const AFTER: ReadonlyMap<JobState, number> = new Map(JOB_STATES.map((state) => [
   JOB_STATES.reduce((mask, later) => comesAfter(state, later) ? mask | markOf(later) : mask, 0)
 ]))
 
-/** What a state change adds to its job's marks, and where they are kept. */
+/** Whether any state can only come before each state: if none, its mark would never tell anything. */
+const HAS_BEFORE: ReadonlySet<JobState> = new Set(JOB_STATES.filter((state) => JOB_STATES.some((earlier) => comesAfter(earlier, state))))
+
+/** What a state change reads from and adds to its job's marks, and where they are kept. */
 export interface JobMarks {
   /** The store key of the job's marks, prefix included. */
   readonly key: string
   readonly state: JobState
   /** This state's bit. */
   readonly mark: number
+  /** Whether a later state could supersede it: only then is the claim the script that reads the marks. */
+  readonly read: boolean
+  /** Whether an earlier state could be superseded by it: only then does the completion add its mark. */
+  readonly write: boolean
 }
 
 /**
  * The marks of a job state change (action RESOLVED) in a documented state; undefined for any other
- * action, a v2 callback or an undocumented state, which are never superseded.
+ * action, a v2 callback or an undocumented state, which are never superseded. A state that ends a job
+ * (POST PROCESSED, REVIEWED, FAILED, ...) reads nothing, so its claim stays the plain one.
  */
 export function jobMarksOf (event: AnySuperaiEvent, keyPrefix: string): JobMarks | undefined {
   if (isEntityEvent(event) || event.action !== STATE_CHANGE_ACTION || !isJobState(event.state)) return undefined
-  return { key: keyPrefix + jobMarksKey(event.uuid), state: event.state, mark: markOf(event.state) }
+  const state = event.state
+  return { key: keyPrefix + jobMarksKey(event.uuid), state, mark: markOf(state), read: AFTER.get(state) !== 0, write: HAS_BEFORE.has(state) }
 }
 
 /**

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import { Cluster } from 'ioredis'
-import superaiCallbacks, { RedisStore, codes } from '../../src/index.js'
+import superaiCallbacks, { RedisStore, codes, type HandlerContext } from '../../src/index.js'
 import { resolveOptions } from '../../src/options.js'
 import { connectRedisCluster } from '../../src/store/connection.js'
 import { callbackBody } from '../helpers/callbacks.js'
@@ -12,6 +12,7 @@ import { ask, freePort, waitFor } from '../helpers/redis-server.js'
 import { deliverUntilAccepted, injectPoster, newTally, pool, statusCount } from '../helpers/sender.js'
 import { storeContract } from '../helpers/store-contract.js'
 import { checkQueuedOnce } from '../helpers/queue.js'
+import { logCommands, roundTrips } from '../helpers/command-log.js'
 
 /** A real 3-master Redis Cluster with a replica each, through the plugin's `redis: { cluster }` configuration. */
 
@@ -89,6 +90,29 @@ test('on a real Redis Cluster', async (t) => {
       redis: { cluster: cluster.nodes }, keyPrefix, queue: { name: `q-${id}`, prefix: `{bull-${id}}`, backoff: { type: 'fixed', delay: 50 } }
     })
     await checkQueuedOnce(t, app, 10)
+  })
+
+  t.test('superseded state changes on a Cluster: two commands sent together without a hash tag, one with it', async (t) => {
+    const client = new Cluster(cluster.nodes.map(({ host, port }) => ({ host, port })))
+    t.teardown(async () => { await client.quit().catch(() => {}) })
+    await client.ping()
+    for (const [prefix, perStep] of [[`${keyPrefix}superseded:`, 2], [`{${randomUUID()}}:`, 1]] as const) {
+      const app = Fastify()
+      t.teardown(async () => { await app.close() })
+      await app.register(superaiCallbacks, { redis: client, keyPrefix: prefix, ttl: 600 })
+      const seen: HandlerContext[] = []
+      app.superai.on('callback', (_event, context) => { seen.push(context) })
+      const post = injectPoster(app)
+      await post(callbackBody())
+      const log = logCommands(client)
+      const uuid = randomUUID()
+      t.same(await post(callbackBody({ uuid, state: 'POST PROCESSING' })), { status: 200, duplicate: false, retryAfter: undefined })
+      const sends = log.filter((entry) => entry.startsWith('send ')).length
+      t.equal(sends, 2 * perStep, `${perStep === 1 ? 'a hash tag' : 'no hash tag'}: ${perStep} command(s) for the claim, as many for the completion`)
+      t.equal(roundTrips(log), 2, 'and two round trips, as for any callback: the two commands of a step leave together')
+      await post(callbackBody({ uuid, state: 'COMPLETED' }))
+      t.same([seen.at(-1)?.superseded, seen.at(-1)?.latestState], [true, 'POST PROCESSING'], 'the late state change is told')
+    }
   })
 
   t.test('a master killed during deliveries: its replica takes over and every callback is accepted', async (t) => {
