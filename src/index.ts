@@ -47,6 +47,7 @@ export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type { RedisClusterConfig, RedisSentinelOptions } from './store/redis-config.js'
 export type { SecretLocation } from './receiver/authenticate.js'
 export { signCallback, type SignatureKey, type SignedCallback } from './signature/sign.js'
+export type { SignatureOptions } from './signature/options.js'
 export type { VerifyOptions } from './delivery/verify.js'
 export {
   DEFAULT_SUPERAI_BASE_URL, SuperaiBatchSchema, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient,

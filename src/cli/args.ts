@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs'
+import type { KeyObject } from 'node:crypto'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { ecPrivateKey } from '../signature/sign.js'
 import { checkCallbackUrl } from '../client/callback-url.js'
 import { DEFAULT_POLICY, type DeliveryPolicy } from './deliver.js'
 
@@ -30,6 +33,7 @@ export const DELIVERY_OPTIONS = {
   'max-wait': { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
+  'sign-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const satisfies Options
 
@@ -39,6 +43,8 @@ Delivery options:
       --retries N             Retries after 409, 429, 5xx or no answer (default ${DEFAULT_POLICY.retries}, max 100)
       --max-wait SECONDS      Longest wait before a retry; Retry-After is honoured up to it (default ${DEFAULT_POLICY.maxWait / 1000})
       --timeout MS            Per-request timeout (default ${DEFAULT_POLICY.timeout})
+      --sign-key FILE         Sign every delivery as super.AI does (X-SuperAI-Webhook-Signature, ECDSA
+                              P-256 SHA-256 over the sorted JSON) with this EC private key (PEM, SEC1 or PKCS#8)
       --json                  Print one JSON document on stdout instead of text
   -h, --help                  Show this help`
 
@@ -106,6 +112,23 @@ interface DeliveryValues {
   readonly retries?: string | undefined
   readonly 'max-wait'?: string | undefined
   readonly timeout?: string | undefined
+  readonly 'sign-key'?: string | undefined
+}
+
+/** The EC private key of `--sign-key`, read once; a file that is missing or not such a key is a usage error (the key never quoted). */
+function signingKey (file: string | undefined): KeyObject | undefined {
+  if (file === undefined) return undefined
+  let pem: Buffer
+  try {
+    pem = readFileSync(file)
+  } catch (error) {
+    throw new UsageError(`--sign-key ${file}: ${(error as NodeJS.ErrnoException).code ?? 'cannot be read'}`)
+  }
+  try {
+    return ecPrivateKey(pem)
+  } catch (error) {
+    throw new UsageError(`--sign-key ${file}: ${(error as Error).message}`)
+  }
 }
 
 export function deliveryPolicy (values: DeliveryValues): DeliveryPolicy {
@@ -114,6 +137,7 @@ export function deliveryPolicy (values: DeliveryValues): DeliveryPolicy {
     maxWait: Math.round(decimal('max-wait', values['max-wait'], DEFAULT_POLICY.maxWait / 1000, 0, 3600) * 1000),
     retryDelay: DEFAULT_POLICY.retryDelay,
     timeout: integer('timeout', values.timeout, DEFAULT_POLICY.timeout, 1, 600_000),
-    headers: headers(values.header)
+    headers: headers(values.header),
+    signKey: signingKey(values['sign-key'])
   }
 }

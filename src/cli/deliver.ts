@@ -1,4 +1,6 @@
+import type { KeyObject } from 'node:crypto'
 import { readResponseBody } from '../client/response-body.js'
+import { signCallback } from '../signature/sign.js'
 import { isRetryableDelivery, parseRetryAfter, retrying } from '../client/retry.js'
 
 /**
@@ -18,6 +20,8 @@ export interface DeliveryPolicy {
   readonly timeout: number
   /** Extra request headers (e.g. the receiver's auth token). */
   readonly headers: Readonly<Record<string, string>>
+  /** Sign each body as super.AI does (`--sign-key`); unsigned without it. */
+  readonly signKey?: KeyObject | undefined
 }
 
 export const DEFAULT_POLICY: DeliveryPolicy = Object.freeze({
@@ -55,11 +59,14 @@ export interface DeliveryResult {
 export async function deliverCallback (
   url: string, body: unknown, policy: DeliveryPolicy, signal?: AbortSignal
 ): Promise<DeliveryResult> {
-  const payload = JSON.stringify(body)
+  // signed once: every retry carries the same bytes, as super.AI's retries do
+  const { body: payload, headers } = policy.signKey === undefined
+    ? { body: JSON.stringify(body), headers: {} }
+    : signCallback(body as object, policy.signKey)
   const attempts: Attempt[] = []
   const { result: answer, interrupted } = await retrying(async () => {
     const started = performance.now()
-    const answer = await post(url, payload, policy)
+    const answer = await post(url, payload, headers, policy)
     attempts.push({
       status: answer.status,
       latencyMs: performance.now() - started,
@@ -92,12 +99,12 @@ interface Answer {
 }
 
 /** Not abortable by Ctrl-C: a request already sent is let finish (within the timeout) so that it is counted. */
-async function post (url: string, payload: string, policy: DeliveryPolicy): Promise<Answer> {
+async function post (url: string, payload: string, signed: Readonly<Record<string, string>>, policy: DeliveryPolicy): Promise<Answer> {
   const timeout = AbortSignal.timeout(policy.timeout)
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'superai-callbacks-cli', ...policy.headers },
+      headers: { 'content-type': 'application/json', 'user-agent': 'superai-callbacks-cli', ...policy.headers, ...signed },
       body: payload,
       signal: timeout,
       redirect: 'manual'

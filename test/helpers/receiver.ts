@@ -7,6 +7,7 @@ import type { Test } from 'tap'
 import superaiCallbacks, { EVENT_NAMES, type SuperaiQueueOptions } from '../../src/index.js'
 import { REDIS_URL, deleteUnder } from './callbacks.js'
 import { removeQueueAtTeardown, uniqueQueue } from './queue.js'
+import type { SignatureOptions } from '../../src/signature/options.js'
 import { childEnv } from './child-env.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -38,6 +39,8 @@ export interface ReceiverOptions {
   readonly failFirst?: number
   /** Queue mode on the test Redis (implies `redis`), in a queue of its own removed at teardown. */
   readonly queue?: SuperaiQueueOptions
+  /** Require super.AI's signature, verified with this public key (the plugin's `signature.publicKey`). */
+  readonly signature?: SignatureOptions['publicKey']
 }
 
 const keyOf = (body: Record<string, unknown>): string => body.version === '2'
@@ -78,7 +81,8 @@ export async function startReceiver (t: Test, options: ReceiverOptions = {}): Pr
     keyPrefix: prefix,
     lease: options.lease ?? 1,
     ...(usesRedis ? { redis: REDIS_URL } : {}),
-    ...(queue === undefined ? {} : { queue })
+    ...(queue === undefined ? {} : { queue }),
+    ...(options.signature === undefined ? {} : { signature: { publicKey: options.signature } })
   })
 
   const record = async (body: Record<string, unknown>): Promise<void> => {

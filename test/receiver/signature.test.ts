@@ -6,6 +6,7 @@ import superaiCallbacks, { signCallback, type SuperaiCallbacksOptions } from '..
 import { pythonJson } from '../../src/signature/python-json.js'
 import { buildApp, warnLines, type TestApp } from '../helpers/app.js'
 import { callbackBody, keysUnder, testRedis } from '../helpers/callbacks.js'
+import { startFakeApi } from '../helpers/fake-api.js'
 import { removeQueueAtTeardown, uniqueQueue, waitFor } from '../helpers/queue.js'
 import { ecKeyPair, signatureOf } from '../helpers/signing.js'
 
@@ -251,4 +252,18 @@ test('without the option, a callback needs no signature and its header is ignore
   await app.ready()
   t.equal((await post(callbackBody())).statusCode, 200)
   t.equal((await post(callbackBody(), { [HEADER]: 'garbage' })).statusCode, 200)
+})
+
+test('with verify: an unsigned or tampered callback never reaches the super.AI API', async (t) => {
+  const api = await startFakeApi(() => ({ status: 404, body: { message: 'not found' } }))
+  t.teardown(api.close)
+  const { runs, post, prefix } = await signedApp(t, { verify: { apiKey: 'key', baseUrl: api.baseUrl } })
+  const signed = signCallback(callbackBody(), superai.privateKey)
+  t.equal((await post(signed.body)).statusCode, 401)
+  t.equal((await post(signed.body.replace('COMPLETED', 'FAILED'), signed.headers)).statusCode, 401)
+  t.equal(api.requests.length, 0, 'no fetch for a refused callback')
+  t.equal((await post(signed.body, signed.headers)).statusCode, 422, 'a signed one is verified (the fake API does not know the job)')
+  t.equal(api.requests.length, 1)
+  t.equal(runs.size, 0)
+  await nothingStored(t, prefix)
 })
