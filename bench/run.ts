@@ -128,9 +128,9 @@ const SLOW_HANDLER: SlowHandlerSettings = {
 }
 /** (e): each worker drains this many jobs per round, rounds as (a)-(c)'s. */
 const DRAIN: DrainSettings = {
-  jobs: args.jobs !== undefined ? Number(args.jobs) : quick ? 2000 : 10_000,
+  jobs: args.jobs !== undefined ? Number(args.jobs) : quick ? 1000 : 10_000,
   rounds: SETTINGS.rounds,
-  warmupJobs: quick ? 500 : 5000,
+  warmupJobs: quick ? 200 : 5000,
   concurrency: 50
 }
 const REDIS_MEMORY_CALLBACKS = quick ? 10_000 : 100_000
@@ -364,12 +364,16 @@ async function main (): Promise<number> {
     // the fake super.AI API of `verify`, a process of its own, so that its CPU is not the server's
     if (workloads.length > 0 && contenders.some((c) => c.fakeApi === true)) servers.set('fake-api', await startServer('fake-api', { env: {} }))
     const fakeApiUrl = (): string => `http://127.0.0.1:${serverOf('fake-api').port}/v1`
-    // started together (cheaper than one by one); idle servers cost nothing while another is measured
-    await Promise.all((workloads.length === 0 ? [] : contenders).map(async (c) => {
-      const env: Record<string, string> = { BENCH_PREFIX: prefixOf(c), BENCH_REDIS_URL: REDIS_URL, BENCH_QUEUE: 'bench' }
-      if (c.options !== undefined) env.BENCH_OPTIONS = JSON.stringify(c.options)
-      if (c.fakeApi === true) env.BENCH_FAKE_API = fakeApiUrl()
-      servers.set(c.name, await startServer(c.server ?? c.name, { env, nodeFlags: nodeFlags(c.name) }))
+    // started a few at a time (cheaper than one by one; a dozen at once on 2 cores made some miss their
+    // start timeout); idle servers cost nothing while another is measured
+    const toStart = workloads.length === 0 ? [] : [...contenders]
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let c = toStart.shift(); c !== undefined; c = toStart.shift()) {
+        const env: Record<string, string> = { BENCH_PREFIX: prefixOf(c), BENCH_REDIS_URL: REDIS_URL, BENCH_QUEUE: 'bench' }
+        if (c.options !== undefined) env.BENCH_OPTIONS = JSON.stringify(c.options)
+        if (c.fakeApi === true) env.BENCH_FAKE_API = fakeApiUrl()
+        servers.set(c.name, await startServer(c.server ?? c.name, { env, nodeFlags: nodeFlags(c.name), timeoutMs: 60_000 }))
+      }
     }))
     log(`  ${elapsed()} servers listening`)
     for (const c of workloads.length === 0 ? [] : contenders) {
