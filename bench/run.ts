@@ -6,7 +6,7 @@
  *   npm run bench -- --profile    also writes V8 CPU profiles per server to bench/results/profiles/<server>/;
  *                                 npx tsx bench/profile-summary.ts bench/results/profiles/<server> tells where the time went
  *   options: --only=plugin-redis,handwritten  --workloads=unique,redeliveries,slow-handler  --seconds=6  --warmup=2
- *            --rate=300 (slow-handler's arrival rate)  --no-memory  --redis=redis://127.0.0.1:6379
+ *            --rate=300 (slow-handler's arrival rate)  --jobs=10000 (drain's jobs per round)  --no-memory  --redis=redis://127.0.0.1:6379
  *
  * Each contender server runs in a child process of its own; autocannon drives it from this process over
  * loopback. Last, the slow-handler workload (d) compares synchronous and queue mode with a 50 ms handler under
@@ -14,6 +14,7 @@
  * the Redis may be shared), and every child is stopped, also when the run is interrupted.
  */
 import { spawn } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
@@ -23,26 +24,59 @@ import { Redis } from 'ioredis'
 import { combineRounds, runLoad, type LoadResult } from './lib/load.js'
 import { countKeys, deleteKeys, redisCpu, sampleMemoryUsage } from './lib/redis.js'
 import {
-  BASELINE, CEILING, heapGrowthPastBound, renderMarkdown, renderSvg, rowOf,
+  BASELINE, CEILING, DRAIN_BASELINE, QUEUE_BASELINE, heapGrowthPastBound, renderMarkdown, renderSvg, rowOf,
   type ContenderInfo, type HeapResult, type Report, type RunRow, type TargetCheck
 } from './lib/report.js'
 import { fetchStats, killAllServers, startServer, stopServer, type ServerProcess } from './lib/servers.js'
-import { WORKLOADS, createWorkload, type WorkloadName } from './lib/workloads.js'
+import { WORKLOADS, createWorkload, signedWorkload, type WorkloadName } from './lib/workloads.js'
+import { benchDrain, type DrainContender, type DrainRow, type DrainSettings } from './lib/drain.js'
 import { SLOW_HANDLER_DEFAULTS, benchSlowHandler, slowHandlerFailures, type SlowHandlerReport, type SlowHandlerSettings } from './lib/slow-handler.js'
 import { measureRedisMemory, type RedisMemoryResult } from './memory/redis-memory.js'
 
 interface Contender extends ContenderInfo {
   /** Five characters: with `sb:<8-char run id>:` and a colon, every contender's key prefix has the default's 18 characters. */
   readonly code: string
+  /** The server script under bench/servers/ (default: `name`). */
+  readonly server?: string
+  /** Plugin options merged over the defaults (option contenders of `plugin-redis`), as BENCH_OPTIONS. */
+  readonly options?: Readonly<Record<string, unknown>>
+  /** Give the server the fake super.AI API's base URL (BENCH_FAKE_API), for `verify`. */
+  readonly fakeApi?: true
+  /** The workloads it runs (default: all three). */
+  readonly workloads?: readonly WorkloadName[]
+  /** Its callbacks are signed (the `signature` option): workload (a) signed with the run's key. */
+  readonly signed?: true
 }
 
+/** The run's signing key: the `signature` contender is given its public half, the sender signs with the private one. */
+const SIGNING = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+
+/**
+ * What an option costs: the plugin with Redis and one option more, on workload (a) only (server CPU per
+ * request beside the default's). One line per option.
+ */
+const option = (name: string, code: string, label: string, options: Record<string, unknown>, extra: Partial<Contender> = {}): Contender =>
+  ({ name: `plugin-${name}`, code, label: `fastify-superai-callbacks, Redis, ${label}`, dedupe: true, redis: true, group: 'option', server: 'plugin-redis', options, workloads: ['unique'], ...extra })
+
 const CONTENDERS: readonly Contender[] = [
-  { name: 'plugin-redis', code: 'plugr', label: 'fastify-superai-callbacks, Redis', dedupe: true, redis: true },
-  { name: 'plugin-memory', code: 'plugm', label: 'fastify-superai-callbacks, in-memory store', dedupe: true, redis: false },
-  { name: 'bare', code: 'bare_', label: 'bare Fastify route, no dedupe (ceiling)', dedupe: false, redis: false },
-  { name: 'handwritten', code: 'handw', label: 'hand-written SET NX EX, ioredis', dedupe: true, redis: true },
-  { name: 'powertools', code: 'power', label: '@aws-lambda-powertools/idempotency, Redis', dedupe: true, redis: true },
-  { name: 'node-idempotency', code: 'nodei', label: '@node-idempotency/core, Redis', dedupe: true, redis: true }
+  { name: 'plugin-redis', code: 'plugr', label: 'fastify-superai-callbacks, Redis', dedupe: true, redis: true, group: 'sync' },
+  { name: 'plugin-memory', code: 'plugm', label: 'fastify-superai-callbacks, in-memory store', dedupe: true, redis: false, group: 'sync' },
+  { name: 'bare', code: 'bare_', label: 'bare Fastify route, no dedupe (ceiling)', dedupe: false, redis: false, group: 'sync' },
+  { name: 'handwritten', code: 'handw', label: 'hand-written SET NX EX, ioredis', dedupe: true, redis: true, group: 'sync' },
+  { name: 'powertools', code: 'power', label: '@aws-lambda-powertools/idempotency, Redis', dedupe: true, redis: true, group: 'sync' },
+  { name: 'node-idempotency', code: 'nodei', label: '@node-idempotency/core, Redis', dedupe: true, redis: true, group: 'sync' },
+  // queue mode, receiving: the handler runs in a worker, so these answer 202 and run nothing themselves
+  { name: 'plugin-queue', code: 'plugq', label: 'fastify-superai-callbacks, queue mode, receiving (`concurrency: 0`)', dedupe: true, redis: true, group: 'queue', workloads: ['unique', 'redeliveries'] },
+  { name: 'bullmq-receive', code: 'bullr', label: 'raw BullMQ: a route calling `Queue.add` with a job id', dedupe: false, redis: true, group: 'queue', workloads: ['unique', 'redeliveries'] },
+  option('verify', 'plugv', '`verify` (a fake super.AI API on 127.0.0.1)', { verify: { apiKey: 'bench-api-key' } }, { fakeApi: true }),
+  option('signature', 'plugs', '`signature` (ECDSA P-256, bodies signed before each round)', { signature: { publicKey: SIGNING.publicKey.export({ type: 'spki', format: 'pem' }) } }, { signed: true }),
+  option('superseded', 'plugx', '`superseded: \'skip\'`', { superseded: 'skip' })
+]
+
+/** Queue mode, draining: each a worker process of its own emptying a queue the harness filled (workload (e)). */
+const DRAINERS: readonly DrainContender[] = [
+  { name: 'plugin-worker', code: 'plugw', label: 'fastify-superai-callbacks, `createSuperaiWorker` (concurrency 50)', plugin: true },
+  { name: 'bullmq-worker', code: 'bullw', label: 'raw BullMQ: a bare `Worker` (concurrency 50)', plugin: false },
 ]
 
 const { values: args } = parseArgs({
@@ -55,6 +89,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     rounds: { type: 'string' },
     rate: { type: 'string' },
+    jobs: { type: 'string' },
     'no-memory': { type: 'boolean', default: false },
     redis: { type: 'string', default: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' }
   },
@@ -64,7 +99,7 @@ const { values: args } = parseArgs({
 const quick = args.quick === true
 /** Only the default full run replaces the published results; a partial or profiled one is written apart. */
 const partial = args.only !== undefined || args.workloads !== undefined || args.seconds !== undefined || args.warmup !== undefined ||
-  args.rounds !== undefined || args.rate !== undefined || args.profile === true || args['no-memory'] === true
+  args.rounds !== undefined || args.rate !== undefined || args.jobs !== undefined || args.profile === true || args['no-memory'] === true
 const REDIS_URL = args.redis ?? 'redis://127.0.0.1:6379'
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 const PROFILES = `${RESULTS}profiles/`
@@ -91,16 +126,26 @@ const SLOW_HANDLER: SlowHandlerSettings = {
   warmupSeconds: args.warmup !== undefined ? Number(args.warmup) : quick ? 0.5 : SLOW_HANDLER_DEFAULTS.warmupSeconds,
   drainTimeoutMs: quick ? 15_000 : SLOW_HANDLER_DEFAULTS.drainTimeoutMs
 }
+/** (e): each worker drains this many jobs per round, rounds as (a)-(c)'s. */
+const DRAIN: DrainSettings = {
+  jobs: args.jobs !== undefined ? Number(args.jobs) : quick ? 1000 : 10_000,
+  rounds: SETTINGS.rounds,
+  warmupJobs: quick ? 200 : 5000,
+  concurrency: 50
+}
 const REDIS_MEMORY_CALLBACKS = quick ? 10_000 : 100_000
 const HEAP_DELIVERIES = quick ? 60_000 : 1_000_000
 const HEAP_MAX_ENTRIES = quick ? 20_000 : 100_000
 
 const only = args.only?.split(',')
 const chosenWorkloads = args.workloads?.split(',')
-const contenders = only === undefined ? CONTENDERS : CONTENDERS.filter((c) => only.includes(c.name))
 const workloads = chosenWorkloads === undefined ? WORKLOADS : WORKLOADS.filter((w) => chosenWorkloads.includes(w.name))
+const runsAny = (c: Contender): boolean => workloads.some((w) => c.workloads === undefined || c.workloads.includes(w.name))
+const contenders = (only === undefined ? CONTENDERS : CONTENDERS.filter((c) => only.includes(c.name))).filter(runsAny)
+const drainers = only === undefined ? DRAINERS : DRAINERS.filter((c) => only.includes(c.name))
+const drainChosen = (chosenWorkloads === undefined || chosenWorkloads.includes('drain')) && drainers.length > 0
 const slowHandlerChosen = chosenWorkloads === undefined || chosenWorkloads.includes('slow-handler')
-if ((contenders.length === 0 || workloads.length === 0) && !slowHandlerChosen) throw new Error('--only / --workloads left nothing to run')
+if ((contenders.length === 0 || workloads.length === 0) && !slowHandlerChosen && !drainChosen) throw new Error('--only / --workloads left nothing to run')
 
 const runId = Math.random().toString(36).slice(2, 10).padEnd(8, '0')
 const RUN_PREFIX = `sb:${runId}:`
@@ -124,7 +169,7 @@ async function measureHeap (): Promise<HeapResult> {
   return JSON.parse(out) as HeapResult
 }
 
-function checkTargets (rows: readonly RunRow[], redisMemory: RedisMemoryResult | undefined, heap: HeapResult | undefined,
+function checkTargets (rows: readonly RunRow[], drain: readonly DrainRow[], redisMemory: RedisMemoryResult | undefined, heap: HeapResult | undefined,
   slowHandler: SlowHandlerReport | undefined): TargetCheck[] {
   const checks: TargetCheck[] = []
   const measured = (['unique', 'redeliveries'] as const).filter((w) => workloads.some((x) => x.name === w))
@@ -143,7 +188,7 @@ function checkTargets (rows: readonly RunRow[], redisMemory: RedisMemoryResult |
     }
     if (any) checks.push({ target: `plugin (Redis) ≥ ${min}× ${what} req/s on (a) and (b)`, measured: parts.join(', '), met })
   }
-  compare(BASELINE, 1.0, 'the hand-written SET NX route')
+  compare(BASELINE, 1.05, 'the hand-written SET NX route')
   {
     const parts: string[] = []
     let met = true
@@ -157,11 +202,34 @@ function checkTargets (rows: readonly RunRow[], redisMemory: RedisMemoryResult |
     if (parts.length > 0) checks.push({ target: 'plugin (Redis) p99 no worse than the hand-written route on (a) and (b)', measured: parts.join(', '), met })
   }
   compare('powertools', 1.5, 'Powertools idempotency')
-  compare(CEILING, 0.65, 'the bare route')
+  compare(CEILING, 0.5, 'the bare route')
+  {
+    const plugin = rowOf(rows, 'plugin-queue', 'unique')
+    const raw = rowOf(rows, QUEUE_BASELINE, 'unique')
+    if (plugin !== undefined && raw !== undefined) {
+      const r = plugin.rps / raw.rps
+      const other = rowOf(rows, 'plugin-queue', 'redeliveries')
+      const otherRaw = rowOf(rows, QUEUE_BASELINE, 'redeliveries')
+      checks.push({
+        target: 'queue mode, receiving: ≥ 0.85× raw BullMQ\'s 202s per second on (a)',
+        measured: `(a) ${r.toFixed(2)}× (${Math.round(plugin.rps)} vs ${Math.round(raw.rps)})${other === undefined || otherRaw === undefined ? '' : `; (b) ${(other.rps / otherRaw.rps).toFixed(2)}×`}`,
+        met: r >= 0.85
+      })
+    }
+    const worker = drain.find((d) => d.contender === 'plugin-worker')
+    const rawWorker = drain.find((d) => d.contender === DRAIN_BASELINE)
+    if (worker !== undefined && rawWorker !== undefined) {
+      const r = worker.jobsPerSecond / rawWorker.jobsPerSecond
+      checks.push({ target: 'queue mode, draining: ≥ 0.75× a bare BullMQ Worker\'s jobs per second (e)', measured: `${r.toFixed(2)}× (${Math.round(worker.jobsPerSecond)} vs ${Math.round(rawWorker.jobsPerSecond)})`, met: r >= 0.75 })
+    }
+    if (drain.length > 0) {
+      checks.push({ target: '(e) every job\'s handler runs exactly once', measured: drain.map((d) => `${d.contender} ${d.handlerRuns} of ${d.jobs}`).join(', '), met: drain.every((d) => d.handlerRuns === d.jobs) })
+    }
+  }
   {
     const parts: string[] = []
     let met = true
-    for (const contender of contenders.filter((c) => c.dedupe)) {
+    for (const contender of contenders.filter((c) => c.dedupe && c.group !== 'queue')) {
       const row = rowOf(rows, contender.name, 'one-callback')
       if (row === undefined) continue
       // one fresh callback per round: the handler runs once per round
@@ -277,12 +345,13 @@ async function main (): Promise<number> {
   let redisMemory: RedisMemoryResult | undefined
   let heap: HeapResult | undefined
   let slowHandler: SlowHandlerReport | undefined
+  let drain: DrainRow[] = []
   try {
     if (args.profile === true) await rm(PROFILES, { recursive: true, force: true })
     log(`bench: ${quick ? 'quick' : 'full'} run ${runId}; starting ${contenders.length} servers`)
-    const nodeFlags = (c: Contender): string[] => args.profile === true
+    const nodeFlags = (name: string): string[] => args.profile === true
       // a directory per server: the tsx loader's worker thread writes a profile of its own next to the main thread's
-      ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}${c.name}`]
+      ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}${name}`]
       : []
     // the memory tests are not timed: the heap test (its own process) overlaps the Redis one, the servers'
     // start and the warm-up; the Redis one runs alone against Redis, before any server writes there
@@ -292,15 +361,25 @@ async function main (): Promise<number> {
       redisMemory = await measureRedisMemory(REDIS_URL, RUN_PREFIX, REDIS_MEMORY_CALLBACKS)
       log(`  ${elapsed()} memory: Redis ${redisMemory.memoryUsage.toFixed(1)} bytes per remembered callback (MEMORY USAGE over ${REDIS_MEMORY_CALLBACKS.toLocaleString('en-US')}), ${redisMemory.usedMemoryPerKey.toFixed(1)} (used_memory growth)`)
     }
-    // started together (cheaper than one by one); idle servers cost nothing while another is measured
-    await Promise.all((workloads.length === 0 ? [] : contenders).map(async (c) => {
-      servers.set(c.name, await startServer(c.name, { env: { BENCH_PREFIX: prefixOf(c), BENCH_REDIS_URL: REDIS_URL }, nodeFlags: nodeFlags(c) }))
+    // the fake super.AI API of `verify`, a process of its own, so that its CPU is not the server's
+    if (workloads.length > 0 && contenders.some((c) => c.fakeApi === true)) servers.set('fake-api', await startServer('fake-api', { env: {} }))
+    const fakeApiUrl = (): string => `http://127.0.0.1:${serverOf('fake-api').port}/v1`
+    // started a few at a time (cheaper than one by one; a dozen at once on 2 cores made some miss their
+    // start timeout); idle servers cost nothing while another is measured
+    const toStart = workloads.length === 0 ? [] : [...contenders]
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let c = toStart.shift(); c !== undefined; c = toStart.shift()) {
+        const env: Record<string, string> = { BENCH_PREFIX: prefixOf(c), BENCH_REDIS_URL: REDIS_URL, BENCH_QUEUE: 'bench' }
+        if (c.options !== undefined) env.BENCH_OPTIONS = JSON.stringify(c.options)
+        if (c.fakeApi === true) env.BENCH_FAKE_API = fakeApiUrl()
+        servers.set(c.name, await startServer(c.server ?? c.name, { env, nodeFlags: nodeFlags(c.name), timeoutMs: 60_000 }))
+      }
     }))
     log(`  ${elapsed()} servers listening`)
     for (const c of workloads.length === 0 ? [] : contenders) {
       const server = serverOf(c.name)
       log(`  ${elapsed()} warm-up ${c.name} (${SETTINGS.warmupSeconds} s)`)
-      await runLoad(server.port, createWorkload('redeliveries', 7), SETTINGS.warmupSeconds)
+      await runLoad(server.port, c.signed === true ? signedWorkload(SIGNING.privateKey, 1000) : createWorkload('redeliveries', 7), SETTINGS.warmupSeconds)
       if (c.redis) await deleteKeys(redis, prefixOf(c))
     }
     // nothing else may run while a contender is measured
@@ -316,11 +395,13 @@ async function main (): Promise<number> {
       }>()
       for (let round = 0; round < SETTINGS.rounds; round++) {
         // each round in a rotated order, so that no contender always follows the same one
-        for (let i = 0; i < contenders.length; i++) {
-          const c = contenders[(i + round) % contenders.length]
+        const here = contenders.filter((c) => c.workloads === undefined || c.workloads.includes(workloadName))
+        for (let i = 0; i < here.length; i++) {
+          const c = here[(i + round) % here.length]
           if (c === undefined) continue
           const server = serverOf(c.name)
-          const workload = createWorkload(workloadName, 42 + round)
+          // signed bodies for the signature contender: enough for a round at a few thousand requests per second
+          const workload = c.signed === true ? signedWorkload(SIGNING.privateKey, Math.ceil(4000 * SETTINGS.seconds.unique)) : createWorkload(workloadName, 42 + round)
           const before = await fetchStats(server.port)
           const redisCpuBefore = await redisCpu(redis)
           const result = await runLoad(server.port, workload, SETTINGS.seconds[workloadName])
@@ -328,7 +409,8 @@ async function main (): Promise<number> {
           const redisCpuAfter = await redisCpu(redis)
           const after = await fetchStats(server.port)
           const handlerRuns = after.handled - before.handled
-          const sample = c.redis ? await sampleMemoryUsage(redis, prefixOf(c), 500, /:lock$/) : undefined
+          // the queue contenders' keys are BullMQ's jobs, not one key per callback
+          const sample = c.redis && c.group !== 'queue' ? await sampleMemoryUsage(redis, prefixOf(c), 500, /:lock$/) : undefined
           if (c.redis) await deleteKeys(redis, prefixOf(c))
           const acc = results.get(c.name) ?? { rounds: [], handlerRuns: 0, distinct: 0, sent: 0, redisBytes: [], cpuMicros: 0, redisCpuMicros: 0 }
           results.set(c.name, acc)
@@ -362,9 +444,13 @@ async function main (): Promise<number> {
       }
     }
 
+    // the contenders are done: stopped, so that (e) and (d) share the machine with none of them
+    await Promise.allSettled([...servers.values()].map(async (server) => { await stopServer(server) }))
+    if (drainChosen) {
+      log(`  ${elapsed()} drain (e): ${drainers.map((d) => d.name).join(', ')}; ${DRAIN.rounds} × ${DRAIN.jobs.toLocaleString('en-US')} jobs each`)
+      drain = await benchDrain(redis, REDIS_URL, RUN_PREFIX, drainers, DRAIN, (message) => { log(`  ${elapsed()}${message}`) }, nodeFlags)
+    }
     if (slowHandlerChosen) {
-      // the contenders are done: stopped, so that (d) shares the machine with none of them
-      await Promise.allSettled([...servers.values()].map(async (server) => { await stopServer(server) }))
       log(`  ${elapsed()} slow-handler (d): ${SLOW_HANDLER.modes.join(', ')}; ${SLOW_HANDLER.rate} requests/s, ${SLOW_HANDLER.rounds} × ${SLOW_HANDLER.seconds} s each`)
       slowHandler = await benchSlowHandler(redis, REDIS_URL, `${RUN_PREFIX}`, SLOW_HANDLER, (message) => { log(`  ${elapsed()}${message}`) })
     }
@@ -383,7 +469,7 @@ async function main (): Promise<number> {
     return 1
   }
 
-  const targets = checkTargets(rows, redisMemory, heap, slowHandler)
+  const targets = checkTargets(rows, drain, redisMemory, heap, slowHandler)
   const cpu = cpus()
   const report: Report = {
     date: new Date().toISOString(),
@@ -391,9 +477,10 @@ async function main (): Promise<number> {
     mode: quick ? 'quick' : partial ? 'partial' : 'full',
     machine: { node: process.version, cpus: cpu.length, cpuModel: cpu[0]?.model.trim() ?? '?', redis: redisVersion, loadavg: loadavg() },
     settings: SETTINGS,
-    contenders: contenders.map(({ name, label, dedupe, redis: usesRedis }) => ({ name, label, dedupe, redis: usesRedis })),
+    contenders: contenders.map(({ name, label, dedupe, redis: usesRedis, group }) => ({ name, label, dedupe, redis: usesRedis, group })),
     workloads: workloads.map(({ name, label }) => ({ name, label })),
     rows,
+    ...(drain.length === 0 ? {} : { drain, drainSettings: DRAIN }),
     ...(redisMemory === undefined ? {} : { redisMemory }),
     ...(heap === undefined ? {} : { heap }),
     ...(slowHandler === undefined ? {} : { slowHandler }),
@@ -410,8 +497,11 @@ async function main (): Promise<number> {
   process.stdout.write(markdown)
   log(`bench: done in ${report.seconds.toFixed(1)} s; wrote bench/results/${base}.json, ${base}.md, ${chart}.svg; Redis left clean`)
   // correctness, not speed: judged in every run, the quick one included
-  const failures = slowHandler === undefined ? [] : slowHandlerFailures(slowHandler)
-  for (const failure of failures) log(`bench: slow-handler: ${failure}`)
+  const failures = [
+    ...slowHandler === undefined ? [] : slowHandlerFailures(slowHandler).map((f) => `slow-handler: ${f}`),
+    ...drain.filter((d) => d.handlerRuns !== d.jobs).map((d) => `drain: ${d.contender} ran the handler ${d.handlerRuns} times for ${d.jobs} jobs`)
+  ]
+  for (const failure of failures) log(`bench: ${failure}`)
   return failures.length > 0 ? 1 : 0
 }
 

@@ -43,7 +43,12 @@ export async function runLoad (port: number, workload: Workload, seconds: number
       method: 'POST',
       path: CALLBACK_PATH,
       headers: { 'content-type': 'application/json' },
-      setupRequest: (request) => ({ ...request, body: workload.next() })
+      setupRequest: workload.nextRequest === undefined
+        ? (request) => ({ ...request, body: workload.next() })
+        : (request) => {
+            const { body, headers } = (workload.nextRequest as NonNullable<Workload['nextRequest']>)()
+            return { ...request, body, headers: { ...request.headers, ...headers } }
+          }
     }]
   }, (err: unknown, result) => { finish(err, result) })
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {

@@ -3,12 +3,15 @@ import type { LoadResult, RoundSummary } from './load.js'
 import type { WorkloadName } from './workloads.js'
 import type { RedisMemoryResult } from '../memory/redis-memory.js'
 import { renderSlowHandler, type SlowHandlerReport } from './slow-handler.js'
+import type { DrainRow, DrainSettings } from './drain.js'
 
 export interface ContenderInfo {
   readonly name: string
   readonly label: string
   readonly dedupe: boolean
   readonly redis: boolean
+  /** `sync`: deduplicating routes, against the hand-written one; `queue`: receiving in queue mode, against raw BullMQ; `option`: the plugin with one option more. */
+  readonly group: 'sync' | 'queue' | 'option'
 }
 
 export interface RunRow extends LoadResult {
@@ -57,12 +60,18 @@ export interface Report {
   readonly heap?: HeapResult
   /** (d): synchronous vs queue mode with a slow handler, open-loop load. */
   readonly slowHandler?: SlowHandlerReport
+  /** (e): queue workers draining a filled queue. */
+  readonly drain?: readonly DrainRow[]
+  readonly drainSettings?: DrainSettings
   readonly targets: readonly TargetCheck[]
   readonly seconds: number
 }
 
 export const BASELINE = 'handwritten'
 export const CEILING = 'bare'
+/** Queue mode's references: raw BullMQ receiving (a route calling `Queue.add`) and draining (a bare `Worker`). */
+export const QUEUE_BASELINE = 'bullmq-receive'
+export const DRAIN_BASELINE = 'bullmq-worker'
 
 export function rowOf (rows: readonly RunRow[], contender: string, workload: WorkloadName): RunRow | undefined {
   return rows.find((row) => row.contender === contender && row.workload === workload)
@@ -75,8 +84,9 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined || !(b > 0) ? 'n/a' : `${(a / b).toFixed(2)}×`
 const bytes = (value: number): string => `${(value / 1024 / 1024).toFixed(1)} MiB`
 
-/** "1 of 1" for a deduplicating contender that ran the handler once per distinct callback. */
-function runs (row: RunRow): string {
+/** "1 of 1" for a deduplicating contender that ran the handler once per distinct callback; a receiver in queue mode runs none, so its 202s. */
+function runs (row: RunRow, group: ContenderInfo['group']): string {
+  if (group === 'queue') return `– (${fmt(row.status['202'] ?? 0)} × 202)`
   const mark = row.handlerRuns <= row.distinct ? '' : ' ⚠'
   return `${fmt(row.handlerRuns)} / ${fmt(row.distinct)}${mark}`
 }
@@ -119,15 +129,22 @@ export function renderMarkdown (report: Report): string {
   for (const workload of report.workloads) {
     const baseline = rowOf(report.rows, BASELINE, workload.name)
     const ceiling = rowOf(report.rows, CEILING, workload.name)
+    const queueBaseline = rowOf(report.rows, QUEUE_BASELINE, workload.name)
+    const plugin = rowOf(report.rows, 'plugin-redis', workload.name)
     lines.push(`**${workload.label}**`)
     lines.push('')
-    lines.push('| contender | req/s | p50 ms | p99 ms | × hand-written | × bare | server CPU µs/req | Redis CPU µs/req | handler runs / distinct | non-2xx |')
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+    lines.push('| contender | req/s | p50 ms | p99 ms | × hand-written | × bare | × raw BullMQ | server CPU µs/req | Redis CPU µs/req | handler runs / distinct | non-2xx |')
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
     for (const c of report.contenders) {
       const row = rowOf(report.rows, c.name, workload.name)
       if (row === undefined) continue
       const name = c.name.startsWith('plugin') ? `**${label.get(row.contender)}**` : label.get(row.contender)
-      lines.push(`| ${name} | ${fmt(row.rps)} | ${ms(row.p50)} | ${ms(row.p99)} | ${ratio(row.rps, baseline?.rps)} | ${ratio(row.rps, ceiling?.rps)} | ${fmt(row.serverCpuPerRequest)} | ${c.redis ? fmt(row.redisCpuPerRequest) : '–'} | ${runs(row)} | ${non2xx(row)} |`)
+      // an option's cost: its server CPU beside the default's
+      const cpu = c.group === 'option' && plugin !== undefined
+        ? `${fmt(row.serverCpuPerRequest)} (${row.serverCpuPerRequest >= plugin.serverCpuPerRequest ? '+' : ''}${fmt(row.serverCpuPerRequest - plugin.serverCpuPerRequest)})`
+        : fmt(row.serverCpuPerRequest)
+      lines.push(`| ${name} | ${fmt(row.rps)} | ${ms(row.p50)} | ${ms(row.p99)} | ${ratio(row.rps, baseline?.rps)} | ${ratio(row.rps, ceiling?.rps)} | ` +
+        `${c.group === 'queue' ? ratio(row.rps, queueBaseline?.rps) : '–'} | ${cpu} | ${c.redis ? fmt(row.redisCpuPerRequest) : '–'} | ${runs(row, c.group)} | ${non2xx(row)} |`)
     }
     lines.push('')
   }
@@ -168,6 +185,7 @@ export function renderMarkdown (report: Report): string {
       `${growth === undefined ? 'n/a' : `${growth.growth >= 0 ? '+' : ''}${(growth.growth * 100).toFixed(1)}%`} from ${fmt(2 * h.maxEntries)} to ${fmt(h.deliveries)}).`)
   }
   lines.push('')
+  if (report.drain !== undefined && report.drain.length > 0) lines.push(renderDrain(report.drain, report.drainSettings))
   if (report.slowHandler !== undefined) lines.push(renderSlowHandler(report.slowHandler))
   if (report.targets.length > 0) {
     lines.push('**Targets**')
@@ -177,6 +195,74 @@ export function renderMarkdown (report: Report): string {
     for (const t of report.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.diagnostic === true ? '–' : t.met ? 'yes' : '**no**'} |`)
     lines.push('')
   }
+  lines.push(renderSummary(report))
+  return `${lines.join('\n')}\n`
+}
+
+/** (e): jobs per second of each worker draining a filled queue, against a bare BullMQ Worker. */
+export function renderDrain (rows: readonly DrainRow[], settings: DrainSettings | undefined): string {
+  const base = rows.find((r) => r.contender === DRAIN_BASELINE)
+  const lines = [
+    `**(e) queue mode, draining** (a queue filled with ${settings === undefined ? '?' : fmt(settings.jobs)} distinct callbacks as each receiver stores them, then resumed; ` +
+      `a worker process of its own at concurrency ${settings?.concurrency ?? '?'}, timed until its handler ran once per job; ${settings?.rounds ?? '?'} rounds, contenders interleaved, median of the rounds)`,
+    '',
+    '| contender | jobs/s | × raw BullMQ | worker CPU µs/job | Redis CPU µs/job | handler runs / jobs | rounds, jobs/s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- |'
+  ]
+  for (const row of rows) {
+    const name = row.contender.startsWith('plugin') ? `**${row.label}**` : row.label
+    const mark = row.handlerRuns === row.jobs ? '' : ' ⚠'
+    lines.push(`| ${name} | ${fmt(row.jobsPerSecond)} | ${ratio(row.jobsPerSecond, base?.jobsPerSecond)} | ${fmt(row.workerCpuPerJob)} | ${fmt(row.redisCpuPerJob)} | ` +
+      `${fmt(row.handlerRuns)} / ${fmt(row.jobs)}${mark} | ${row.rounds.map((r) => fmt(r)).join(', ')} |`)
+  }
+  lines.push('')
+  return `${lines.join('\n')}\n`
+}
+
+/**
+ * The README's benchmark summary, straight from this run: the table (req/s on (a) and (b) with the ratio
+ * to the hand-written route, p99 and server CPU on (a)) and one line each for queue mode and the options.
+ */
+export function renderSummary (report: Report): string {
+  const a = (name: string): RunRow | undefined => rowOf(report.rows, name, 'unique')
+  const b = (name: string): RunRow | undefined => rowOf(report.rows, name, 'redeliveries')
+  const sync = report.contenders.filter((c) => c.group === 'sync')
+  const lines = [`**Summary for the README** (${report.mode} run of ${report.date.slice(0, 16).replace('T', ' ')} UTC, \`${report.command}\`)`, '']
+  if (sync.some((c) => a(c.name) !== undefined)) {
+    lines.push('| contender | (a) all unique, req/s | (b) 30% redeliveries, req/s | p99 ms (a) | server CPU µs/req (a) |')
+    lines.push('| --- | ---: | ---: | ---: | ---: |')
+    const order = ['plugin-redis', 'plugin-memory', BASELINE, 'powertools', 'node-idempotency', CEILING]
+    for (const c of [...sync].sort((x, y) => order.indexOf(x.name) - order.indexOf(y.name))) {
+      const ra = a(c.name)
+      if (ra === undefined) continue
+      const rb = b(c.name)
+      const cell = (row: RunRow | undefined, base: RunRow | undefined): string => row === undefined ? 'n/a' : `${fmt(row.rps)} (${ratio(row.rps, base?.rps)})`
+      const name = c.name.startsWith('plugin') ? `**${c.label}**` : c.label
+      lines.push(`| ${name} | ${cell(ra, a(BASELINE))} | ${cell(rb, b(BASELINE))} | ${ms(ra.p99)} | ${fmt(ra.serverCpuPerRequest)} |`)
+    }
+    lines.push('')
+  }
+  const queue = a('plugin-queue')
+  const raw = a(QUEUE_BASELINE)
+  const worker = report.drain?.find((d) => d.contender === 'plugin-worker')
+  const rawWorker = report.drain?.find((d) => d.contender === DRAIN_BASELINE)
+  if (queue !== undefined || worker !== undefined) {
+    const parts: string[] = []
+    if (queue !== undefined) parts.push(`receiving ${fmt(queue.rps)} 202s/s on (a)${raw === undefined ? '' : `, ${ratio(queue.rps, raw.rps)} raw BullMQ's ${fmt(raw.rps)}`} (server CPU ${fmt(queue.serverCpuPerRequest)}${raw === undefined ? '' : ` vs ${fmt(raw.serverCpuPerRequest)}`} µs/request)`)
+    if (worker !== undefined) parts.push(`draining ${fmt(worker.jobsPerSecond)} jobs/s${rawWorker === undefined ? '' : `, ${ratio(worker.jobsPerSecond, rawWorker.jobsPerSecond)} a bare BullMQ Worker's ${fmt(rawWorker.jobsPerSecond)}`} (worker CPU ${fmt(worker.workerCpuPerJob)}${rawWorker === undefined ? '' : ` vs ${fmt(rawWorker.workerCpuPerJob)}`} µs/job)`)
+    lines.push(`- Queue mode: ${parts.join('; ')}.`)
+  }
+  const plugin = a('plugin-redis')
+  const options = report.contenders.filter((c) => c.group === 'option' && a(c.name) !== undefined)
+  if (plugin !== undefined && options.length > 0) {
+    lines.push(`- What an option costs, server CPU per request on (a) beside the default's ${fmt(plugin.serverCpuPerRequest)} µs: ` +
+      options.map((c) => {
+        const row = a(c.name) as RunRow
+        const delta = row.serverCpuPerRequest - plugin.serverCpuPerRequest
+        return `${c.name.replace(/^plugin-/, '')} ${delta >= 0 ? '+' : ''}${fmt(delta)} µs (${ratio(row.rps, plugin.rps)} the default's req/s)`
+      }).join(', ') + '.')
+  }
+  lines.push('')
   return `${lines.join('\n')}\n`
 }
 

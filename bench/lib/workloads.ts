@@ -2,7 +2,7 @@
  * The three workloads, as body generators the load generator calls once per request. Bodies are the shape
  * super.AI posts; uuids are random, the choice of repeats is seeded, so a run's traffic pattern is reproducible.
  */
-import { randomUUID } from 'node:crypto'
+import { randomUUID, sign, type KeyObject } from 'node:crypto'
 
 export type WorkloadName = 'unique' | 'redeliveries' | 'one-callback'
 
@@ -12,6 +12,8 @@ export interface Workload {
   readonly connections: number
   /** The next request body. */
   next (): string
+  /** The next request with headers of its own (a signed callback), when the workload has them; else `next()`. */
+  nextRequest?: () => { readonly body: string, readonly headers: Readonly<Record<string, string>> }
   /** How many different callbacks were sent so far: the most times a deduplicating handler may run. */
   readonly distinct: number
   readonly sent: number
@@ -91,6 +93,30 @@ export function createWorkload (name: WorkloadName, seed = 42): Workload {
       return body
     },
     get distinct () { return distinct },
+    get sent () { return sent }
+  }
+}
+
+/**
+ * Workload (a) signed as super.AI signs (ECDSA P-256 over the body, header `X-SuperAI-Webhook-Signature`):
+ * `pool` bodies signed before the round, since one signature costs the sender about as much as the server's
+ * check of it; past the pool, each is signed when sent.
+ */
+export function signedWorkload (privateKey: KeyObject, pool: number): Workload {
+  const signed = (body: string): { body: string, headers: Record<string, string> } => ({
+    body,
+    headers: { 'x-superai-webhook-signature': sign('sha256', Buffer.from(body), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64') }
+  })
+  const ready = Array.from({ length: pool }, () => signed(uniqueBody()))
+  let sent = 0
+  const nextRequest = (): { body: string, headers: Record<string, string> } => ready[sent++] ?? signed(uniqueBody())
+  return {
+    name: 'unique',
+    label: WORKLOADS[0]?.label ?? 'unique',
+    connections: WORKLOADS[0]?.connections ?? 50,
+    next: () => nextRequest().body,
+    nextRequest,
+    get distinct () { return sent },
     get sent () { return sent }
   }
 }

@@ -24,10 +24,25 @@ export const ROUTE_SCHEMA = {
 export type Body = CallbackBody
 
 let handled = 0
+/** A drain waiting for the handler count to reach a target (worker contenders). */
+let waiter: { readonly target: number, readonly resolve: () => void } | undefined
 
 /** The trivial handler every contender runs once per callback it decides to process. */
 export function handleCallback (event: { readonly uuid: string }): void {
   if (event.uuid.length > 0) handled++
+  if (waiter !== undefined && handled >= waiter.target) {
+    waiter.resolve()
+    waiter = undefined
+  }
+}
+
+/** Resolves once the handler ran `target` times in all (true), or after `timeoutMs` (false). */
+async function whenHandled (target: number, timeoutMs: number): Promise<boolean> {
+  if (handled >= target) return true
+  return await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { waiter = undefined; resolve(false) }, timeoutMs)
+    waiter = { target, resolve: () => { clearTimeout(timer); resolve(true) } }
+  })
 }
 
 /**
@@ -43,6 +58,13 @@ export async function serve (app: FastifyInstance, cleanup: () => Promise<void> 
   app.get('/__bench/stats', async () => {
     const { user, system } = process.cpuUsage()
     return { handled, cpuMicros: user + system }
+  })
+  // a queue drain: answers once the handler ran `handled` times in all, with the time and CPU at that moment
+  app.get<{ Querystring: { handled: string, timeoutMs?: string } }>('/__bench/wait', async (request) => {
+    const done = await whenHandled(Number(request.query.handled), Number(request.query.timeoutMs ?? 60_000))
+    const at = performance.timeOrigin + performance.now()
+    const { user, system } = process.cpuUsage()
+    return { done, handled, cpuMicros: user + system, at }
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo

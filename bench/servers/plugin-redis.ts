@@ -1,8 +1,19 @@
-/** Contender 1a: this plugin with Redis, default options (only the key prefix is the run's own). */
-import superaiCallbacks from '../../src/index.js'
+/**
+ * Contender 1a: this plugin with Redis, default options (only the key prefix is the run's own). The option
+ * contenders run this same server with BENCH_OPTIONS, plugin options as JSON merged over these; with
+ * BENCH_FAKE_API (a base URL), `verify` asks that fake API.
+ */
+import superaiCallbacks, { type SuperaiCallbacksOptions } from '../../src/index.js'
 import { PREFIX, REDIS_URL, createApp, handleCallback, serve } from './common.js'
 
+const extra = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as Pick<SuperaiCallbacksOptions, 'verify'>
+const fakeApi = process.env.BENCH_FAKE_API
 const app = createApp()
-await app.register(superaiCallbacks, { redis: REDIS_URL, keyPrefix: PREFIX })
+await app.register(superaiCallbacks, {
+  redis: REDIS_URL,
+  keyPrefix: PREFIX,
+  ...extra,
+  ...(extra.verify === undefined || fakeApi === undefined ? {} : { verify: { ...extra.verify, baseUrl: fakeApi } })
+} as SuperaiCallbacksOptions)
 app.superai.onJobCompleted((event) => { handleCallback(event) })
 await serve(app)

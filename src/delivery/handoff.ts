@@ -79,7 +79,9 @@ export class QueueHandoff {
       await this.#settlement.release(delivery.key, token, delivery.log)
       return { status: 'storeUnavailable', error: new codes.FST_SUPERAI_STORE_UNAVAILABLE(), delivery }
     }
-    await this.#settlement.complete(delivery.key, token, delivery.log)
+    // stored: the job id keeps a second enqueue out and the worker's run claim a second run, so the 202
+    // need not wait for the mark
+    this.#settlement.completeSoon(delivery.key, token, delivery.log)
     this.#durations.observe(performance.now() - startedAt)
     return { status: 'queued', delivery }
   }

@@ -259,7 +259,14 @@ export class DeliveryPipeline {
       const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, handlers)
       return { status: 'failed', error, cause, delivery, failures, handlers, latestState }
     }
-    await this.#settlement.complete(claimKey, token, log, job?.write === true ? job : undefined)
+    const marks = job?.write === true ? job : undefined
+    if (source.source === 'queue') {
+      // BullMQ finishes the job next, and a finished job never runs again: the mark need not hold it up
+      // (a job retried after a crash in between finds the mark, or the claim until its lease ends, as before)
+      this.#settlement.completeSoon(claimKey, token, log, marks)
+    } else {
+      await this.#settlement.complete(claimKey, token, log, marks)
+    }
     return { status: 'processed', delivery, latestState }
   }
 

@@ -32,6 +32,8 @@ export class Settlement {
   readonly #ttlMs: number
   readonly #leaseMs: number
   readonly #pending = new Map<string, Pending>()
+  /** `completeSoon` writes still waiting for Redis' answer. */
+  readonly #underWay = new Set<Promise<void>>()
 
   constructor (store: IdempotencyStore, { ttlMs, leaseMs }: { readonly ttlMs: number, readonly leaseMs: number }) {
     this.#store = store
@@ -57,6 +59,19 @@ export class Settlement {
     await this.#write('complete', key, token, log, Date.now() + this.#ttlMs, marks)
   }
 
+  /**
+   * `complete` without waiting for Redis' answer, where nothing waits on it: in queue mode, once the job
+   * is stored (the receiver) or finished (the worker), what keeps the handlers from running twice is the
+   * job itself, and the mark only turns a redelivery's claim into "duplicate" sooner. Commands on one
+   * connection run in order, so a claim of the same key from this process still finds it; a failed write is
+   * retried as `complete`'s is, and `flush` waits for the ones under way.
+   */
+  completeSoon (key: string, token: string, log: FastifyBaseLogger, marks?: JobMarks): void {
+    const write = this.complete(key, token, log, marks)
+    this.#underWay.add(write)
+    void write.finally(() => this.#underWay.delete(write))
+  }
+
   /** Frees the claim so that the next delivery runs the handlers. */
   async release (key: string, token: string, log: FastifyBaseLogger): Promise<void> {
     await this.#write('release', key, token, log, Date.now() + this.#leaseMs, undefined)
@@ -64,6 +79,8 @@ export class Settlement {
 
   /** One last try for every pending write (at shutdown, before the connection closes); the rest is logged. */
   async flush (): Promise<void> {
+    // the writes not awaited first: one that fails becomes pending, and is tried once more below
+    while (this.#underWay.size > 0) await Promise.all(this.#underWay)
     const entries = [...this.#pending]
     for (const [, pending] of entries) clearTimeout(pending.timer)
     await Promise.all(entries.map(async ([key, pending]) => {

@@ -7,6 +7,7 @@ import type { Bullmq } from './bullmq.js'
 import { causeOf, tryFailure } from './failure-reason.js'
 import type { ResolvedQueueOptions } from './options.js'
 import type { CallbackJobData } from './types.js'
+import { jobLog } from './job-log.js'
 import { logFieldsOf } from '../schema.js'
 
 /** BullMQ's stalled-job check runs this often at most, however long the lease. */
@@ -52,7 +53,7 @@ export function createCallbackWorker (parts: CallbackWorkerParts): Worker<Callba
   const processor = async (job: Job<CallbackJobData>, token?: string): Promise<void> => {
     const { event, key } = job.data
     const attempt = job.attemptsMade + 1
-    const outcome = await pipeline.process(event, key, log.child({ jobId: job.id, attempt }), attempt)
+    const outcome = await pipeline.process(event, key, jobLog(log, job.id, attempt), attempt)
     switch (outcome.status) {
       case 'processed':
       case 'duplicate':
