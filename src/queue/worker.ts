@@ -69,7 +69,7 @@ export function createCallbackWorker (parts: CallbackWorkerParts): Worker<Callba
         throw new bullmq.DelayedError()
       default:
         // a handler failed, or the store or verify was unavailable: retried with backoff, then a dead letter
-        throw tryFailure({ attempt, key, opts: job.opts }, causeOf(outcome), outcome.status === 'failed' ? outcome.cause : outcome.error)
+        throw tryFailure(bullmq.Backoffs, { attempt, key, job }, causeOf(outcome), outcome.status === 'failed' ? outcome.cause : outcome.error)
     }
   }
 
