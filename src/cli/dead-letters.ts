@@ -5,6 +5,7 @@ import { loadBullmq } from '../queue/bullmq.js'
 import { DeadLetters } from '../queue/dead-letters.js'
 import { QUEUE_DEFAULTS, resolveQueueOptions } from '../queue/options.js'
 import type { CallbackJobData, DeadLetter } from '../queue/types.js'
+import { quitRedis } from '../store/connection.js'
 import { EXIT, UsageError, parse } from './args.js'
 import { printJson, type CliIo } from './io.js'
 
@@ -110,6 +111,6 @@ export async function deadLetters (args: readonly string[], io: CliIo): Promise<
     return ok ? EXIT.OK : EXIT.FAILED
   } finally {
     await queue.close().catch(() => {})
-    await redis.quit().catch(() => { redis.disconnect() })
+    await quitRedis(redis)
   }
 }

@@ -12,6 +12,13 @@ export interface RedisConnection {
   close (): Promise<void>
 }
 
+/** Ends a client for good: QUIT once its replies are in, then disconnect for what QUIT leaves running. */
+export async function quitRedis (client: Redis | Cluster): Promise<void> {
+  await client.quit().catch(() => {})
+  // QUIT ends the connection but not a Sentinel failover detector's subscriptions; disconnect() does
+  client.disconnect()
+}
+
 /**
  * Logs Redis trouble through the app's logger, once per outage rather than once per reconnect attempt;
  * a listener also keeps ioredis from printing "Unhandled error event".
@@ -99,9 +106,7 @@ async function connectOwned (client: Redis | Cluster, timeoutMs: number, log: Fa
     close: async () => {
       unwatch()
       client.on('error', () => {})
-      await client.quit().catch(() => {})
-      // QUIT ends the connection but not a Sentinel failover detector's subscriptions; disconnect() does
-      client.disconnect()
+      await quitRedis(client)
     }
   }
 }
