@@ -78,7 +78,7 @@ export const DEFAULTS = Object.freeze({
 } as const)
 
 /** Every option name, once: the compiler fails the build when one is missing here or not declared. */
-export const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
+const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
   path: true,
   redis: true,
   store: true,

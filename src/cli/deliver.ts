@@ -25,7 +25,7 @@ export const DEFAULT_POLICY: DeliveryPolicy = Object.freeze({
 })
 
 /** One HTTP request of a delivery. */
-export interface Attempt {
+interface Attempt {
   /** The HTTP status; 0 when no answer came (network error, timeout). */
   readonly status: number
   readonly latencyMs: number
@@ -38,7 +38,7 @@ export interface Attempt {
  * its workers); `duplicate`: 200 `duplicate: true`; `accepted`: another 2xx; `failed`: no 2xx after the
  * retries, or a final 4xx.
  */
-export type Outcome = 'processed' | 'queued' | 'duplicate' | 'accepted' | 'failed'
+type Outcome = 'processed' | 'queued' | 'duplicate' | 'accepted' | 'failed'
 
 export interface DeliveryResult {
   readonly outcome: Outcome

@@ -8,7 +8,7 @@ import { createRandom, type Random } from './prng.js'
  */
 
 /** A callback body as super.AI sends it, with the extra job details it may carry. */
-export interface CallbackBody {
+interface CallbackBody {
   readonly id: string
   readonly uuid: string
   readonly state: JobState | (string & Record<never, never>)
@@ -18,7 +18,7 @@ export interface CallbackBody {
 }
 
 /** A v2 callback about a job batch, as super.AI sends it ("Job batch callbacks"). */
-export interface BatchCallbackBody {
+interface BatchCallbackBody {
   readonly version: '2'
   readonly entityType: 'batch'
   readonly entityId: string
@@ -36,9 +36,9 @@ export type SimulatedCallback = {
 )
 
 /** `concurrent`: sent at the same moment as the original; `redelivery`: shortly after; `late`: well after. */
-export type DeliveryKind = 'original' | 'concurrent' | 'redelivery' | 'late'
+type DeliveryKind = 'original' | 'concurrent' | 'redelivery' | 'late'
 
-export interface PlannedItem {
+interface PlannedItem {
   readonly callback: number
   /** Deliveries of the callback sent at once (more than 1 only for concurrent duplicates). */
   readonly copies: number
@@ -55,7 +55,7 @@ export interface SimulationPlan {
   readonly deliveries: number
 }
 
-export interface PlanOptions {
+interface PlanOptions {
   readonly jobs: number
   /** Job batches whose v2 callback is mixed into the stream (default 0). */
   readonly batches?: number

@@ -42,7 +42,7 @@ const OPTIONS = {
 } as const
 
 /** What a run did; `--json` prints it. */
-export interface ReconcileCounts {
+interface ReconcileCounts {
   /** Jobs the API listed. */
   listed: number
   /** Listed jobs in a state no callback announces (waiting, in progress) or an undocumented one. */
@@ -62,7 +62,7 @@ export interface ReconcileCounts {
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 }
 
 /** `90m`, `24h`, `7d`, `3600` or `3600s`, in ms. */
-export function duration (value: string | undefined): number {
+function duration (value: string | undefined): number {
   if (value === undefined) return 24 * 3_600_000
   const match = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(value.trim())
   const seconds = match === null ? Number.NaN : Number(match[1]) * (UNITS[match[2] || 's'] ?? Number.NaN)

@@ -16,7 +16,7 @@ export {
 }
 
 /** Page size of `jobs()` unless the query sets one: the SDK's. */
-export const DEFAULT_JOBS_PAGE_SIZE = 500
+const DEFAULT_JOBS_PAGE_SIZE = 500
 
 /**
  * The query of `GET /apps/{app_id}/jobs`, named as the API names it. Dates are a `Date` or a string
@@ -255,7 +255,7 @@ function segment (name: string, value: string): string {
 const SDK_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
 
 /** A date as the API's query takes it, UTC to the second (`YYYY-MM-DDTHH:MM:SSZ`), as the SDK formats it. */
-export function formatApiDate (name: string, value: Date | string): string {
+function formatApiDate (name: string, value: Date | string): string {
   if (typeof value === 'string' && SDK_DATE.test(value)) return value
   const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : new Date(Number.NaN)
   if (Number.isNaN(date.getTime())) throw new codes.FST_SUPERAI_INVALID_OPTION(name, 'expected a Date or a date string')

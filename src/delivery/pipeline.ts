@@ -29,7 +29,7 @@ export interface PipelineSettings {
 }
 
 /** Where the handlers would run, without the parts the pipeline adds (`log`, `key`, `job`). */
-export type RunSource =
+type RunSource =
   | { readonly source: 'http', readonly request: FastifyRequest }
   | { readonly source: 'queue', readonly attempt: number }
   /** Reconciliation: `job` is the job object the API listed, so there is nothing to verify. */

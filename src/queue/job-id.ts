@@ -17,7 +17,7 @@ const HEAD = 'cb.'
 const LEGACY_HEAD = 'cb_'
 const DIGEST_MARK = '~~'
 const DIGEST_LENGTH = 22
-export const MAX_JOB_ID_LENGTH = 100
+const MAX_JOB_ID_LENGTH = 100
 
 /** Characters a key keeps as they are in its id. */
 const PLAIN = /^[A-Za-z0-9_-]$/

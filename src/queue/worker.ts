@@ -14,7 +14,7 @@ const MAX_STALLED_INTERVAL_MS = 30_000
 /** After a Redis error the worker tries again this soon (BullMQ's 15 s would leave callbacks waiting after an outage). */
 const RUN_RETRY_DELAY_MS = 1000
 
-export interface CallbackWorkerParts {
+interface CallbackWorkerParts {
   readonly bullmq: Bullmq
   readonly pipeline: DeliveryPipeline
   /** A connection for the worker alone (BullMQ blocks on it); see `workerConnection`. */

@@ -9,7 +9,7 @@ const DUPLICATE = Object.freeze({ ok: true, duplicate: true })
 const QUEUED = Object.freeze({ ok: true, duplicate: false, queued: true })
 
 /** What an error reply is built from: the plugin's coded errors, or a 4xx another plugin raised on purpose. */
-export type ReplyError = Pick<CodedError, 'message' | 'statusCode'> & { readonly code: string }
+type ReplyError = Pick<CodedError, 'message' | 'statusCode'> & { readonly code: string }
 
 /**
  * Fastify's own errors from before the handler, told in the plugin's codes; a deliberate 4xx of another

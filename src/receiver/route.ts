@@ -11,7 +11,7 @@ import { validatorCompiler } from './validator.js'
 import type { Guard } from './authenticate.js'
 
 /** The part of the resolved options the route reads. */
-export interface RouteSettings {
+interface RouteSettings {
   readonly path: string
   readonly bodyLimit: number
   /** The checks run before the body is read. */

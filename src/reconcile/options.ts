@@ -23,7 +23,7 @@ export interface ResolvedReconcileOptions {
   readonly lookbackMs: number
 }
 
-export const RECONCILE_DEFAULTS = Object.freeze({ interval: 300, lookback: 24 * 60 * 60 } as const)
+const RECONCILE_DEFAULTS = Object.freeze({ interval: 300, lookback: 24 * 60 * 60 } as const)
 
 const invalid = (option: string, reason: string): Error => new codes.FST_SUPERAI_INVALID_OPTION(option, reason)
 

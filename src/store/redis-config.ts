@@ -24,7 +24,7 @@ export type RedisChoice =
   | { readonly kind: 'redis-cluster', readonly config: RedisClusterConfig }
 
 /** A connected client, told apart from an options object by the methods only a client has. */
-export function isRedisClient (value: unknown): value is Redis | Cluster {
+function isRedisClient (value: unknown): value is Redis | Cluster {
   return typeof value === 'object' && value !== null &&
     typeof (value as { defineCommand?: unknown }).defineCommand === 'function' &&
     typeof (value as { quit?: unknown }).quit === 'function'
