@@ -7,7 +7,7 @@ import { VERIFY_TIMEOUT_MS, type VerifyOptions } from './delivery/verify.js'
 import { isRedisChoice, resolveStoreChoice } from './store/open-store.js'
 import type { RedisOption } from './store/redis-config.js'
 import { resolveQueueOptions, type SuperaiQueueOptions } from './queue/options.js'
-import { describe, integer, invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
+import { describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
 import { resolveReconcileOptions, type SuperaiReconcileOptions } from './reconcile/options.js'
 
 /** Every option, each on its own; `SuperaiCallbacksOptions` adds which ones exclude each other. */
@@ -154,7 +154,7 @@ function resolveVerify (value: unknown): Readonly<VerifyOptions & { readonly tim
   }
   return Object.freeze({
     apiKey,
-    timeout: integer('verify.timeout', timeout, VERIFY_TIMEOUT_MS, 1, 60_000),
+    timeout: integerOption('verify.timeout', timeout, VERIFY_TIMEOUT_MS, 1, 60_000),
     ...(baseUrl === undefined ? {} : { baseUrl: baseUrl as string }),
     ...(appIds === undefined ? {} : { appIds: Object.freeze([...appIds as string[]]) })
   })
@@ -176,8 +176,8 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
   const keyPrefix: unknown = raw.keyPrefix ?? DEFAULTS.keyPrefix
   if (typeof keyPrefix !== 'string' || keyPrefix.length > 128) throw invalid('keyPrefix', 'expected a string of at most 128 characters')
 
-  const ttl = integer('ttl', raw.ttl, DEFAULTS.ttl, 1, 365 * 24 * 60 * 60)
-  const lease = integer('lease', raw.lease, DEFAULTS.lease, 1, 24 * 60 * 60)
+  const ttl = integerOption('ttl', raw.ttl, DEFAULTS.ttl, 1, 365 * 24 * 60 * 60)
+  const lease = integerOption('lease', raw.lease, DEFAULTS.lease, 1, 24 * 60 * 60)
   if (lease >= ttl) throw invalid('lease', `must be shorter than ttl (${ttl} s), got ${lease}`)
 
   const idempotencyKey: unknown = raw.idempotencyKey ?? defaultIdempotencyKey
@@ -208,7 +208,7 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
     keyPrefix,
     ttlMs: ttl * 1000,
     leaseMs: lease * 1000,
-    bodyLimit: integer('bodyLimit', raw.bodyLimit, DEFAULTS.bodyLimit, 1, 64 * 1024 * 1024),
+    bodyLimit: integerOption('bodyLimit', raw.bodyLimit, DEFAULTS.bodyLimit, 1, 64 * 1024 * 1024),
     idempotencyKey: idempotencyKey as (event: SuperaiEvent) => string,
     unknownValues,
     /** The checks run before the body is read. */

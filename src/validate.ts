@@ -17,7 +17,7 @@ export function describe (value: unknown): string {
 }
 
 /** `value`, or `fallback` when it is undefined; an integer from `min` to `max` or a coded error. */
-export function integer (option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function integerOption (option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress'
 import { DEFAULT_SUPERAI_BASE_URL, createSuperaiClient, type SuperaiJob } from '../client/client.js'
 import { completedJobs, forEachBounded, stateChangeOf } from '../reconcile/state-changes.js'
 import type { SuperaiEvent } from '../schema.js'
-import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, integer, parse } from './args.js'
+import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, integerFlag, parse } from './args.js'
 import { deliverCallback, type DeliveryPolicy } from './deliver.js'
 import { printJson, type CliIo } from './io.js'
 import { table } from './report.js'
@@ -62,7 +62,7 @@ interface ReconcileCounts {
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 }
 
 /** `90m`, `24h`, `7d`, `3600` or `3600s`, in ms. */
-function duration (value: string | undefined): number {
+function parseDuration (value: string | undefined): number {
   if (value === undefined) return 24 * 3_600_000
   const match = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(value.trim())
   const seconds = match === null ? Number.NaN : Number(match[1]) * (UNITS[match[2] || 's'] ?? Number.NaN)
@@ -83,10 +83,10 @@ export async function reconcile (args: readonly string[], io: CliIo): Promise<nu
   if (apps.length === 0 || apps.some((app) => app.trim() === '')) throw new UsageError('missing --app: the uuid of a project whose jobs to reconcile')
   const baseUrl = values['base-url'] ?? DEFAULT_SUPERAI_BASE_URL
   if (!/^https?:\/\/[^/]/.test(baseUrl) || !URL.canParse(baseUrl)) throw new UsageError(`--base-url must be an absolute http(s) URL, got "${baseUrl}"`)
-  const concurrency = integer('concurrency', values.concurrency, 8, 1, 64)
+  const concurrency = integerFlag('concurrency', values.concurrency, 8, 1, 64)
   const policy = deliveryPolicy(values)
   const until = Date.now()
-  const from = until - duration(values.since)
+  const from = until - parseDuration(values.since)
   const dryRun = values['dry-run'] === true
   const json = values.json === true
 

@@ -6,7 +6,7 @@ import {
 } from './api-schema.js'
 import { validateCallbackUrl } from './callback-url.js'
 import { codes } from '../errors.js'
-import { integer } from '../validate.js'
+import { integerOption } from '../validate.js'
 import { readResponseBody } from './response-body.js'
 import { isNotProcessed, isRetryableStatus, parseRetryAfter, retrying } from './retry.js'
 
@@ -151,7 +151,7 @@ interface CallSpec {
   readonly retryOn: (status: number) => boolean
 }
 
-interface Answer {
+interface ApiAnswer {
   readonly status: number
   readonly body: unknown
   readonly attempts: number
@@ -161,7 +161,7 @@ interface Answer {
 export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClient {
   const resolved = resolveClientOptions(options)
 
-  const call = async (spec: CallSpec, requestOptions: SuperaiRequestOptions = {}): Promise<Answer> =>
+  const call = async (spec: CallSpec, requestOptions: SuperaiRequestOptions = {}): Promise<ApiAnswer> =>
     await request(resolved, spec, requestOptions)
 
   const getJobResponse = (async (uuid: string, requestOptions: SuperaiRequestOptions & { readonly schema?: TSchema } = {}) => {
@@ -238,10 +238,10 @@ function resolveClientOptions (options: SuperaiClientOptions): ResolvedClientOpt
   return {
     apiKey: options.apiKey,
     baseUrl: baseUrl.replace(/\/+$/, ''),
-    timeout: integer('timeout', options.timeout, 30_000, 1),
-    retries: integer('retries', options.retries, 2, 0),
-    retryDelay: integer('retryDelay', options.retryDelay, 500, 0),
-    maxRetryDelay: integer('maxRetryDelay', options.maxRetryDelay, 30_000, 0),
+    timeout: integerOption('timeout', options.timeout, 30_000, 1),
+    retries: integerOption('retries', options.retries, 2, 0),
+    retryDelay: integerOption('retryDelay', options.retryDelay, 500, 0),
+    maxRetryDelay: integerOption('maxRetryDelay', options.maxRetryDelay, 30_000, 0),
     fetch: options.fetch ?? globalThis.fetch
   }
 }
@@ -268,8 +268,8 @@ const QUERY_DATES = ['createdStartDate', 'createdEndDate', 'completedStartDate',
 function queryString (query: ListJobsQuery): string {
   if (typeof query !== 'object' || query === null) throw new codes.FST_SUPERAI_INVALID_OPTION('query', 'expected an object')
   const params = new URLSearchParams()
-  if (query.page !== undefined) params.set('page', String(integer('page', query.page, 0, 0)))
-  if (query.size !== undefined) params.set('size', String(integer('size', query.size, 1, 1)))
+  if (query.page !== undefined) params.set('page', String(integerOption('page', query.page, 0, 0)))
+  if (query.size !== undefined) params.set('size', String(integerOption('size', query.size, 1, 1)))
   if (query.sortBy !== undefined) params.set('sortBy', query.sortBy)
   if (query.orderBy !== undefined) {
     if (query.orderBy !== 'asc' && query.orderBy !== 'desc') throw new codes.FST_SUPERAI_INVALID_OPTION('orderBy', 'expected "asc" or "desc"')
@@ -301,7 +301,7 @@ function submissionBody (submission: SubmitJobsRequest): Record<string, unknown>
 }
 
 /** The answer's body checked against `schema`; undefined for an empty body (204). */
-function checked<S extends TSchema> (options: ResolvedClientOptions, spec: CallSpec, answer: Answer, schema: S): Static<S> | undefined {
+function checked<S extends TSchema> (options: ResolvedClientOptions, spec: CallSpec, answer: ApiAnswer, schema: S): Static<S> | undefined {
   if (answer.body === undefined) return undefined
   if (Value.Check(schema, answer.body)) return answer.body
   const first = Value.Errors(schema, answer.body).First()
@@ -310,7 +310,7 @@ function checked<S extends TSchema> (options: ResolvedClientOptions, spec: CallS
 }
 
 /** Sends one call, retrying the statuses `spec.retryOn` allows; throws a coded error for anything but 2xx. */
-async function request (options: ResolvedClientOptions, spec: CallSpec, requestOptions: SuperaiRequestOptions): Promise<Answer> {
+async function request (options: ResolvedClientOptions, spec: CallSpec, requestOptions: SuperaiRequestOptions): Promise<ApiAnswer> {
   const url = options.baseUrl + spec.path
   const timeout = requestOptions.timeout ?? options.timeout
   const ok = (status: number): boolean => status >= 200 && status < 300
@@ -330,7 +330,7 @@ async function request (options: ResolvedClientOptions, spec: CallSpec, requestO
         redirect: 'error'
       })
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
-      const answer: Answer = { status: response.status, body: await readResponseBody(response), attempts: attempt, ...(retryAfter === undefined ? {} : { retryAfter }) }
+      const answer: ApiAnswer = { status: response.status, body: await readResponseBody(response), attempts: attempt, ...(retryAfter === undefined ? {} : { retryAfter }) }
       return { result: answer, retryable: !ok(answer.status) && spec.retryOn(answer.status), retryAfter }
     } catch (error) {
       if (requestOptions.signal?.aborted === true) throw requestOptions.signal.reason

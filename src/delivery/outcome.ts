@@ -11,7 +11,7 @@ export interface Delivery {
 }
 
 /** How a delivery ended; the adapters map it to an HTTP answer or a queue job's fate. */
-export type Outcome =
+export type PipelineOutcome =
   | { readonly status: 'processed' | 'queued' | 'duplicate', readonly delivery: Delivery }
   /** Another delivery holds the claim: try again in `retryAfter` seconds. */
   | { readonly status: 'inFlight', readonly delivery: Delivery, readonly retryAfter: number }

@@ -10,14 +10,14 @@ import { HandlerFailures, type Dispatcher, type HandlerContext } from './dispatc
 import { QueueHandoff, type Handoff } from './handoff.js'
 import { MAX_KEY_LENGTH, batchIdempotencyKey } from './idempotency-key.js'
 import { normalizeCallback, normalizeEntityCallback } from './normalize.js'
-import type { Delivery, Outcome } from './outcome.js'
+import type { Delivery, PipelineOutcome } from './outcome.js'
 import { RetryAfterEstimate } from './retry-after.js'
 import { RunningDeliveries } from './running.js'
 import { Settlement } from './settlement.js'
 import type { JobVerifier, Verified } from './verify.js'
 
 // the pipeline's vocabulary, for the adapters that build it and map its outcomes
-export type { Delivery, Handoff, Outcome }
+export type { Delivery, Handoff, PipelineOutcome }
 
 /** The part of the resolved options the pipeline reads. */
 export interface PipelineSettings {
@@ -88,7 +88,7 @@ export class DeliveryPipeline {
    * A validated body received over HTTP: runs the handlers (synchronous mode) or hands the callback to
    * the queue (queue mode). Never throws: every failure is an outcome.
    */
-  async receive (body: CallbackBody | BatchCallbackBody, log: FastifyBaseLogger, source: RunSource & { readonly source: 'http' }): Promise<Outcome> {
+  async receive (body: CallbackBody | BatchCallbackBody, log: FastifyBaseLogger, source: RunSource & { readonly source: 'http' }): Promise<PipelineOutcome> {
     const startedAt = performance.now()
     let delivery: Delivery
     try {
@@ -106,7 +106,7 @@ export class DeliveryPipeline {
    * A stored callback taken by a queue worker: its handlers run once across every worker, guarded by a
    * claim of its own beside the receiver's. Never throws.
    */
-  async process (event: AnySuperaiEvent, key: string, log: FastifyBaseLogger, attempt: number): Promise<Outcome> {
+  async process (event: AnySuperaiEvent, key: string, log: FastifyBaseLogger, attempt: number): Promise<PipelineOutcome> {
     const startedAt = performance.now()
     const delivery: Delivery = { event, key, log }
     const outcome = await this.#running.track(this.#claimAndRun(delivery, key + RUN_SUFFIX, { source: 'queue', attempt }))
@@ -118,7 +118,7 @@ export class DeliveryPipeline {
    * callback would be, so that one already processed is a duplicate. Synchronous mode runs the handlers
    * (context `source: 'reconcile'`); queue mode hands it to the queue like a callback. Never throws.
    */
-  async reconcile (event: SuperaiEvent, job: SuperaiJob, log: FastifyBaseLogger): Promise<Outcome> {
+  async reconcile (event: SuperaiEvent, job: SuperaiJob, log: FastifyBaseLogger): Promise<PipelineOutcome> {
     const startedAt = performance.now()
     let delivery: Delivery
     try {
@@ -130,7 +130,7 @@ export class DeliveryPipeline {
   }
 
   /** A delivery that arrived (a callback, a reconciled event): its handlers run here, or the queue stores it. */
-  #deliver (delivery: Delivery, source: RunSource): Promise<Outcome> {
+  #deliver (delivery: Delivery, source: RunSource): Promise<PipelineOutcome> {
     return this.#running.track(this.#queue === undefined
       ? this.#claimAndRun(delivery, delivery.key, source)
       : this.#queue.deliver(delivery))
@@ -164,7 +164,7 @@ export class DeliveryPipeline {
   }
 
   /** Claims `claimKey`; returns the token, or the outcome that ends the delivery here. */
-  async #claim (delivery: Delivery, claimKey: string): Promise<string | Outcome> {
+  async #claim (delivery: Delivery, claimKey: string): Promise<string | PipelineOutcome> {
     if (this.#settlement.isPending(claimKey)) return { status: 'inFlight', delivery, retryAfter: 1 }
     const token = nextClaimToken()
     let claimed
@@ -182,7 +182,7 @@ export class DeliveryPipeline {
     return { status: 'inFlight', delivery, retryAfter: this.#retryAfter.seconds(claimed.retryAfterMs) }
   }
 
-  async #claimAndRun (delivery: Delivery, claimKey: string, source: RunSource): Promise<Outcome> {
+  async #claimAndRun (delivery: Delivery, claimKey: string, source: RunSource): Promise<PipelineOutcome> {
     const claimed = await this.#claim(delivery, claimKey)
     if (typeof claimed !== 'string') return claimed
     const startedAt = performance.now()
@@ -192,7 +192,7 @@ export class DeliveryPipeline {
   }
 
   /** verify -> dispatch -> settle, for a claimed delivery. */
-  async #run (delivery: Delivery, claimKey: string, token: string, source: RunSource): Promise<Outcome> {
+  async #run (delivery: Delivery, claimKey: string, token: string, source: RunSource): Promise<PipelineOutcome> {
     const { event, key, log } = delivery
     let verified: Verified | undefined
     if (this.#verifier !== undefined && source.source !== 'reconcile') {
@@ -228,7 +228,7 @@ export class DeliveryPipeline {
     return { status: 'processed', delivery }
   }
 
-  #end (outcome: Outcome, source: DeliverySource, startedAt: number): Outcome {
+  #end (outcome: PipelineOutcome, source: DeliverySource, startedAt: number): PipelineOutcome {
     const delivery = outcome.delivery
     this.#observer.delivered(outcome.status, source, startedAt, delivery?.event, delivery?.key)
     return outcome

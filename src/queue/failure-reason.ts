@@ -1,6 +1,6 @@
 import type { JobsOptions, MinimalJob } from 'bullmq'
 import { codes, type CodedError } from '../errors.js'
-import type { Outcome } from '../delivery/pipeline.js'
+import type { PipelineOutcome } from '../delivery/pipeline.js'
 import type { Bullmq } from './bullmq.js'
 
 /** What a try's failure tells bull-board and `deadLetters.list()`: the job whose options decide what comes next. */
@@ -12,7 +12,7 @@ interface TryOf {
 }
 
 /** Milliseconds as people read them: "250 ms", "1.5 s", "10 min", "7 days". */
-export function duration (ms: number): string {
+export function formatDuration (ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`
   const units: ReadonlyArray<readonly [number, string, string]> = [[86_400_000, 'day', 'days'], [3_600_000, 'h', 'h'], [60_000, 'min', 'min']]
   for (const [size, one, many] of units) {
@@ -27,16 +27,16 @@ function nextDelay (backoffs: Bullmq['Backoffs'], tried: TryOf, error: Error): s
   const builtIn = backoff !== undefined && backoff.type in backoffs.builtinStrategies
   // BullMQ counts the failed try in attemptsMade when it asks for the delay, as `attempt` does
   const delay = builtIn ? backoffs.calculate({ ...backoff, jitter: 0 }, tried.attempt, error, tried.job) : undefined
-  return typeof delay === 'number' ? duration(delay) : 'the time its backoff strategy sets'
+  return typeof delay === 'number' ? formatDuration(delay) : 'the time its backoff strategy sets'
 }
 
 function keptFor (removeOnFail: JobsOptions['removeOnFail']): string {
-  if (typeof removeOnFail === 'object' && 'age' in removeOnFail && typeof removeOnFail.age === 'number') return duration(removeOnFail.age * 1000)
+  if (typeof removeOnFail === 'object' && 'age' in removeOnFail && typeof removeOnFail.age === 'number') return formatDuration(removeOnFail.age * 1000)
   return 'as long as the failed set keeps it'
 }
 
 /** What went wrong in the try, without the synchronous-mode advice of the pipeline's own messages. */
-export function causeOf (outcome: Outcome): string {
+export function causeOf (outcome: PipelineOutcome): string {
   if (outcome.status !== 'failed') return 'error' in outcome ? `${outcome.error.code}: ${outcome.error.message}` : outcome.status
   const causes = outcome.cause instanceof AggregateError ? outcome.cause.errors : [outcome.cause]
   const messages = causes.map((cause) => cause instanceof Error ? cause.message : String(cause))

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { codes, isCoded, type CodedError } from '../errors.js'
-import type { Outcome } from '../delivery/pipeline.js'
+import type { PipelineOutcome } from '../delivery/pipeline.js'
 
 /** Constant bodies: nothing to build per request. */
 const PROCESSED = Object.freeze({ ok: true, duplicate: false })
@@ -49,7 +49,7 @@ export function sendError (reply: FastifyReply, err: ReplyError): FastifyReply {
 }
 
 /** The response table (see the README's "Responses"), from the pipeline's outcome. */
-export function sendOutcome (reply: FastifyReply, outcome: Outcome): FastifyReply {
+export function sendOutcome (reply: FastifyReply, outcome: PipelineOutcome): FastifyReply {
   switch (outcome.status) {
     case 'processed': return reply.send(PROCESSED)
     case 'duplicate': return reply.send(DUPLICATE)
