@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress'
 import { DEFAULT_SUPERAI_BASE_URL, createSuperaiClient, type SuperaiJob } from '../client/client.js'
 import { completedJobs, forEachBounded, stateChangeOf } from '../reconcile/state-changes.js'
 import type { SuperaiEvent } from '../schema.js'
+import { isHttpUrl, isNonBlankString } from '../validate.js'
 import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, integerFlag, parse } from './args.js'
 import { deliverCallback, type DeliveryPolicy } from './deliver.js'
 import { printJson, type CliIo } from './io.js'
@@ -78,11 +79,11 @@ export async function reconcile (args: readonly string[], io: CliIo): Promise<nu
   }
   const url = callbackUrlArgument(positionals)
   const apiKey = values['api-key'] ?? process.env.SUPERAI_API_KEY
-  if (apiKey === undefined || apiKey.trim() === '') throw new UsageError('missing --api-key (or the SUPERAI_API_KEY environment variable)')
+  if (!isNonBlankString(apiKey)) throw new UsageError('missing --api-key (or the SUPERAI_API_KEY environment variable)')
   const apps = values.app ?? []
   if (apps.length === 0 || apps.some((app) => app.trim() === '')) throw new UsageError('missing --app: the uuid of a project whose jobs to reconcile')
   const baseUrl = values['base-url'] ?? DEFAULT_SUPERAI_BASE_URL
-  if (!/^https?:\/\/[^/]/.test(baseUrl) || !URL.canParse(baseUrl)) throw new UsageError(`--base-url must be an absolute http(s) URL, got "${baseUrl}"`)
+  if (!isHttpUrl(baseUrl)) throw new UsageError(`--base-url must be an absolute http(s) URL, got "${baseUrl}"`)
   const concurrency = integerFlag('concurrency', values.concurrency, 8, 1, 64)
   const policy = deliveryPolicy(values)
   const until = Date.now()

@@ -6,7 +6,7 @@ import {
 } from './api-schema.js'
 import { validateCallbackUrl } from './callback-url.js'
 import { codes } from '../errors.js'
-import { integerOption } from '../validate.js'
+import { apiKeyOption, baseUrlOption, describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 import { readResponseBody } from './response-body.js'
 import { isNotProcessed, isRetryableStatus, parseRetryAfter, retrying } from './retry.js'
 
@@ -224,20 +224,17 @@ export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClie
   }
 }
 
+const CLIENT_OPTIONS = optionNames<SuperaiClientOptions>({
+  apiKey: true, baseUrl: true, timeout: true, retries: true, retryDelay: true, maxRetryDelay: true, fetch: true
+})
+
 function resolveClientOptions (options: SuperaiClientOptions): ResolvedClientOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('options', 'createSuperaiClient needs an options object')
-  }
-  if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('apiKey', 'must be a non-empty string')
-  }
-  const baseUrl = options.baseUrl ?? DEFAULT_SUPERAI_BASE_URL
-  if (typeof baseUrl !== 'string' || !URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('baseUrl', 'must be an absolute http(s) URL')
-  }
+  plainObject('options', options, 'the client options { apiKey, baseUrl?, timeout?, retries?, retryDelay?, maxRetryDelay?, fetch? }')
+  rejectUnknown(options, CLIENT_OPTIONS)
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw invalid('fetch', `expected a fetch function, got ${describe(options.fetch)}`)
   return {
-    apiKey: options.apiKey,
-    baseUrl: baseUrl.replace(/\/+$/, ''),
+    apiKey: apiKeyOption('apiKey', options.apiKey),
+    baseUrl: baseUrlOption('baseUrl', options.baseUrl, DEFAULT_SUPERAI_BASE_URL).replace(/\/+$/, ''),
     timeout: integerOption('timeout', options.timeout, 30_000, 1),
     retries: integerOption('retries', options.retries, 2, 0),
     retryDelay: integerOption('retryDelay', options.retryDelay, 500, 0),
@@ -248,7 +245,7 @@ function resolveClientOptions (options: SuperaiClientOptions): ResolvedClientOpt
 
 /** A path segment from caller input: never empty, never able to change the path (`../`, `?`). */
 function segment (name: string, value: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new codes.FST_SUPERAI_INVALID_OPTION(name, 'must be a non-empty string')
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(name, 'must be a non-empty string')
   return encodeURIComponent(value)
 }
 
@@ -258,7 +255,7 @@ const SDK_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
 function formatApiDate (name: string, value: Date | string): string {
   if (typeof value === 'string' && SDK_DATE.test(value)) return value
   const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : new Date(Number.NaN)
-  if (Number.isNaN(date.getTime())) throw new codes.FST_SUPERAI_INVALID_OPTION(name, 'expected a Date or a date string')
+  if (Number.isNaN(date.getTime())) throw invalid(name, 'expected a Date or a date string')
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
@@ -266,13 +263,13 @@ const QUERY_DATES = ['createdStartDate', 'createdEndDate', 'completedStartDate',
 
 /** `?page=0&size=500&...&statusIn=A&statusIn=B`, the names the API documents; empty when nothing is set. */
 function queryString (query: ListJobsQuery): string {
-  if (typeof query !== 'object' || query === null) throw new codes.FST_SUPERAI_INVALID_OPTION('query', 'expected an object')
+  if (typeof query !== 'object' || query === null) throw invalid('query', 'expected an object')
   const params = new URLSearchParams()
   if (query.page !== undefined) params.set('page', String(integerOption('page', query.page, 0, 0)))
   if (query.size !== undefined) params.set('size', String(integerOption('size', query.size, 1, 1)))
   if (query.sortBy !== undefined) params.set('sortBy', query.sortBy)
   if (query.orderBy !== undefined) {
-    if (query.orderBy !== 'asc' && query.orderBy !== 'desc') throw new codes.FST_SUPERAI_INVALID_OPTION('orderBy', 'expected "asc" or "desc"')
+    if (query.orderBy !== 'asc' && query.orderBy !== 'desc') throw invalid('orderBy', 'expected "asc" or "desc"')
     params.set('orderBy', query.orderBy)
   }
   for (const name of QUERY_DATES) {
@@ -287,10 +284,10 @@ function queryString (query: ListJobsQuery): string {
 function submissionBody (submission: SubmitJobsRequest): Record<string, unknown> {
   const { inputs, inputsFileUrl, callbackUrl, metadata } = submission
   if (inputs !== undefined && (!Array.isArray(inputs) || inputs.length === 0)) {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('inputs', 'must be a non-empty array of input objects')
+    throw invalid('inputs', 'must be a non-empty array of input objects')
   }
   if (inputs === undefined && (typeof inputsFileUrl !== 'string' || inputsFileUrl === '')) {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('inputs', 'submitJobs needs inputs or inputsFileUrl')
+    throw invalid('inputs', 'submitJobs needs inputs or inputsFileUrl')
   }
   return {
     ...(inputs === undefined ? {} : { inputs }),
@@ -336,7 +333,7 @@ async function request (options: ResolvedClientOptions, spec: CallSpec, requestO
       if (requestOptions.signal?.aborted === true) throw requestOptions.signal.reason
       const failure = { status: 0, body: undefined, attempts: attempt }
       if (timeoutSignal.aborted) throw apiError(options, spec, 'FST_SUPERAI_API_TIMEOUT', failure, timeout, error)
-      throw apiError(options, spec, 'FST_SUPERAI_API_UNREACHABLE', failure, describe(error), error)
+      throw apiError(options, spec, 'FST_SUPERAI_API_UNREACHABLE', failure, describeFailure(error), error)
     }
   }, { retries: options.retries, baseDelay: options.retryDelay, maxDelay: options.maxRetryDelay, longRetryAfter: 'give-up', signal: requestOptions.signal })
   if (ok(result.status)) return result
@@ -344,7 +341,7 @@ async function request (options: ResolvedClientOptions, spec: CallSpec, requestO
   throw apiError(options, spec, 'FST_SUPERAI_API_ERROR', result, result.status)
 }
 
-function describe (error: unknown): string {
+function describeFailure (error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ''
   return `${error.message}${cause}`
