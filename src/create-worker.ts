@@ -9,10 +9,10 @@ import { loadBullmq } from './queue/bullmq.js'
 import { openQueue, openWorker } from './queue/queue-mode.js'
 import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
 import { openStore } from './store/open-store.js'
-import { invalid, plainObject, rejectUnknown } from './validate.js'
+import { invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
 
-/** The plugin's options a worker shares with the receiving app, once: each name is checked by the compiler against them. */
-const SHARED_OPTIONS = ['redis', 'queue', 'keyPrefix', 'lease', 'ttl', 'verify'] as const satisfies ReadonlyArray<keyof SuperaiCallbacksOptionFields>
+/** The plugin's options a worker shares with the receiving app, once: `Pick` checks each name against them. */
+type SharedOption = 'redis' | 'queue' | 'keyPrefix' | 'lease' | 'ttl' | 'verify'
 
 /**
  * A worker's options: the receiving app's `redis` (required; a client you pass is left open), `queue`
@@ -20,7 +20,7 @@ const SHARED_OPTIONS = ['redis', 'queue', 'keyPrefix', 'lease', 'ttl', 'verify']
  * a job's run holds its claim and BullMQ lock: a dead worker's job is taken over after it), `ttl` and
  * `verify` (a callback that fails it is dropped), plus a `logger`.
  */
-export type SuperaiWorkerOptions = Pick<SuperaiCallbacksOptionFields, typeof SHARED_OPTIONS[number]> & {
+export type SuperaiWorkerOptions = Pick<SuperaiCallbacksOptionFields, SharedOption> & {
   readonly redis: NonNullable<SuperaiCallbacksOptionFields['redis']>
   /** A pino-compatible logger (e.g. Fastify's `app.log`); by default warnings and errors go to stderr. */
   readonly logger?: FastifyBaseLogger
@@ -38,7 +38,7 @@ export type SuperaiWorker = SuperaiSubscriptions & {
   readonly deadLetters: SuperaiDeadLetters
 }
 
-const WORKER_OPTIONS: ReadonlySet<string> = new Set<keyof SuperaiWorkerOptions>([...SHARED_OPTIONS, 'logger'])
+const WORKER_OPTIONS = optionNames<SuperaiWorkerOptions>({ redis: true, queue: true, keyPrefix: true, lease: true, ttl: true, verify: true, logger: true })
 
 /** Warnings and errors as JSON lines on stderr; the rest is dropped. */
 function stderrLogger (bindings: Record<string, unknown> = {}): FastifyBaseLogger {

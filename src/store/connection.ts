@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import { codes } from '../errors.js'
+import { invalid } from '../validate.js'
 import { batchWrites } from './batch-writes.js'
 import type { RedisClusterConfig, RedisSentinelOptions } from './redis-config.js'
 import { CONNECT_TIMEOUT_MS, clientSettings, clusterSettings } from './redis-defaults.js'
@@ -94,7 +94,7 @@ async function connectOwned (client: Redis | Cluster, timeoutMs: number, log: Fa
     client.on('error', () => {})
     client.disconnect()
     const reason = lastError === undefined ? (err as Error).message : `${(err as Error).message} (${lastError.message})`
-    throw new codes.FST_SUPERAI_INVALID_OPTION('redis', `could not connect to Redis: ${reason}`)
+    throw invalid('redis', `could not connect to Redis: ${reason}`)
   } finally {
     clearTimeout(timer)
     client.off('error', remember)
