@@ -1,14 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { Dispatcher, type SuperaiSubscriptions } from './delivery/dispatcher.js'
-import { DeliveryPipeline } from './delivery/pipeline.js'
-import { JobVerifier } from './delivery/verify.js'
-import { Observer, type SuperaiStats } from './observability.js'
+import { assemble } from './assembly.js'
+import type { SuperaiSubscriptions } from './delivery/dispatcher.js'
+import type { SuperaiStats } from './observability.js'
 import { resolveOptions, type SuperaiCallbacksOptionFields } from './options.js'
-import { closeInOrder } from './shutdown.js'
-import { loadBullmq } from './queue/bullmq.js'
-import { openQueue, openWorker } from './queue/queue-mode.js'
 import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
-import { openStore } from './store/open-store.js'
 import { invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
 
 /** The plugin's options a worker shares with the receiving app, once: `Pick` checks each name against them. */
@@ -84,28 +79,19 @@ export async function createSuperaiWorker (raw: SuperaiWorkerOptions): Promise<S
   if (queueOptions.concurrency === 0) throw invalid('queue.concurrency', 'a worker runs at least one job at a time')
   const log = logger ?? stderrLogger({ name: 'superai-worker' })
 
-  const bullmq = await loadBullmq()
-  const { store, connection } = await openStore(log, options.store)
-  if (connection === undefined) throw invalid('redis', 'a worker needs Redis')
-  const observer = new Observer()
-  const dispatcher = new Dispatcher()
-  let queueSide
-  try {
-    queueSide = await openQueue(bullmq, connection.client, queueOptions, options.ttlMs, observer, log)
-  } catch (err) {
-    await connection.close()
-    throw err
+  const { dispatcher, observer, queueSide, start, close } = await assemble(options, log)
+  if (queueSide === undefined) {
+    // queue mode on Redis always opens its queue; this only narrows the type
+    await close()
+    throw invalid('redis', 'a worker needs Redis')
   }
-  const verifier = options.verify === undefined ? undefined : new JobVerifier(options.verify)
-  const pipeline = new DeliveryPipeline({ settings: options, store, dispatcher, verifier, observer })
-  const workerSide = openWorker(bullmq, connection.client, queueOptions, { pipeline, leaseMs: options.leaseMs, observer, log })
 
   let closing: Promise<void> | undefined
   return Object.freeze({
     ...dispatcher.subscriptions(),
-    start: () => { workerSide.start() },
+    start,
     close: async () => {
-      closing ??= closeInOrder({ workerSide, pipeline, queueSide, connection })
+      closing ??= close()
       await closing
     },
     stats: () => observer.stats(),
