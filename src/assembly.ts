@@ -11,7 +11,7 @@ import { closeInOrder } from './shutdown.js'
 import { openStore } from './store/open-store.js'
 
 /** The parts behind both front ends (the plugin's route and `createSuperaiWorker`), opened in order. */
-export interface SuperaiAssembly {
+interface SuperaiAssembly {
   readonly dispatcher: Dispatcher
   readonly observer: Observer
   readonly pipeline: DeliveryPipeline

@@ -41,7 +41,7 @@ export async function openQueue (bullmq: Bullmq, client: Redis | Cluster, option
 }
 
 /** A worker on a connection of its own, not started; `close()` waits for its running jobs, then closes it. */
-export interface WorkerSide {
+interface WorkerSide {
   readonly worker: Worker<CallbackJobData>
   /** Takes jobs from now on; call once the handlers are subscribed. */
   start (): void
