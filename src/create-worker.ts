@@ -1,18 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { Dispatcher, type SuperaiSubscriptions } from './delivery/dispatcher.js'
-import { DeliveryPipeline } from './delivery/pipeline.js'
-import { JobVerifier } from './delivery/verify.js'
-import { Observer, type SuperaiStats } from './observability.js'
+import { assemble } from './assembly.js'
+import type { SuperaiSubscriptions } from './delivery/dispatcher.js'
+import type { SuperaiStats } from './observability.js'
 import { resolveOptions, type SuperaiCallbacksOptionFields } from './options.js'
-import { closeInOrder } from './shutdown.js'
-import { loadBullmq } from './queue/bullmq.js'
-import { openQueue, openWorker } from './queue/queue-mode.js'
 import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
-import { openStore } from './store/open-store.js'
-import { invalid, plainObject, rejectUnknown } from './validate.js'
+import { invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
 
-/** The plugin's options a worker shares with the receiving app, once: each name is checked by the compiler against them. */
-const SHARED_OPTIONS = ['redis', 'queue', 'keyPrefix', 'lease', 'ttl', 'verify', 'superseded'] as const satisfies ReadonlyArray<keyof SuperaiCallbacksOptionFields>
+/** The plugin's options a worker shares with the receiving app, once: `Pick` checks each name against them. */
+type SharedOption = 'redis' | 'queue' | 'keyPrefix' | 'lease' | 'ttl' | 'verify' | 'superseded'
 
 /**
  * A worker's options: the receiving app's `redis` (required; a client you pass is left open), `queue`
@@ -20,7 +15,7 @@ const SHARED_OPTIONS = ['redis', 'queue', 'keyPrefix', 'lease', 'ttl', 'verify',
  * a job's run holds its claim and BullMQ lock: a dead worker's job is taken over after it), `ttl`,
  * `verify` (a callback that fails it is dropped) and `superseded`, plus a `logger`.
  */
-export type SuperaiWorkerOptions = Pick<SuperaiCallbacksOptionFields, typeof SHARED_OPTIONS[number]> & {
+export type SuperaiWorkerOptions = Pick<SuperaiCallbacksOptionFields, SharedOption> & {
   readonly redis: NonNullable<SuperaiCallbacksOptionFields['redis']>
   /** A pino-compatible logger (e.g. Fastify's `app.log`); by default warnings and errors go to stderr. */
   readonly logger?: FastifyBaseLogger
@@ -38,7 +33,7 @@ export type SuperaiWorker = SuperaiSubscriptions & {
   readonly deadLetters: SuperaiDeadLetters
 }
 
-const WORKER_OPTIONS: ReadonlySet<string> = new Set<keyof SuperaiWorkerOptions>([...SHARED_OPTIONS, 'logger'])
+const WORKER_OPTIONS = optionNames<SuperaiWorkerOptions>({ redis: true, queue: true, keyPrefix: true, lease: true, ttl: true, verify: true, superseded: true, logger: true })
 
 /** Warnings and errors as JSON lines on stderr; the rest is dropped. */
 function stderrLogger (bindings: Record<string, unknown> = {}): FastifyBaseLogger {
@@ -84,28 +79,19 @@ export async function createSuperaiWorker (raw: SuperaiWorkerOptions): Promise<S
   if (queueOptions.concurrency === 0) throw invalid('queue.concurrency', 'a worker runs at least one job at a time')
   const log = logger ?? stderrLogger({ name: 'superai-worker' })
 
-  const bullmq = await loadBullmq()
-  const { store, connection } = await openStore(log, options.store)
-  if (connection === undefined) throw invalid('redis', 'a worker needs Redis')
-  const observer = new Observer()
-  const dispatcher = new Dispatcher()
-  let queueSide
-  try {
-    queueSide = await openQueue(bullmq, connection.client, queueOptions, options.ttlMs, observer, log)
-  } catch (err) {
-    await connection.close()
-    throw err
+  const { dispatcher, observer, queueSide, start, close } = await assemble(options, log)
+  if (queueSide === undefined) {
+    // queue mode on Redis always opens its queue; this only narrows the type
+    await close()
+    throw invalid('redis', 'a worker needs Redis')
   }
-  const verifier = options.verify === undefined ? undefined : new JobVerifier(options.verify)
-  const pipeline = new DeliveryPipeline({ settings: options, store, dispatcher, verifier, observer })
-  const workerSide = openWorker(bullmq, connection.client, queueOptions, { pipeline, leaseMs: options.leaseMs, observer, log })
 
   let closing: Promise<void> | undefined
   return Object.freeze({
     ...dispatcher.subscriptions(),
-    start: () => { workerSide.start() },
+    start,
     close: async () => {
-      closing ??= closeInOrder({ workerSide, pipeline, queueSide, connection })
+      closing ??= close()
       await closing
     },
     stats: () => observer.stats(),

@@ -23,7 +23,7 @@ export const API_JOB_STATUSES = [
 ] as const
 export type ApiJobStatus = typeof API_JOB_STATUSES[number]
 /** The states of a job that no callback announces, in callback spelling. */
-export const UNANNOUNCED_STATES = ['PENDING', 'SCHEDULED', 'IN PROGRESS', 'NEEDS WORK'] as const
+const UNANNOUNCED_STATES = ['PENDING', 'SCHEDULED', 'IN PROGRESS', 'NEEDS WORK'] as const
 export type UnannouncedState = typeof UNANNOUNCED_STATES[number]
 /** Every state of a job, in callback spelling: what a normalised `status` can be when it is documented. */
 export type JobStatus = JobState | UnannouncedState
@@ -126,12 +126,12 @@ export type EntityEventName = BatchEventName | 'entity'
 export type EventName = JobEventName | EntityEventName
 
 /** The event a documented state fires (with action RESOLVED). */
-export const stateEventName = <S extends JobState>(state: S): `job.${CamelCase<S>}` => `job.${camelCase(state)}`
+const stateEventName = <S extends JobState>(state: S): `job.${CamelCase<S>}` => `job.${camelCase(state)}`
 /** The event a documented non-RESOLVED action fires. */
-export const actionEventName = <A extends OtherAction>(action: A): `job.${CamelCase<A>}` => `job.${camelCase(action)}`
+const actionEventName = <A extends OtherAction>(action: A): `job.${CamelCase<A>}` => `job.${camelCase(action)}`
 
 /** The event a documented batch state fires. */
-export const batchEventName = <S extends BatchState>(state: S): `batch.${CamelCase<S>}` => `batch.${camelCase(state)}`
+const batchEventName = <S extends BatchState>(state: S): `batch.${CamelCase<S>}` => `batch.${camelCase(state)}`
 
 const OTHER_ACTIONS = JOB_ACTIONS.filter((a): a is OtherAction => a !== STATE_CHANGE_ACTION)
 

@@ -20,16 +20,12 @@ export { superaiCallbacks }
 
 export { codes, type SuperaiErrorCode } from './errors.js'
 export {
-  BATCH_STATES, ENTITY_TYPES, EVENT_NAMES, JOB_ACTIONS, JOB_LIFECYCLE, JOB_STATES, STATE_CHANGE_ACTION,
-  entityEventNameOf, eventNameOf, lifecyclePosition, methodName,
+  BATCH_STATES, EVENT_NAMES, JOB_ACTIONS, JOB_STATES,
   type ActionEventName, type BatchEventName, type BatchState, type EntityEventName, type EntityType, type EventName,
-  type JobAction, type JobEventName, type JobState, type JobStatus, type LifecyclePosition, type MethodName,
-  type StateEventName, type UnknownValue
+  type JobAction, type JobEventName, type JobState, type JobStatus, type MethodName, type StateEventName, type UnknownValue
 } from './events.js'
 export {
-  BatchCallbackBodySchema, CallbackAcceptedSchema, CallbackBodySchema, CallbackQueuedSchema, CallbackRouteBodySchema,
-  ErrorReplySchema, SuperaiCallbackSchema, SuperaiEntityCallbackSchema, isEntityEvent,
-  type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiCallback, type SuperaiEvent
+  isEntityEvent, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiCallback, type SuperaiEvent
 } from './schema.js'
 export type {
   HandlerContext, HttpHandlerContext, QueueHandlerContext, ReconcileHandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe
@@ -39,8 +35,8 @@ export {
   type DeliveryMessage, type DeliveryOutcome, type DeliverySource, type EventCounter, type HandleMessage, type SuperaiStats
 } from './observability.js'
 export type { SuperaiDecorator } from './plugin.js'
-export { DEFAULTS, type SuperaiCallbacksOptions } from './options.js'
-export { batchIdempotencyKey, canonicalJson, defaultIdempotencyKey } from './delivery/idempotency-key.js'
+export type { SuperaiCallbacksOptions } from './options.js'
+export { canonicalJson, defaultIdempotencyKey } from './delivery/idempotency-key.js'
 export type { ClaimResult, IdempotencyStore, MarkedClaimResult } from './store/store.js'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
@@ -50,8 +46,7 @@ export { signCallback, type SignatureKey, type SignedCallback } from './signatur
 export type { SignatureOptions } from './signature/options.js'
 export type { VerifyOptions } from './delivery/verify.js'
 export {
-  DEFAULT_SUPERAI_BASE_URL, SuperaiBatchSchema, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, createSuperaiClient,
-  isSuperaiApiError, type GetJobResponse, type ListJobsQuery, type SuperaiJobList, type SubmitJobsRequest, type SuperaiApiError,
+  DEFAULT_SUPERAI_BASE_URL, createSuperaiClient, isSuperaiApiError, type GetJobResponse, type ListJobsQuery, type SuperaiJobList, type SubmitJobsRequest, type SuperaiApiError,
   type SuperaiApiErrorDetails, type SuperaiBatch, type SuperaiClient,
   type SuperaiClientOptions, type SuperaiJob, type SuperaiJobInput, type SuperaiRequestOptions, type SuperaiSubmitJobsResult
 } from './client/client.js'

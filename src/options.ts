@@ -7,7 +7,7 @@ import { VERIFY_TIMEOUT_MS, type VerifyOptions } from './delivery/verify.js'
 import { isRedisChoice, resolveStoreChoice } from './store/open-store.js'
 import type { RedisOption } from './store/redis-config.js'
 import { resolveQueueOptions, type SuperaiQueueOptions } from './queue/options.js'
-import { describe, integer, invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
+import { apiKeyOption, appIdsOption, baseUrlOption, describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
 import { resolveReconcileOptions, type SuperaiReconcileOptions } from './reconcile/options.js'
 import { resolveSignatureOptions, type SignatureOptions } from './signature/options.js'
 
@@ -87,7 +87,7 @@ export const DEFAULTS = Object.freeze({
 } as const)
 
 /** Every option name, once: the compiler fails the build when one is missing here or not declared. */
-export const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
+const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
   path: true,
   redis: true,
   store: true,
@@ -108,8 +108,8 @@ export const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
   signature: true
 })
 
-/** Set by Fastify's `register` itself, not by us. */
-const FASTIFY_REGISTER_OPTIONS: ReadonlySet<string> = new Set(['prefix', 'logLevel', 'logSerializers'])
+/** Ours, and those Fastify's `register` itself sets (`prefix`, `logLevel`, `logSerializers`). */
+const REGISTER_OPTION_NAMES: ReadonlySet<string> = new Set([...OPTION_NAMES, 'prefix', 'logLevel', 'logSerializers'])
 
 function resolvePath (value: unknown): string {
   if (value === undefined) return DEFAULTS.path
@@ -155,19 +155,11 @@ function resolveVerify (value: unknown): Readonly<VerifyOptions & { readonly tim
   if (value === undefined) return undefined
   const { apiKey, baseUrl, timeout, appIds } = plainObject('verify', value, '{ apiKey, baseUrl?, timeout?, appIds? }')
   rejectUnknown(value as object, VERIFY_OPTIONS, 'verify.')
-  if (typeof apiKey !== 'string' || apiKey.trim() === '') throw invalid('verify.apiKey', 'expected a non-empty string')
-  if (baseUrl !== undefined && (typeof baseUrl !== 'string' || !/^https?:\/\/[^/]/.test(baseUrl) || !URL.canParse(baseUrl))) {
-    throw invalid('verify.baseUrl', 'expected an absolute http(s) URL')
-  }
-  if (appIds !== undefined && (!Array.isArray(appIds) || appIds.length === 0 ||
-    !appIds.every((id) => typeof id === 'string' && id.trim() !== ''))) {
-    throw invalid('verify.appIds', 'expected a non-empty array of project (app) ids')
-  }
   return Object.freeze({
-    apiKey,
-    timeout: integer('verify.timeout', timeout, VERIFY_TIMEOUT_MS, 1, 60_000),
-    ...(baseUrl === undefined ? {} : { baseUrl: baseUrl as string }),
-    ...(appIds === undefined ? {} : { appIds: Object.freeze([...appIds as string[]]) })
+    apiKey: apiKeyOption('verify.apiKey', apiKey),
+    timeout: integerOption('verify.timeout', timeout, VERIFY_TIMEOUT_MS, 1, 60_000),
+    ...(baseUrl === undefined ? {} : { baseUrl: baseUrlOption('verify.baseUrl', baseUrl, undefined) }),
+    ...(appIds === undefined ? {} : { appIds: appIdsOption('verify.appIds', appIds) })
   })
 }
 
@@ -180,15 +172,13 @@ function resolveRouteConfig (value: unknown): Readonly<FastifyContextConfig> {
 /** Validates the caller's options once, at register time, and returns a frozen copy; `raw` is not touched. */
 export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
   plainObject('options', raw, 'an object')
-  for (const name of Object.keys(raw)) {
-    if (!OPTION_NAMES.has(name) && !FASTIFY_REGISTER_OPTIONS.has(name)) throw invalid(name, 'unknown option')
-  }
+  rejectUnknown(raw, REGISTER_OPTION_NAMES)
 
   const keyPrefix: unknown = raw.keyPrefix ?? DEFAULTS.keyPrefix
   if (typeof keyPrefix !== 'string' || keyPrefix.length > 128) throw invalid('keyPrefix', 'expected a string of at most 128 characters')
 
-  const ttl = integer('ttl', raw.ttl, DEFAULTS.ttl, 1, 365 * 24 * 60 * 60)
-  const lease = integer('lease', raw.lease, DEFAULTS.lease, 1, 24 * 60 * 60)
+  const ttl = integerOption('ttl', raw.ttl, DEFAULTS.ttl, 1, 365 * 24 * 60 * 60)
+  const lease = integerOption('lease', raw.lease, DEFAULTS.lease, 1, 24 * 60 * 60)
   if (lease >= ttl) throw invalid('lease', `must be shorter than ttl (${ttl} s), got ${lease}`)
 
   const idempotencyKey: unknown = raw.idempotencyKey ?? defaultIdempotencyKey
@@ -225,7 +215,7 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
     keyPrefix,
     ttlMs: ttl * 1000,
     leaseMs: lease * 1000,
-    bodyLimit: integer('bodyLimit', raw.bodyLimit, DEFAULTS.bodyLimit, 1, 64 * 1024 * 1024),
+    bodyLimit: integerOption('bodyLimit', raw.bodyLimit, DEFAULTS.bodyLimit, 1, 64 * 1024 * 1024),
     idempotencyKey: idempotencyKey as (event: SuperaiEvent) => string,
     unknownValues,
     superseded,

@@ -1,21 +1,16 @@
 import type { FastifyInstance } from 'fastify'
-import { Dispatcher, type SuperaiSubscriptions } from './delivery/dispatcher.js'
+import { assemble } from './assembly.js'
+import type { SuperaiSubscriptions } from './delivery/dispatcher.js'
+import type { SuperaiStats } from './observability.js'
+import type { ReconcileSummary } from './reconcile/reconciler.js'
 import { resolveOptions, type SuperaiCallbacksOptions } from './options.js'
 import { registerCallbackRoute } from './receiver/route.js'
 import { keepingRawBody } from './receiver/signature-check.js'
-import { closeInOrder } from './shutdown.js'
-import { DeliveryPipeline } from './delivery/pipeline.js'
-import { Observer, type SuperaiStats } from './observability.js'
-import { openStore } from './store/open-store.js'
 import { validateCallbackUrl } from './client/callback-url.js'
 import { codes } from './errors.js'
 import { TOKEN_QUERY } from './receiver/authenticate.js'
-import { JobVerifier } from './delivery/verify.js'
 import type { ResolvedOptions } from './options.js'
-import { loadBullmq } from './queue/bullmq.js'
-import { openQueue, openWorker, type QueueSide, type WorkerSide } from './queue/queue-mode.js'
 import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
-import { Reconciler, scheduleStoreOf, type ReconcileSummary } from './reconcile/reconciler.js'
 
 export type SuperaiDecorator = SuperaiSubscriptions & {
   /**
@@ -56,37 +51,11 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
   // before anything is opened; also catches a CommonJS and an ESM copy of the package registered together
   if (app.hasDecorator('superai')) throw new codes.FST_SUPERAI_ALREADY_REGISTERED()
   const options = resolveOptions(raw)
-  // before any connection is opened, so that a missing bullmq leaves nothing to close
-  const bullmq = options.queue === undefined ? undefined : await loadBullmq()
-  const { store, connection } = await openStore(app.log, options.store)
-
-  const dispatcher = new Dispatcher()
-  const observer = new Observer()
-  const verifier = options.verify === undefined ? undefined : new JobVerifier(options.verify)
-  let queueSide: QueueSide | undefined
-  let workerSide: WorkerSide | undefined
-  if (bullmq !== undefined && options.queue !== undefined && connection !== undefined) {
-    try {
-      queueSide = await openQueue(bullmq, connection.client, options.queue, options.ttlMs, observer, app.log)
-    } catch (err) {
-      await connection.close()
-      throw err
-    }
-  }
-  const pipeline = new DeliveryPipeline({ settings: options, store, dispatcher, verifier, observer, handoff: queueSide?.handoff })
-  if (bullmq !== undefined && options.queue !== undefined && connection !== undefined && options.queue.concurrency > 0) {
-    workerSide = openWorker(bullmq, connection.client, options.queue, { pipeline, leaseMs: options.leaseMs, observer, log: app.log })
-    // no job is taken before the app's code has subscribed its handlers
-    const started = workerSide
-    app.addHook('onReady', async () => { started.start() })
-  }
-  const settings = options.reconcile
-  const reconciler = settings === undefined
-    ? undefined
-    : new Reconciler({ options: settings, store: scheduleStoreOf(store), keyPrefix: options.keyPrefix, pipeline, observer, log: app.log })
+  const { dispatcher, observer, pipeline, queueSide, reconciler, start, close } = await assemble(options, app.log)
+  // no job is taken and no pass runs before the app's code has subscribed its handlers; never awaited,
+  // so a slow API never delays the start
+  app.addHook('onReady', async () => { start() })
   if (reconciler !== undefined) {
-    // after the app's code has subscribed its handlers; never awaited, so a slow API never delays the start
-    app.addHook('onReady', async () => { reconciler.start() })
     // before anything else closes: no pass starts while the requests drain
     app.addHook('preClose', async () => { void reconciler.close() })
   }
@@ -95,7 +64,7 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
   const lifecycle = { closing: false }
   app.addHook('preClose', async () => { lifecycle.closing = true })
   // onClose runs after the in-flight requests are answered
-  app.addHook('onClose', async () => { await closeInOrder({ reconciler, workerSide, pipeline, queueSide, connection }) })
+  app.addHook('onClose', async () => { await close() })
 
   const routePrefix = app.prefix
   const decorator: SuperaiDecorator = Object.freeze({

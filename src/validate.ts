@@ -1,8 +1,9 @@
 import { codes } from './errors.js'
 
 /**
- * The checks every options object shares (the plugin's, queue mode's, the worker's, the client's): one
- * coded error, one way to say what was given, one integer rule and one unknown-name rule.
+ * The checks every options object shares (the plugin's and its `verify`, `queue` and `reconcile`, the
+ * worker's, the client's, the stores'): one coded error, one way to say what was given, and each rule
+ * (integers, unknown names, the API key, the API's base URL, project ids) written once.
  */
 
 /** The coded error of a bad option, naming it. */
@@ -17,7 +18,7 @@ export function describe (value: unknown): string {
 }
 
 /** `value`, or `fallback` when it is undefined; an integer from `min` to `max` or a coded error. */
-export function integer (option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function integerOption (option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`
@@ -49,4 +50,32 @@ export function rejectUnknown (value: object, known: ReadonlySet<string>, path =
 export function plainObject (option: string, value: unknown, expected: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(option, `expected ${expected}, got ${describe(value)}`)
   return value as Record<string, unknown>
+}
+
+/** A string with something other than whitespace in it. */
+export const isNonBlankString = (value: unknown): value is string => typeof value === 'string' && value.trim() !== ''
+
+/** An absolute `http://` or `https://` URL with a host, such as super.AI's API base `https://api.super.ai/v1`. */
+export const isHttpUrl = (value: unknown): value is string =>
+  typeof value === 'string' && /^https?:\/\/[^/]/.test(value) && URL.canParse(value)
+
+/** A super.AI API key: a non-blank string, never repeated in the error (it is a secret). */
+export function apiKeyOption (option: string, value: unknown): string {
+  if (!isNonBlankString(value)) throw invalid(option, 'expected a non-empty string')
+  return value
+}
+
+/** super.AI's API base URL, or `fallback` when it is undefined. */
+export function baseUrlOption<F extends string | undefined> (option: string, value: unknown, fallback: F): string | F {
+  if (value === undefined) return fallback
+  if (!isHttpUrl(value)) throw invalid(option, 'expected an absolute http(s) URL')
+  return value
+}
+
+/** super.AI project (app) ids: a non-empty array of non-blank strings, each kept once, frozen. */
+export function appIdsOption (option: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every(isNonBlankString)) {
+    throw invalid(option, 'expected a non-empty array of project (app) ids')
+  }
+  return Object.freeze([...new Set(value)])
 }

@@ -50,3 +50,25 @@ test('every code has the FST_SUPERAI_ prefix and its key is its code', async (t)
     t.equal(new Constructor('a', 'b').code, name)
   }
 })
+
+/** Section name -> its codes in order, from `// Name: ...` comments (src/errors.ts) or `### Name` headings (docs). */
+function sectionsOf (text: string, heading: RegExp): Array<[string, string[]]> {
+  const sections: Array<[string, string[]]> = []
+  for (const line of text.split('\n')) {
+    const title = heading.exec(line)?.[1]
+    if (title !== undefined) { sections.push([title, []]); continue }
+    const code = /^\s*(?:\| `)?(FST_SUPERAI_[A-Z_]+)(?:`|: createError)/.exec(line)?.[1]
+    if (code !== undefined) sections.at(-1)?.[1].push(code)
+  }
+  return sections
+}
+
+test('docs/errors.md has the sections of src/errors.ts, with the same codes in the same order', async (t) => {
+  const source = await readFile(new URL('../src/errors.ts', import.meta.url), 'utf8')
+  const docs = await readFile(new URL('../docs/errors.md', import.meta.url), 'utf8')
+  const inSource = sectionsOf(source.slice(source.indexOf('export const codes')), /^ {2}\/\/ ([^:]+)/)
+  const inDocs = sectionsOf(docs.slice(docs.indexOf('<!-- errors-table:start -->'), docs.indexOf('<!-- errors-table:end -->')), /^### (.+)$/)
+  t.ok(inSource.length > 1, 'the catalogue is in sections')
+  t.same(inDocs, inSource)
+  t.same(inSource.flatMap(([, list]) => list), Object.keys(codes), 'every code in a section, in the order of codes')
+})

@@ -1,7 +1,6 @@
 import { test } from 'tap'
-import {
-  BATCH_STATES, EVENT_NAMES, JOB_ACTIONS, JOB_LIFECYCLE, JOB_STATES, entityEventNameOf, eventNameOf, lifecyclePosition, methodName
-} from '../src/index.js'
+import { BATCH_STATES, EVENT_NAMES, JOB_ACTIONS, JOB_STATES } from '../src/index.js'
+import { JOB_LIFECYCLE, entityEventNameOf, eventNameOf, lifecyclePosition, methodName } from '../src/events.js'
 
 test('event names derive from the documented states and actions', async (t) => {
   t.same(EVENT_NAMES, [

@@ -1,17 +1,48 @@
+import { fileURLToPath } from 'node:url'
 import { test } from 'tap'
+import ts from 'typescript'
 import * as pkg from '../src/index.js'
 
+/**
+ * The package's surface, listed in full: adding or removing a name is a decision this file records.
+ * What a user needs: the plugin, its decorator, option, handler, event and context types; the error codes;
+ * the client and the worker; the stores and the store interface (for a store of one's own); the
+ * diagnostics channels and their messages; the callback URL helpers; the lists the event names derive from.
+ */
 test('the public runtime exports are exactly these', async (t) => {
   t.same(Object.keys(pkg).sort(), [
-    'BATCH_STATES', 'BatchCallbackBodySchema', 'CallbackAcceptedSchema', 'CallbackBodySchema', 'CallbackQueuedSchema', 'CallbackRouteBodySchema',
-    'DEFAULTS', 'DEFAULT_SUPERAI_BASE_URL', 'DELIVERY_CHANNEL', 'ENTITY_TYPES', 'EVENT_NAMES', 'ErrorReplySchema',
-    'HANDLE_CHANNEL', 'JOB_ACTIONS', 'JOB_LIFECYCLE', 'JOB_STATES', 'MemoryStore', 'RedisStore', 'STATE_CHANGE_ACTION', 'SuperaiBatchSchema',
-    'SuperaiCallbackSchema', 'SuperaiEntityCallbackSchema', 'SuperaiJobListSchema', 'SuperaiJobSchema', 'SuperaiSubmitJobsResultSchema',
-    'batchIdempotencyKey', 'canonicalJson', 'checkCallbackUrl', 'codes', 'createSuperaiClient', 'createSuperaiWorker', 'default',
-    'defaultIdempotencyKey', 'entityEventNameOf', 'eventNameOf', 'isEntityEvent', 'isSuperaiApiError', 'isValidCallbackUrl',
-    'lifecyclePosition', 'methodName', 'signCallback', 'superaiCallbacks', 'validateCallbackUrl'
+    'BATCH_STATES', 'DEFAULT_SUPERAI_BASE_URL', 'DELIVERY_CHANNEL', 'EVENT_NAMES', 'HANDLE_CHANNEL', 'JOB_ACTIONS', 'JOB_STATES',
+    'MemoryStore', 'RedisStore', 'canonicalJson', 'checkCallbackUrl', 'codes', 'createSuperaiClient', 'createSuperaiWorker', 'default',
+    'defaultIdempotencyKey', 'isEntityEvent', 'isSuperaiApiError', 'isValidCallbackUrl', 'signCallback', 'superaiCallbacks', 'validateCallbackUrl'
   ])
   t.equal(pkg.default, pkg.superaiCallbacks)
+})
+
+test('the public type exports are exactly these', async (t) => {
+  const index = fileURLToPath(new URL('../src/index.ts', import.meta.url))
+  const program = ts.createProgram([index], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true })
+  const checker = program.getTypeChecker()
+  const source = program.getSourceFile(index)
+  const module = source === undefined ? undefined : checker.getSymbolAtLocation(source)
+  t.ok(module, 'src/index.ts compiled')
+  if (module === undefined) return
+  const typesOnly = checker.getExportsOfModule(module).filter((symbol) => {
+    const target = (symbol.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(symbol) : symbol
+    return (target.flags & ts.SymbolFlags.Value) === 0
+  })
+  t.same(typesOnly.map((symbol) => symbol.name).sort(), [
+    'ActionEventName', 'AnySuperaiEvent', 'BatchCallbackBody', 'BatchEventName', 'BatchState', 'CallbackBody', 'CallbackJobData',
+    'CallbackUrlCheck', 'ClaimResult', 'DeadLetter', 'DeliveryMessage', 'DeliveryOutcome', 'DeliverySource', 'EntityEventName',
+    'EntityType', 'EventCounter', 'EventName', 'GetJobResponse', 'HandleMessage', 'HandlerContext', 'HttpHandlerContext',
+    'IdempotencyStore', 'JobAction', 'JobEventName', 'JobState', 'JobStatus', 'ListJobsQuery', 'MarkedClaimResult', 'MemoryStoreOptions', 'MethodName',
+    'QueueHandlerContext', 'ReconcileHandlerContext', 'ReconcileSummary', 'RedisClusterConfig', 'RedisSentinelOptions',
+    'RedisStoreOptions', 'ReplayResult', 'SecretLocation', 'SignatureKey', 'SignatureOptions', 'SignedCallback', 'StateEventName', 'SubmitJobsRequest', 'SuperaiApiError',
+    'SuperaiApiErrorDetails', 'SuperaiBatch', 'SuperaiCallback', 'SuperaiCallbacksOptions', 'SuperaiClient', 'SuperaiClientOptions',
+    'SuperaiDeadLetters', 'SuperaiDecorator', 'SuperaiErrorCode', 'SuperaiEvent', 'SuperaiHandler', 'SuperaiJob', 'SuperaiJobInput',
+    'SuperaiJobList', 'SuperaiQueue', 'SuperaiQueueOptions', 'SuperaiReconcileOptions', 'SuperaiRequestOptions', 'SuperaiStats',
+    'SuperaiSubmitJobsResult', 'SuperaiSubscriptions', 'SuperaiWorker', 'SuperaiWorkerOptions', 'UnknownValue', 'Unsubscribe',
+    'VerifyOptions'
+  ])
 })
 
 test('the plugin carries fastify-plugin metadata', async (t) => {
@@ -33,7 +64,6 @@ test('the sandbox subpath exports exactly these, and the plugin\'s entry point n
   // every module src/index.ts reaches through its static imports
   const { readFileSync } = await import('node:fs')
   const { dirname, resolve } = await import('node:path')
-  const { fileURLToPath } = await import('node:url')
   const reached = new Set<string>()
   const pending = [fileURLToPath(new URL('../src/index.ts', import.meta.url))]
   for (let file = pending.pop(); file !== undefined; file = pending.pop()) {

@@ -4,7 +4,8 @@
  * 16-character token, claim, complete. heapUsed is sampled after a full GC every `every` deliveries; one JSON line on stdout.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { DEFAULTS, MemoryStore, defaultIdempotencyKey, type SuperaiEvent } from '../../src/index.js'
+import { MemoryStore, defaultIdempotencyKey, type SuperaiEvent } from '../../src/index.js'
+import { DEFAULTS } from '../../src/options.js'
 
 const deliveries = Number(process.env.DELIVERIES ?? 1_000_000)
 const maxEntries = Number(process.env.MAX_ENTRIES ?? 100_000)

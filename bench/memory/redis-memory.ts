@@ -6,7 +6,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { DEFAULTS, RedisStore, defaultIdempotencyKey, type SuperaiEvent } from '../../src/index.js'
+import { RedisStore, defaultIdempotencyKey, type SuperaiEvent } from '../../src/index.js'
+import { DEFAULTS } from '../../src/options.js'
 import { batchWrites } from '../../src/store/batch-writes.js'
 import { CLIENT_DEFAULTS } from '../../src/store/redis-defaults.js'
 import { deleteKeys, memoryUsage, usedMemory } from '../lib/redis.js'

@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { CallbackAcceptedSchema, CallbackBodySchema, DEFAULTS, type CallbackBody } from '../../src/index.js'
+import type { CallbackBody } from '../../src/index.js'
+import { DEFAULTS } from '../../src/options.js'
+import { CallbackAcceptedSchema, CallbackBodySchema } from '../../src/schema.js'
 
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** Every Redis key a contender writes starts with it, so that the harness can delete them all afterwards. */

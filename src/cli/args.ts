@@ -70,7 +70,7 @@ export function callbackUrlArgument (positionals: readonly string[]): string {
 }
 
 /** An integer within bounds, from an option's text. */
-export function integer (name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+export function integerFlag (name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
   const parsed = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN
   if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
@@ -133,10 +133,10 @@ function signingKey (file: string | undefined): KeyObject | undefined {
 
 export function deliveryPolicy (values: DeliveryValues): DeliveryPolicy {
   return {
-    retries: integer('retries', values.retries, DEFAULT_POLICY.retries, 0, 100),
+    retries: integerFlag('retries', values.retries, DEFAULT_POLICY.retries, 0, 100),
     maxWait: Math.round(decimal('max-wait', values['max-wait'], DEFAULT_POLICY.maxWait / 1000, 0, 3600) * 1000),
     retryDelay: DEFAULT_POLICY.retryDelay,
-    timeout: integer('timeout', values.timeout, DEFAULT_POLICY.timeout, 1, 600_000),
+    timeout: integerFlag('timeout', values.timeout, DEFAULT_POLICY.timeout, 1, 600_000),
     headers: headers(values.header),
     signKey: signingKey(values['sign-key'])
   }

@@ -29,7 +29,7 @@ export const DEFAULT_POLICY: DeliveryPolicy = Object.freeze({
 })
 
 /** One HTTP request of a delivery. */
-export interface Attempt {
+interface Attempt {
   /** The HTTP status; 0 when no answer came (network error, timeout). */
   readonly status: number
   readonly latencyMs: number
@@ -42,10 +42,10 @@ export interface Attempt {
  * its workers); `duplicate`: 200 `duplicate: true`; `accepted`: another 2xx; `failed`: no 2xx after the
  * retries, or a final 4xx.
  */
-export type Outcome = 'processed' | 'queued' | 'duplicate' | 'accepted' | 'failed'
+type SentOutcome = 'processed' | 'queued' | 'duplicate' | 'accepted' | 'failed'
 
 export interface DeliveryResult {
-  readonly outcome: Outcome
+  readonly outcome: SentOutcome
   /** The last attempt's status (0: no answer). */
   readonly status: number
   /** The last answer's body: JSON when it parses, else text. */
@@ -83,14 +83,14 @@ export async function deliverCallback (
 }
 
 /** What a 2xx says, by the plugin's documented answers; any other 2xx is only `accepted`. */
-function successOf (answer: Answer): Outcome {
+function successOf (answer: ReceiverAnswer): SentOutcome {
   const { duplicate, queued } = (answer.body ?? {}) as { duplicate?: unknown, queued?: unknown }
   if (answer.status === 202 && queued === true && duplicate !== true) return 'queued'
   if (answer.status === 200 && typeof duplicate === 'boolean') return duplicate ? 'duplicate' : 'processed'
   return 'accepted'
 }
 
-interface Answer {
+interface ReceiverAnswer {
   readonly status: number
   readonly body: unknown
   readonly retryAfter?: number
@@ -99,7 +99,7 @@ interface Answer {
 }
 
 /** Not abortable by Ctrl-C: a request already sent is let finish (within the timeout) so that it is counted. */
-async function post (url: string, payload: string, signed: Readonly<Record<string, string>>, policy: DeliveryPolicy): Promise<Answer> {
+async function post (url: string, payload: string, signed: Readonly<Record<string, string>>, policy: DeliveryPolicy): Promise<ReceiverAnswer> {
   const timeout = AbortSignal.timeout(policy.timeout)
   try {
     const response = await fetch(url, {
@@ -132,7 +132,7 @@ function networkReason (error: unknown): string {
   return typeof cause?.message === 'string' ? `${error.message}: ${cause.message}` : error.message
 }
 
-function describeStatus (answer: Answer): string {
+function describeStatus (answer: ReceiverAnswer): string {
   const message = (answer.body as { message?: unknown } | undefined)?.message
   const detail = typeof message === 'string' ? `: ${message}` : ''
   return `HTTP ${answer.status}${answer.code === undefined ? '' : ` ${answer.code}`}${detail}`

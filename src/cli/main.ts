@@ -20,7 +20,7 @@ const COMMANDS = {
 type CommandName = keyof typeof COMMANDS
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name)
 
-export const MAIN_HELP = `Usage: superai-callbacks <command> [options]
+const MAIN_HELP = `Usage: superai-callbacks <command> [options]
 
 Deliver super.AI job callbacks to your own receiver, the way super.AI does (at least once).
 

@@ -8,7 +8,7 @@ import { createRandom, type Random } from './prng.js'
  */
 
 /** A callback body as super.AI sends it, with the extra job details it may carry. */
-export interface CallbackBody {
+interface SimulatedJobBody {
   readonly id: string
   readonly uuid: string
   readonly state: JobState | (string & Record<never, never>)
@@ -18,7 +18,7 @@ export interface CallbackBody {
 }
 
 /** A v2 callback about a job batch, as super.AI sends it ("Job batch callbacks"). */
-export interface BatchCallbackBody {
+interface SimulatedBatchBody {
   readonly version: '2'
   readonly entityType: 'batch'
   readonly entityId: string
@@ -31,14 +31,14 @@ export type SimulatedCallback = {
   /** Position in `plan.callbacks`; results are tallied per callback. */
   readonly index: number
 } & (
-  | { readonly kind: 'job', readonly job: number, readonly body: CallbackBody }
-  | { readonly kind: 'batch', readonly batch: number, readonly body: BatchCallbackBody }
+  | { readonly kind: 'job', readonly job: number, readonly body: SimulatedJobBody }
+  | { readonly kind: 'batch', readonly batch: number, readonly body: SimulatedBatchBody }
 )
 
 /** `concurrent`: sent at the same moment as the original; `redelivery`: shortly after; `late`: well after. */
-export type DeliveryKind = 'original' | 'concurrent' | 'redelivery' | 'late'
+type DeliveryKind = 'original' | 'concurrent' | 'redelivery' | 'late'
 
-export interface PlannedItem {
+interface PlannedItem {
   readonly callback: number
   /** Deliveries of the callback sent at once (more than 1 only for concurrent duplicates). */
   readonly copies: number
@@ -55,7 +55,7 @@ export interface SimulationPlan {
   readonly deliveries: number
 }
 
-export interface PlanOptions {
+interface PlanOptions {
   readonly jobs: number
   /** Job batches whose v2 callback is mixed into the stream (default 0). */
   readonly batches?: number
@@ -115,7 +115,7 @@ export function planSimulation ({ jobs, batches = 0, duplicates, seed }: PlanOpt
 
     for (const [state, action] of lifecycle) {
       at += random.int(200, 4000)
-      const body: CallbackBody = {
+      const body: SimulatedJobBody = {
         id,
         uuid,
         state,
@@ -134,7 +134,7 @@ export function planSimulation ({ jobs, batches = 0, duplicates, seed }: PlanOpt
   // after the jobs, so that a seed without batches plans the stream it always did
   for (let batch = 0; batch < batches; batch++) {
     const at = random.int(0, span)
-    const body: BatchCallbackBody = { version: '2', entityType: 'batch', entityId: random.uuid(), state: random.weighted(BATCH_OUTCOMES), appId }
+    const body: SimulatedBatchBody = { version: '2', entityType: 'batch', entityId: random.uuid(), state: random.weighted(BATCH_OUTCOMES), appId }
     const index = callbacks.length
     callbacks.push({ index, kind: 'batch', batch, body })
     planDeliveries(random, items, index, at, duplicates, span)

@@ -2,7 +2,8 @@ import cliProgress from 'cli-progress'
 import { DEFAULT_SUPERAI_BASE_URL, createSuperaiClient, type SuperaiJob } from '../client/client.js'
 import { completedJobs, forEachBounded, stateChangeOf } from '../reconcile/state-changes.js'
 import type { SuperaiEvent } from '../schema.js'
-import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, integer, parse } from './args.js'
+import { isHttpUrl, isNonBlankString } from '../validate.js'
+import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, integerFlag, parse } from './args.js'
 import { deliverCallback, type DeliveryPolicy } from './deliver.js'
 import { printJson, type CliIo } from './io.js'
 import { table } from './report.js'
@@ -42,7 +43,7 @@ const OPTIONS = {
 } as const
 
 /** What a run did; `--json` prints it. */
-export interface ReconcileCounts {
+interface ReconcileCounts {
   /** Jobs the API listed. */
   listed: number
   /** Listed jobs in a state no callback announces (waiting, in progress) or an undocumented one. */
@@ -62,7 +63,7 @@ export interface ReconcileCounts {
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 }
 
 /** `90m`, `24h`, `7d`, `3600` or `3600s`, in ms. */
-export function duration (value: string | undefined): number {
+function parseDuration (value: string | undefined): number {
   if (value === undefined) return 24 * 3_600_000
   const match = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(value.trim())
   const seconds = match === null ? Number.NaN : Number(match[1]) * (UNITS[match[2] || 's'] ?? Number.NaN)
@@ -78,15 +79,15 @@ export async function reconcile (args: readonly string[], io: CliIo): Promise<nu
   }
   const url = callbackUrlArgument(positionals)
   const apiKey = values['api-key'] ?? process.env.SUPERAI_API_KEY
-  if (apiKey === undefined || apiKey.trim() === '') throw new UsageError('missing --api-key (or the SUPERAI_API_KEY environment variable)')
+  if (!isNonBlankString(apiKey)) throw new UsageError('missing --api-key (or the SUPERAI_API_KEY environment variable)')
   const apps = values.app ?? []
   if (apps.length === 0 || apps.some((app) => app.trim() === '')) throw new UsageError('missing --app: the uuid of a project whose jobs to reconcile')
   const baseUrl = values['base-url'] ?? DEFAULT_SUPERAI_BASE_URL
-  if (!/^https?:\/\/[^/]/.test(baseUrl) || !URL.canParse(baseUrl)) throw new UsageError(`--base-url must be an absolute http(s) URL, got "${baseUrl}"`)
-  const concurrency = integer('concurrency', values.concurrency, 8, 1, 64)
+  if (!isHttpUrl(baseUrl)) throw new UsageError(`--base-url must be an absolute http(s) URL, got "${baseUrl}"`)
+  const concurrency = integerFlag('concurrency', values.concurrency, 8, 1, 64)
   const policy = deliveryPolicy(values)
   const until = Date.now()
-  const from = until - duration(values.since)
+  const from = until - parseDuration(values.since)
   const dryRun = values['dry-run'] === true
   const json = values.json === true
 

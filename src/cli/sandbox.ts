@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { once } from 'node:events'
 import { checkCallbackUrl } from '../client/callback-url.js'
 import { createSandbox, SANDBOX_DEFAULTS } from '../sandbox/index.js'
-import { EXIT, UsageError, decimal, integer, parse } from './args.js'
+import { EXIT, UsageError, decimal, integerFlag, parse } from './args.js'
 import type { CliIo } from './io.js'
 
 export const SANDBOX_HELP = `Usage: superai-callbacks sandbox [options]
@@ -70,16 +70,16 @@ export async function sandbox (args: readonly string[], io: CliIo): Promise<numb
   let running
   try {
     running = await createSandbox({
-      port: integer('port', values.port, 0, 0, 65_535),
+      port: integerFlag('port', values.port, 0, 0, 65_535),
       ...(apiKey === undefined ? {} : { apiKey }),
       ...(callbackUrl === undefined ? {} : { callbackUrl }),
       ...(signKey === undefined ? {} : { signKey }),
       duplicates: decimal('duplicates', values.duplicates, SANDBOX_DEFAULTS.duplicates, 0, 1),
-      giveUpAfter: integer('give-up-after', values['give-up-after'], SANDBOX_DEFAULTS.giveUpAfter, 1, 1000),
-      step: integer('step', values.step, SANDBOX_DEFAULTS.step, 0, 3_600_000),
+      giveUpAfter: integerFlag('give-up-after', values['give-up-after'], SANDBOX_DEFAULTS.giveUpAfter, 1, 1000),
+      step: integerFlag('step', values.step, SANDBOX_DEFAULTS.step, 0, 3_600_000),
       postProcessing,
       failures,
-      retryDelay: integer('retry-delay', values['retry-delay'], SANDBOX_DEFAULTS.retryDelay, 0, 600_000),
+      retryDelay: integerFlag('retry-delay', values['retry-delay'], SANDBOX_DEFAULTS.retryDelay, 0, 600_000),
       ...(seed === undefined ? {} : { seed })
     })
   } catch (error) {

@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, integer, parse } from './args.js'
+import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, integerFlag, parse } from './args.js'
 import { deliverCallback, type DeliveryResult } from './deliver.js'
 import { printJson, type CliIo } from './io.js'
 import { Tally, renderSummary, succeeded } from './report.js'
@@ -57,7 +57,7 @@ export async function send (args: readonly string[], io: CliIo): Promise<number>
     return EXIT.OK
   }
   const url = callbackUrlArgument(positionals)
-  const repeat = integer('repeat', values.repeat, 1, 1, 1000)
+  const repeat = integerFlag('repeat', values.repeat, 1, 1, 1000)
   const policy = deliveryPolicy(values)
   const base = values.file === undefined ? {} : await readBody(values.file)
   const body = values.batch === undefined ? jobBody(values, base) : batchBody(values, base)

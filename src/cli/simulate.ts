@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import cliProgress from 'cli-progress'
-import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, callbackUrlArgument, decimal, deliveryPolicy, integer, parse, rate } from './args.js'
+import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, callbackUrlArgument, decimal, deliveryPolicy, integerFlag, parse, rate } from './args.js'
 import { deliverCallback, type DeliveryPolicy } from './deliver.js'
 import { printJson, type CliIo } from './io.js'
 import { planSimulation, type SimulationPlan } from './plan.js'
@@ -56,12 +56,12 @@ export async function simulate (args: readonly string[], io: CliIo): Promise<num
     return EXIT.OK
   }
   const url = callbackUrlArgument(positionals)
-  const jobs = integer('jobs', values.jobs, 100, 1, 100_000)
-  const batches = integer('batches', values.batches, 0, 0, 100_000)
+  const jobs = integerFlag('jobs', values.jobs, 100, 1, 100_000)
+  const batches = integerFlag('batches', values.batches, 0, 0, 100_000)
   const duplicates = decimal('duplicates', values.duplicates, 0.3, 0, 1)
   const settings: Settings = {
     url,
-    concurrency: integer('concurrency', values.concurrency, 8, 1, 256),
+    concurrency: integerFlag('concurrency', values.concurrency, 8, 1, 256),
     rate: rate(values.rate),
     policy: deliveryPolicy(values)
   }

@@ -6,7 +6,7 @@ import {
 } from './api-schema.js'
 import { validateCallbackUrl } from './callback-url.js'
 import { codes } from '../errors.js'
-import { integer } from '../validate.js'
+import { apiKeyOption, baseUrlOption, describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 import { readResponseBody } from './response-body.js'
 import { isNotProcessed, isRetryableStatus, parseRetryAfter, retrying } from './retry.js'
 
@@ -16,7 +16,7 @@ export {
 }
 
 /** Page size of `jobs()` unless the query sets one: the SDK's. */
-export const DEFAULT_JOBS_PAGE_SIZE = 500
+const DEFAULT_JOBS_PAGE_SIZE = 500
 
 /**
  * The query of `GET /apps/{app_id}/jobs`, named as the API names it. Dates are a `Date` or a string
@@ -151,7 +151,7 @@ interface CallSpec {
   readonly retryOn: (status: number) => boolean
 }
 
-interface Answer {
+interface ApiAnswer {
   readonly status: number
   readonly body: unknown
   readonly attempts: number
@@ -161,7 +161,7 @@ interface Answer {
 export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClient {
   const resolved = resolveClientOptions(options)
 
-  const call = async (spec: CallSpec, requestOptions: SuperaiRequestOptions = {}): Promise<Answer> =>
+  const call = async (spec: CallSpec, requestOptions: SuperaiRequestOptions = {}): Promise<ApiAnswer> =>
     await request(resolved, spec, requestOptions)
 
   const getJobResponse = (async (uuid: string, requestOptions: SuperaiRequestOptions & { readonly schema?: TSchema } = {}) => {
@@ -224,41 +224,38 @@ export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClie
   }
 }
 
+const CLIENT_OPTIONS = optionNames<SuperaiClientOptions>({
+  apiKey: true, baseUrl: true, timeout: true, retries: true, retryDelay: true, maxRetryDelay: true, fetch: true
+})
+
 function resolveClientOptions (options: SuperaiClientOptions): ResolvedClientOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('options', 'createSuperaiClient needs an options object')
-  }
-  if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('apiKey', 'must be a non-empty string')
-  }
-  const baseUrl = options.baseUrl ?? DEFAULT_SUPERAI_BASE_URL
-  if (typeof baseUrl !== 'string' || !URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('baseUrl', 'must be an absolute http(s) URL')
-  }
+  plainObject('options', options, 'the client options { apiKey, baseUrl?, timeout?, retries?, retryDelay?, maxRetryDelay?, fetch? }')
+  rejectUnknown(options, CLIENT_OPTIONS)
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw invalid('fetch', `expected a fetch function, got ${describe(options.fetch)}`)
   return {
-    apiKey: options.apiKey,
-    baseUrl: baseUrl.replace(/\/+$/, ''),
-    timeout: integer('timeout', options.timeout, 30_000, 1),
-    retries: integer('retries', options.retries, 2, 0),
-    retryDelay: integer('retryDelay', options.retryDelay, 500, 0),
-    maxRetryDelay: integer('maxRetryDelay', options.maxRetryDelay, 30_000, 0),
+    apiKey: apiKeyOption('apiKey', options.apiKey),
+    baseUrl: baseUrlOption('baseUrl', options.baseUrl, DEFAULT_SUPERAI_BASE_URL).replace(/\/+$/, ''),
+    timeout: integerOption('timeout', options.timeout, 30_000, 1),
+    retries: integerOption('retries', options.retries, 2, 0),
+    retryDelay: integerOption('retryDelay', options.retryDelay, 500, 0),
+    maxRetryDelay: integerOption('maxRetryDelay', options.maxRetryDelay, 30_000, 0),
     fetch: options.fetch ?? globalThis.fetch
   }
 }
 
 /** A path segment from caller input: never empty, never able to change the path (`../`, `?`). */
 function segment (name: string, value: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new codes.FST_SUPERAI_INVALID_OPTION(name, 'must be a non-empty string')
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(name, 'must be a non-empty string')
   return encodeURIComponent(value)
 }
 
 const SDK_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
 
 /** A date as the API's query takes it, UTC to the second (`YYYY-MM-DDTHH:MM:SSZ`), as the SDK formats it. */
-export function formatApiDate (name: string, value: Date | string): string {
+function formatApiDate (name: string, value: Date | string): string {
   if (typeof value === 'string' && SDK_DATE.test(value)) return value
   const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : new Date(Number.NaN)
-  if (Number.isNaN(date.getTime())) throw new codes.FST_SUPERAI_INVALID_OPTION(name, 'expected a Date or a date string')
+  if (Number.isNaN(date.getTime())) throw invalid(name, 'expected a Date or a date string')
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
@@ -266,13 +263,13 @@ const QUERY_DATES = ['createdStartDate', 'createdEndDate', 'completedStartDate',
 
 /** `?page=0&size=500&...&statusIn=A&statusIn=B`, the names the API documents; empty when nothing is set. */
 function queryString (query: ListJobsQuery): string {
-  if (typeof query !== 'object' || query === null) throw new codes.FST_SUPERAI_INVALID_OPTION('query', 'expected an object')
+  if (typeof query !== 'object' || query === null) throw invalid('query', 'expected an object')
   const params = new URLSearchParams()
-  if (query.page !== undefined) params.set('page', String(integer('page', query.page, 0, 0)))
-  if (query.size !== undefined) params.set('size', String(integer('size', query.size, 1, 1)))
+  if (query.page !== undefined) params.set('page', String(integerOption('page', query.page, 0, 0)))
+  if (query.size !== undefined) params.set('size', String(integerOption('size', query.size, 1, 1)))
   if (query.sortBy !== undefined) params.set('sortBy', query.sortBy)
   if (query.orderBy !== undefined) {
-    if (query.orderBy !== 'asc' && query.orderBy !== 'desc') throw new codes.FST_SUPERAI_INVALID_OPTION('orderBy', 'expected "asc" or "desc"')
+    if (query.orderBy !== 'asc' && query.orderBy !== 'desc') throw invalid('orderBy', 'expected "asc" or "desc"')
     params.set('orderBy', query.orderBy)
   }
   for (const name of QUERY_DATES) {
@@ -287,10 +284,10 @@ function queryString (query: ListJobsQuery): string {
 function submissionBody (submission: SubmitJobsRequest): Record<string, unknown> {
   const { inputs, inputsFileUrl, callbackUrl, metadata } = submission
   if (inputs !== undefined && (!Array.isArray(inputs) || inputs.length === 0)) {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('inputs', 'must be a non-empty array of input objects')
+    throw invalid('inputs', 'must be a non-empty array of input objects')
   }
   if (inputs === undefined && (typeof inputsFileUrl !== 'string' || inputsFileUrl === '')) {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('inputs', 'submitJobs needs inputs or inputsFileUrl')
+    throw invalid('inputs', 'submitJobs needs inputs or inputsFileUrl')
   }
   return {
     ...(inputs === undefined ? {} : { inputs }),
@@ -301,7 +298,7 @@ function submissionBody (submission: SubmitJobsRequest): Record<string, unknown>
 }
 
 /** The answer's body checked against `schema`; undefined for an empty body (204). */
-function checked<S extends TSchema> (options: ResolvedClientOptions, spec: CallSpec, answer: Answer, schema: S): Static<S> | undefined {
+function checked<S extends TSchema> (options: ResolvedClientOptions, spec: CallSpec, answer: ApiAnswer, schema: S): Static<S> | undefined {
   if (answer.body === undefined) return undefined
   if (Value.Check(schema, answer.body)) return answer.body
   const first = Value.Errors(schema, answer.body).First()
@@ -310,7 +307,7 @@ function checked<S extends TSchema> (options: ResolvedClientOptions, spec: CallS
 }
 
 /** Sends one call, retrying the statuses `spec.retryOn` allows; throws a coded error for anything but 2xx. */
-async function request (options: ResolvedClientOptions, spec: CallSpec, requestOptions: SuperaiRequestOptions): Promise<Answer> {
+async function request (options: ResolvedClientOptions, spec: CallSpec, requestOptions: SuperaiRequestOptions): Promise<ApiAnswer> {
   const url = options.baseUrl + spec.path
   const timeout = requestOptions.timeout ?? options.timeout
   const ok = (status: number): boolean => status >= 200 && status < 300
@@ -330,13 +327,13 @@ async function request (options: ResolvedClientOptions, spec: CallSpec, requestO
         redirect: 'error'
       })
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
-      const answer: Answer = { status: response.status, body: await readResponseBody(response), attempts: attempt, ...(retryAfter === undefined ? {} : { retryAfter }) }
+      const answer: ApiAnswer = { status: response.status, body: await readResponseBody(response), attempts: attempt, ...(retryAfter === undefined ? {} : { retryAfter }) }
       return { result: answer, retryable: !ok(answer.status) && spec.retryOn(answer.status), retryAfter }
     } catch (error) {
       if (requestOptions.signal?.aborted === true) throw requestOptions.signal.reason
       const failure = { status: 0, body: undefined, attempts: attempt }
       if (timeoutSignal.aborted) throw apiError(options, spec, 'FST_SUPERAI_API_TIMEOUT', failure, timeout, error)
-      throw apiError(options, spec, 'FST_SUPERAI_API_UNREACHABLE', failure, describe(error), error)
+      throw apiError(options, spec, 'FST_SUPERAI_API_UNREACHABLE', failure, describeFailure(error), error)
     }
   }, { retries: options.retries, baseDelay: options.retryDelay, maxDelay: options.maxRetryDelay, longRetryAfter: 'give-up', signal: requestOptions.signal })
   if (ok(result.status)) return result
@@ -344,7 +341,7 @@ async function request (options: ResolvedClientOptions, spec: CallSpec, requestO
   throw apiError(options, spec, 'FST_SUPERAI_API_ERROR', result, result.status)
 }
 
-function describe (error: unknown): string {
+function describeFailure (error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ''
   return `${error.message}${cause}`

@@ -43,7 +43,7 @@ export function isNotProcessed (status: number): boolean {
   return status === 429 || status === 503
 }
 
-export interface RetrySchedule {
+interface RetrySchedule {
   /** Further attempts after the first. */
   readonly retries: number
   /** Base of the backoff when no `Retry-After` is given, in ms. */
@@ -57,7 +57,7 @@ export interface RetrySchedule {
 }
 
 /** What one attempt came to, and whether another is worth it. */
-export interface AttemptResult<T> {
+interface AttemptResult<T> {
   readonly result: T
   readonly retryable: boolean
   /** The `Retry-After` the answer asked for, in ms. */

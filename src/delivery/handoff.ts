@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { codes } from '../errors.js'
-import type { Delivery, Outcome } from './outcome.js'
+import type { Delivery, PipelineOutcome } from './outcome.js'
 import type { RetryAfterEstimate } from './retry-after.js'
 import type { Settlement } from './settlement.js'
 
@@ -8,7 +8,7 @@ import type { Settlement } from './settlement.js'
 export type Handoff = (delivery: Delivery) => Promise<void>
 
 /** Claims a delivery's key: the claim token, or the outcome that ends the delivery there. */
-export type Claim = (delivery: Delivery) => Promise<string | Outcome>
+export type Claim = (delivery: Delivery) => Promise<string | PipelineOutcome>
 
 /**
  * A redelivery that finds the first delivery between its claim and its enqueue (a few ms) waits up to
@@ -44,7 +44,7 @@ export class QueueHandoff {
   }
 
   /** Claims, hands off and settles `delivery`, after any hand-off of its key under way here. Never throws. */
-  async deliver (delivery: Delivery): Promise<Outcome> {
+  async deliver (delivery: Delivery): Promise<PipelineOutcome> {
     const { key } = delivery
     const previous = this.#underWay.get(key)
     const current = (async () => {
@@ -59,7 +59,7 @@ export class QueueHandoff {
     }
   }
 
-  async #pollClaimAndHandOff (delivery: Delivery): Promise<Outcome> {
+  async #pollClaimAndHandOff (delivery: Delivery): Promise<PipelineOutcome> {
     const deadline = performance.now() + HANDOFF_WAIT_MS
     for (let pause = 2; ; pause *= 2) {
       const claimed = await this.#claim(delivery)
@@ -70,7 +70,7 @@ export class QueueHandoff {
     }
   }
 
-  async #handOff (delivery: Delivery, token: string): Promise<Outcome> {
+  async #handOff (delivery: Delivery, token: string): Promise<PipelineOutcome> {
     const startedAt = performance.now()
     try {
       await this.#handoff(delivery)

@@ -2,12 +2,12 @@ import { isBatchState, isEntityType, isJobAction, isJobState, isJobStatus, type 
 import type { AnySuperaiEvent, BatchCallbackBody, CallbackBody, SuperaiEvent } from '../schema.js'
 
 /** A field whose value the documents do not list. */
-export interface UnknownField {
+interface UnknownField {
   readonly field: 'state' | 'action' | 'entityType'
   readonly value: string
 }
 
-export interface Normalized<E extends AnySuperaiEvent = SuperaiEvent> {
+interface Normalized<E extends AnySuperaiEvent = SuperaiEvent> {
   readonly event: E
   /** The fields whose value is not documented, for the warning and for `unknownValues: 'reject'`. */
   readonly unknown: readonly UnknownField[]

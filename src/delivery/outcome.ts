@@ -12,7 +12,7 @@ export interface Delivery {
 }
 
 /** How a delivery ended; the adapters map it to an HTTP answer or a queue job's fate. */
-export type Outcome =
+export type PipelineOutcome =
   | { readonly status: 'queued' | 'duplicate', readonly delivery: Delivery }
   /** With `latestState` when the handlers ran for a superseded state change (`superseded: 'dispatch'`). */
   | { readonly status: 'processed', readonly delivery: Delivery, readonly latestState?: JobState | undefined }

@@ -11,7 +11,7 @@ import { HandlerFailures, type Dispatcher, type HandlerContext } from './dispatc
 import { QueueHandoff, type Handoff } from './handoff.js'
 import { MAX_KEY_LENGTH, batchIdempotencyKey } from './idempotency-key.js'
 import { normalizeCallback, normalizeEntityCallback } from './normalize.js'
-import type { Delivery, Outcome } from './outcome.js'
+import type { Delivery, PipelineOutcome } from './outcome.js'
 import { RetryAfterEstimate } from './retry-after.js'
 import { RunningDeliveries } from './running.js'
 import { Settlement } from './settlement.js'
@@ -19,7 +19,7 @@ import { jobMarksOf, latestStateOf, type JobMarks } from './supersession.js'
 import type { JobVerifier, Verified } from './verify.js'
 
 // the pipeline's vocabulary, for the adapters that build it and map its outcomes
-export type { Delivery, Handoff, Outcome }
+export type { Delivery, Handoff, PipelineOutcome }
 
 /** The part of the resolved options the pipeline reads. */
 export interface PipelineSettings {
@@ -33,7 +33,7 @@ export interface PipelineSettings {
 }
 
 /** Where the handlers would run, without the parts the pipeline adds (`log`, `key`, `job`). */
-export type RunSource =
+type RunSource =
   | { readonly source: 'http', readonly request: FastifyRequest }
   | { readonly source: 'queue', readonly attempt: number }
   /** Reconciliation: `job` is the job object the API listed, so there is nothing to verify. */
@@ -101,7 +101,7 @@ export class DeliveryPipeline {
    * A validated body received over HTTP: runs the handlers (synchronous mode) or hands the callback to
    * the queue (queue mode). Never throws: every failure is an outcome.
    */
-  async receive (body: CallbackBody | BatchCallbackBody, log: FastifyBaseLogger, source: RunSource & { readonly source: 'http' }): Promise<Outcome> {
+  async receive (body: CallbackBody | BatchCallbackBody, log: FastifyBaseLogger, source: RunSource & { readonly source: 'http' }): Promise<PipelineOutcome> {
     const startedAt = performance.now()
     let delivery: Delivery
     try {
@@ -119,7 +119,7 @@ export class DeliveryPipeline {
    * A stored callback taken by a queue worker: its handlers run once across every worker, guarded by a
    * claim of its own beside the receiver's. Never throws.
    */
-  async process (event: AnySuperaiEvent, key: string, log: FastifyBaseLogger, attempt: number): Promise<Outcome> {
+  async process (event: AnySuperaiEvent, key: string, log: FastifyBaseLogger, attempt: number): Promise<PipelineOutcome> {
     const startedAt = performance.now()
     const delivery: Delivery = { event, key, log }
     const outcome = await this.#running.track(this.#claimAndRun(delivery, key + RUN_SUFFIX, { source: 'queue', attempt }))
@@ -131,7 +131,7 @@ export class DeliveryPipeline {
    * callback would be, so that one already processed is a duplicate. Synchronous mode runs the handlers
    * (context `source: 'reconcile'`); queue mode hands it to the queue like a callback. Never throws.
    */
-  async reconcile (event: SuperaiEvent, job: SuperaiJob, log: FastifyBaseLogger): Promise<Outcome> {
+  async reconcile (event: SuperaiEvent, job: SuperaiJob, log: FastifyBaseLogger): Promise<PipelineOutcome> {
     const startedAt = performance.now()
     let delivery: Delivery
     try {
@@ -143,7 +143,7 @@ export class DeliveryPipeline {
   }
 
   /** A delivery that arrived (a callback, a reconciled event): its handlers run here, or the queue stores it. */
-  #deliver (delivery: Delivery, source: RunSource): Promise<Outcome> {
+  #deliver (delivery: Delivery, source: RunSource): Promise<PipelineOutcome> {
     return this.#running.track(this.#queue === undefined
       ? this.#claimAndRun(delivery, delivery.key, source)
       : this.#queue.deliver(delivery))
@@ -180,7 +180,7 @@ export class DeliveryPipeline {
    * Claims `claimKey`, reading the job's marks in the same step when `job` is given: the claim, or the
    * outcome that ends the delivery here.
    */
-  async #claim (delivery: Delivery, claimKey: string, job: JobMarks | undefined): Promise<Claimed | Outcome> {
+  async #claim (delivery: Delivery, claimKey: string, job: JobMarks | undefined): Promise<Claimed | PipelineOutcome> {
     if (this.#settlement.isPending(claimKey)) return { status: 'inFlight', delivery, retryAfter: 1 }
     const token = nextClaimToken()
     let claimed: ClaimResult | MarkedClaimResult
@@ -207,7 +207,7 @@ export class DeliveryPipeline {
    * marked processed without running). Decided here, when the handlers would run: in queue mode by the
    * worker, not when the callback was received.
    */
-  async #claimAndRun (delivery: Delivery, claimKey: string, source: RunSource): Promise<Outcome> {
+  async #claimAndRun (delivery: Delivery, claimKey: string, source: RunSource): Promise<PipelineOutcome> {
     const job = this.#marking ? jobMarksOf(delivery.event, this.#settings.keyPrefix) : undefined
     const claimed = await this.#claim(delivery, claimKey, job)
     if (claimed.status !== 'claimed') return claimed
@@ -226,7 +226,7 @@ export class DeliveryPipeline {
   /** verify -> dispatch -> settle, for a claimed delivery; a success adds the state to its job's marks. */
   async #run (
     delivery: Delivery, claimKey: string, token: string, source: RunSource, job: JobMarks | undefined, latestState: JobState | undefined
-  ): Promise<Outcome> {
+  ): Promise<PipelineOutcome> {
     const { event, key, log } = delivery
     let verified: Verified | undefined
     if (this.#verifier !== undefined && source.source !== 'reconcile') {
@@ -270,7 +270,7 @@ export class DeliveryPipeline {
     return { status: 'processed', delivery, latestState }
   }
 
-  #end (outcome: Outcome, source: DeliverySource, startedAt: number): Outcome {
+  #end (outcome: PipelineOutcome, source: DeliverySource, startedAt: number): PipelineOutcome {
     const delivery = outcome.delivery
     const latestState = outcome.status === 'processed' || outcome.status === 'failed' || outcome.status === 'superseded' ? outcome.latestState : undefined
     this.#observer.delivered(outcome.status, source, startedAt, delivery?.event, delivery?.key, latestState)

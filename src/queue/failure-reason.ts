@@ -1,17 +1,18 @@
-import type { JobsOptions } from 'bullmq'
+import type { JobsOptions, MinimalJob } from 'bullmq'
 import { codes, type CodedError } from '../errors.js'
-import type { Outcome } from '../delivery/pipeline.js'
+import type { PipelineOutcome } from '../delivery/pipeline.js'
+import type { Bullmq } from './bullmq.js'
 
-/** What a try's failure tells bull-board and `deadLetters.list()`: the job's options that decide what comes next. */
-export interface TryOf {
+/** What a try's failure tells bull-board and `deadLetters.list()`: the job whose options decide what comes next. */
+interface TryOf {
   /** The try that failed, from 1. */
   readonly attempt: number
   readonly key: string
-  readonly opts: Pick<JobsOptions, 'attempts' | 'backoff' | 'removeOnFail'>
+  readonly job: MinimalJob
 }
 
 /** Milliseconds as people read them: "250 ms", "1.5 s", "10 min", "7 days". */
-export function duration (ms: number): string {
+export function formatDuration (ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`
   const units: ReadonlyArray<readonly [number, string, string]> = [[86_400_000, 'day', 'days'], [3_600_000, 'h', 'h'], [60_000, 'min', 'min']]
   for (const [size, one, many] of units) {
@@ -20,21 +21,22 @@ export function duration (ms: number): string {
   return `${Math.round(ms / 100) / 10} s`
 }
 
-/** BullMQ's wait before the next try, by its built-in strategies (the plugin sets no jitter). */
-function nextDelay (attempt: number, backoff: JobsOptions['backoff']): string {
-  const { type, delay = 0 } = typeof backoff === 'number' ? { type: 'fixed', delay: backoff } : backoff ?? {}
-  if (type === 'fixed') return duration(delay)
-  if (type === 'exponential') return duration(Math.round(2 ** (attempt - 1) * delay))
-  return 'the time its backoff strategy sets'
+/** BullMQ's wait before the next try, computed by BullMQ's own built-in strategies (the plugin sets no jitter). */
+function nextDelay (backoffs: Bullmq['Backoffs'], tried: TryOf, error: Error): string {
+  const backoff = tried.job.opts.backoff === undefined ? undefined : backoffs.normalize(tried.job.opts.backoff)
+  const builtIn = backoff !== undefined && backoff.type in backoffs.builtinStrategies
+  // BullMQ counts the failed try in attemptsMade when it asks for the delay, as `attempt` does
+  const delay = builtIn ? backoffs.calculate({ ...backoff, jitter: 0 }, tried.attempt, error, tried.job) : undefined
+  return typeof delay === 'number' ? formatDuration(delay) : 'the time its backoff strategy sets'
 }
 
 function keptFor (removeOnFail: JobsOptions['removeOnFail']): string {
-  if (typeof removeOnFail === 'object' && 'age' in removeOnFail && typeof removeOnFail.age === 'number') return duration(removeOnFail.age * 1000)
+  if (typeof removeOnFail === 'object' && 'age' in removeOnFail && typeof removeOnFail.age === 'number') return formatDuration(removeOnFail.age * 1000)
   return 'as long as the failed set keeps it'
 }
 
 /** What went wrong in the try, without the synchronous-mode advice of the pipeline's own messages. */
-export function causeOf (outcome: Outcome): string {
+export function causeOf (outcome: PipelineOutcome): string {
   if (outcome.status !== 'failed') return 'error' in outcome ? `${outcome.error.code}: ${outcome.error.message}` : outcome.status
   const causes = outcome.cause instanceof AggregateError ? outcome.cause.errors : [outcome.cause]
   const messages = causes.map((cause) => cause instanceof Error ? cause.message : String(cause))
@@ -46,14 +48,14 @@ export function causeOf (outcome: Outcome): string {
  * queue mode, where a redelivery of a stored callback is a duplicate and runs nothing. Before the last
  * try it says when the next one runs; after it, that the callback is a dead letter and how to replay it.
  */
-export function tryFailure (tried: TryOf, cause: string, original: unknown): CodedError {
-  const attempts = tried.opts.attempts ?? 1
+export function tryFailure (backoffs: Bullmq['Backoffs'], tried: TryOf, cause: string, original: unknown): CodedError {
+  const { attempts = 1, removeOnFail } = tried.job.opts
   const which = tried.attempt <= attempts
     ? `${tried.attempt} of ${attempts}`
     : `${tried.attempt} (of ${attempts} allowed: retried without resetting its tries)`
   const error = tried.attempt < attempts
-    ? new codes.FST_SUPERAI_QUEUE_TRY_FAILED(which, cause, nextDelay(tried.attempt, tried.opts.backoff))
-    : new codes.FST_SUPERAI_DEAD_LETTER(which, cause, keptFor(tried.opts.removeOnFail), JSON.stringify(tried.key))
+    ? new codes.FST_SUPERAI_QUEUE_TRY_FAILED(which, cause, nextDelay(backoffs, tried, original instanceof Error ? original : new Error(cause)))
+    : new codes.FST_SUPERAI_DEAD_LETTER(which, cause, keptFor(removeOnFail), JSON.stringify(tried.key))
   error.cause = original
   // BullMQ keeps the stack beside failedReason (bull-board's Error tab): show where the handlers threw
   const causes = original instanceof AggregateError ? original.errors : [original]

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
  *
  * - `cb.` + the key with ":" written "." and every other character outside `A-Z a-z 0-9 - _` written
  *   `~XX` (its UTF-16 code unit in hex, `~uXXXX` above 0xFF). The default key `superai:callbacks:<digest>`
- *   reads `cb.superai.callbacks.<digest>`, and the id alone gives the key back (`decodeJobId`).
+ *   reads `cb.superai.callbacks.<digest>`, and the id alone holds the key (the key shown is `job.data.key`).
  * - a key whose id would be longer: the readable start of that id, `~~`, and 22 base64url characters
  *   of SHA-256 over the key. The exact key is in the job's data (`job.data.key`).
  */
@@ -17,7 +17,7 @@ const HEAD = 'cb.'
 const LEGACY_HEAD = 'cb_'
 const DIGEST_MARK = '~~'
 const DIGEST_LENGTH = 22
-export const MAX_JOB_ID_LENGTH = 100
+const MAX_JOB_ID_LENGTH = 100
 
 /** Characters a key keeps as they are in its id. */
 const PLAIN = /^[A-Za-z0-9_-]$/
@@ -50,37 +50,6 @@ export function encodeJobId (key: string): string {
   }
   if (id.length <= MAX_JOB_ID_LENGTH) return id
   return id.slice(0, cut) + DIGEST_MARK + digestOf(key)
-}
-
-/**
- * The idempotency key of a job id, when the id holds all of it: undefined for an id that ends in a
- * digest (the key is `job.data.key`) or that this package did not make. Ids of jobs queued by earlier
- * versions (`cb_superai%3Acallbacks%3A...`) are decoded too.
- */
-export function decodeJobId (id: string | undefined): string | undefined {
-  if (id === undefined) return undefined
-  if (id.startsWith(LEGACY_HEAD)) {
-    return id.slice(LEGACY_HEAD.length).replace(/%(25|3A)/g, (_match, code: string) => code === '25' ? '%' : ':')
-  }
-  if (!id.startsWith(HEAD) || id.includes(DIGEST_MARK)) return undefined
-  let key = ''
-  const body = id.slice(HEAD.length)
-  for (let i = 0; i < body.length; i++) {
-    const char = body.charAt(i)
-    if (char === '.') {
-      key += ':'
-    } else if (char !== '~') {
-      if (!PLAIN.test(char)) return undefined
-      key += char
-    } else {
-      const wide = body.charAt(i + 1) === 'u'
-      const digits = wide ? body.slice(i + 2, i + 6) : body.slice(i + 1, i + 3)
-      if (!/^[0-9A-F]+$/.test(digits) || digits.length !== (wide ? 4 : 2)) return undefined
-      key += String.fromCharCode(parseInt(digits, 16))
-      i += wide ? 5 : 2
-    }
-  }
-  return key
 }
 
 /** The job ids a key may have in the queue: today's, and the one of versions before the unreserved encoding. */

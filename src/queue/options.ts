@@ -1,4 +1,4 @@
-import { integer, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
+import { integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 
 /** The `queue` option: BullMQ settings of queue mode; `true` takes every default. */
 export interface SuperaiQueueOptions {
@@ -51,8 +51,8 @@ export function resolveQueueOptions (value: unknown): ResolvedQueueOptions | und
   return Object.freeze({
     name: name('queue.name', queueName, QUEUE_DEFAULTS.name, false),
     prefix: name('queue.prefix', prefix, QUEUE_DEFAULTS.prefix, true),
-    concurrency: integer('queue.concurrency', concurrency, QUEUE_DEFAULTS.concurrency, 0, 1000),
-    attempts: integer('queue.attempts', attempts, QUEUE_DEFAULTS.attempts, 1, 1000),
+    concurrency: integerOption('queue.concurrency', concurrency, QUEUE_DEFAULTS.concurrency, 0, 1000),
+    attempts: integerOption('queue.attempts', attempts, QUEUE_DEFAULTS.attempts, 1, 1000),
     backoff: resolveBackoff(backoff)
   })
 }
@@ -62,7 +62,7 @@ function resolveBackoff (value: unknown): ResolvedQueueOptions['backoff'] {
   const { type, delay } = plainObject('queue.backoff', value, "{ type: 'exponential' | 'fixed', delay }")
   rejectUnknown(value as object, BACKOFF_OPTIONS, 'queue.backoff.')
   if (type !== 'exponential' && type !== 'fixed') throw invalid('queue.backoff.type', 'expected "exponential" or "fixed"')
-  return Object.freeze({ type, delay: integer('queue.backoff.delay', delay, QUEUE_DEFAULTS.backoff.delay, 0, 24 * 60 * 60 * 1000) })
+  return Object.freeze({ type, delay: integerOption('queue.backoff.delay', delay, QUEUE_DEFAULTS.backoff.delay, 0, 24 * 60 * 60 * 1000) })
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { DeliveryPipeline, Handoff } from '../delivery/pipeline.js'
 import type { Observer } from '../observability.js'
+import { quitRedis } from '../store/connection.js'
 import type { Bullmq } from './bullmq.js'
 import { DeadLetters } from './dead-letters.js'
 import { enqueueHandoff } from './enqueue.js'
@@ -40,7 +41,7 @@ export async function openQueue (bullmq: Bullmq, client: Redis | Cluster, option
 }
 
 /** A worker on a connection of its own, not started; `close()` waits for its running jobs, then closes it. */
-export interface WorkerSide {
+interface WorkerSide {
   readonly worker: Worker<CallbackJobData>
   /** Takes jobs from now on; call once the handlers are subscribed. */
   start (): void
@@ -63,9 +64,7 @@ export function openWorker (bullmq: Bullmq, client: Redis | Cluster, options: Re
     async close () {
       // BullMQ's close lets the running jobs finish (and be marked), then closes its connections
       await worker.close()
-      await connection.quit().catch(() => {})
-      // QUIT ends the connection but not a Sentinel failover detector's subscriptions; disconnect() does
-      connection.disconnect()
+      await quitRedis(connection)
     }
   }
 }

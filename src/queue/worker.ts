@@ -15,7 +15,7 @@ const MAX_STALLED_INTERVAL_MS = 30_000
 /** After a Redis error the worker tries again this soon (BullMQ's 15 s would leave callbacks waiting after an outage). */
 const RUN_RETRY_DELAY_MS = 1000
 
-export interface CallbackWorkerParts {
+interface CallbackWorkerParts {
   readonly bullmq: Bullmq
   readonly pipeline: DeliveryPipeline
   /** A connection for the worker alone (BullMQ blocks on it); see `workerConnection`. */
@@ -71,7 +71,7 @@ export function createCallbackWorker (parts: CallbackWorkerParts): Worker<Callba
         throw new bullmq.DelayedError()
       default:
         // a handler failed, or the store or verify was unavailable: retried with backoff, then a dead letter
-        throw tryFailure({ attempt, key, opts: job.opts }, causeOf(outcome), outcome.status === 'failed' ? outcome.cause : outcome.error)
+        throw tryFailure(bullmq.Backoffs, { attempt, key, job }, causeOf(outcome), outcome.status === 'failed' ? outcome.cause : outcome.error)
     }
   }
 

@@ -6,7 +6,7 @@ import { codes } from '../errors.js'
 export type SecretLocation = 'path' | 'header' | 'query'
 
 /** Where a token travels when it is not in the path. */
-export const TOKEN_HEADER = 'x-superai-token'
+const TOKEN_HEADER = 'x-superai-token'
 export const TOKEN_QUERY = 'token'
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest()
@@ -25,7 +25,7 @@ export function tokenMatches (candidate: string | undefined, secrets: readonly B
 export const hashSecrets = (secrets: readonly string[]): readonly Buffer[] => Object.freeze(secrets.map(sha256))
 
 /** The token a request presents, from where the options say it travels. */
-export function presentedToken (request: FastifyRequest, location: SecretLocation): string | undefined {
+function presentedToken (request: FastifyRequest, location: SecretLocation): string | undefined {
   const value = location === 'path'
     ? (request.params as Record<string, string | undefined> | undefined)?.token
     : location === 'header'
@@ -50,7 +50,7 @@ export function buildAllowList (entries: readonly string[]): BlockList {
 }
 
 /** `request.ip` is the client address, or, under Fastify's `trustProxy`, the forwarded one. */
-export function isAllowed (list: BlockList, ip: string): boolean {
+function isAllowed (list: BlockList, ip: string): boolean {
   // an IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1]
   const address = mapped ?? ip

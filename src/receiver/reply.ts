@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { codes, isCoded, type CodedError } from '../errors.js'
-import type { Outcome } from '../delivery/pipeline.js'
+import type { PipelineOutcome } from '../delivery/pipeline.js'
 
 /** Constant bodies: nothing to build per request. */
 const PROCESSED = Object.freeze({ ok: true, duplicate: false })
@@ -10,7 +10,7 @@ const QUEUED = Object.freeze({ ok: true, duplicate: false, queued: true })
 const SUPERSEDED = Object.freeze({ ok: true, duplicate: false, superseded: true })
 
 /** What an error reply is built from: the plugin's coded errors, or a 4xx another plugin raised on purpose. */
-export type ReplyError = Pick<CodedError, 'message' | 'statusCode'> & { readonly code: string }
+type ReplyError = Pick<CodedError, 'message' | 'statusCode'> & { readonly code: string }
 
 /**
  * Fastify's own errors from before the handler, told in the plugin's codes; a deliberate 4xx of another
@@ -50,7 +50,7 @@ export function sendError (reply: FastifyReply, err: ReplyError): FastifyReply {
 }
 
 /** The response table (see the README's "Responses"), from the pipeline's outcome. */
-export function sendOutcome (reply: FastifyReply, outcome: Outcome): FastifyReply {
+export function sendOutcome (reply: FastifyReply, outcome: PipelineOutcome): FastifyReply {
   switch (outcome.status) {
     case 'processed': return reply.send(PROCESSED)
     case 'duplicate': return reply.send(DUPLICATE)

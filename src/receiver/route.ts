@@ -13,7 +13,7 @@ import { checkSignature, requireSignatureHeader } from './signature-check.js'
 import type { SignatureVerifier } from '../signature/verify.js'
 
 /** The part of the resolved options the route reads. */
-export interface RouteSettings {
+interface RouteSettings {
   readonly path: string
   readonly bodyLimit: number
   /** The checks run before the body is read. */

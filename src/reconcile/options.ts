@@ -1,5 +1,5 @@
-import { codes } from '../errors.js'
 import { DEFAULT_SUPERAI_BASE_URL } from '../client/client.js'
+import { apiKeyOption, appIdsOption, baseUrlOption, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 
 /** The `reconcile` option: list the projects' jobs at super.AI and run the state changes whose callback never arrived. */
 export interface SuperaiReconcileOptions {
@@ -23,41 +23,24 @@ export interface ResolvedReconcileOptions {
   readonly lookbackMs: number
 }
 
-export const RECONCILE_DEFAULTS = Object.freeze({ interval: 300, lookback: 24 * 60 * 60 } as const)
+const RECONCILE_DEFAULTS = Object.freeze({ interval: 300, lookback: 24 * 60 * 60 } as const)
 
-const invalid = (option: string, reason: string): Error => new codes.FST_SUPERAI_INVALID_OPTION(option, reason)
-
-function seconds (option: string, value: unknown, fallback: number, max: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw invalid(option, `expected a whole number of seconds from 1 to ${max}, got ${typeof value === 'number' ? value : typeof value}`)
-  }
-  return value
-}
+const RECONCILE_OPTIONS = optionNames<SuperaiReconcileOptions>({ apiKey: true, appIds: true, baseUrl: true, interval: true, lookback: true })
 
 /** Validates `reconcile`; `ttlSeconds` bounds the lookback (a processed mark older than ttl is forgotten). */
 export function resolveReconcileOptions (raw: unknown, ttlSeconds: number): ResolvedReconcileOptions | undefined {
   if (raw === undefined) return undefined
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid('reconcile', 'expected { apiKey, appIds, baseUrl?, interval?, lookback? }')
-  const { apiKey, appIds, baseUrl, interval, lookback, ...rest } = raw as Record<string, unknown>
-  const unknown = Object.keys(rest)[0]
-  if (unknown !== undefined) throw invalid(`reconcile.${unknown}`, 'unknown option')
-  if (typeof apiKey !== 'string' || apiKey.trim() === '') throw invalid('reconcile.apiKey', 'expected a non-empty string')
-  if (!Array.isArray(appIds) || appIds.length === 0 || !appIds.every((id) => typeof id === 'string' && id.trim() !== '')) {
-    throw invalid('reconcile.appIds', 'expected a non-empty array of project (app) uuids')
-  }
-  if (baseUrl !== undefined && (typeof baseUrl !== 'string' || !/^https?:\/\/[^/]/.test(baseUrl) || !URL.canParse(baseUrl))) {
-    throw invalid('reconcile.baseUrl', 'expected an absolute http(s) URL')
-  }
-  const lookbackS = seconds('reconcile.lookback', lookback, Math.min(RECONCILE_DEFAULTS.lookback, ttlSeconds), 365 * 24 * 60 * 60)
+  const { apiKey, appIds, baseUrl, interval, lookback } = plainObject('reconcile', raw, '{ apiKey, appIds, baseUrl?, interval?, lookback? }')
+  rejectUnknown(raw as object, RECONCILE_OPTIONS, 'reconcile.')
+  const lookbackS = integerOption('reconcile.lookback', lookback, Math.min(RECONCILE_DEFAULTS.lookback, ttlSeconds), 1, 365 * 24 * 60 * 60)
   if (lookbackS > ttlSeconds) {
     throw invalid('reconcile.lookback', `must be at most ttl (${ttlSeconds} s): a state change processed longer ago than ttl is forgotten and would run again, got ${lookbackS}`)
   }
   return Object.freeze({
-    apiKey,
-    appIds: Object.freeze([...new Set(appIds as string[])]),
-    baseUrl: (baseUrl as string | undefined) ?? DEFAULT_SUPERAI_BASE_URL,
-    intervalMs: seconds('reconcile.interval', interval, RECONCILE_DEFAULTS.interval, 24 * 60 * 60) * 1000,
+    apiKey: apiKeyOption('reconcile.apiKey', apiKey),
+    appIds: appIdsOption('reconcile.appIds', appIds),
+    baseUrl: baseUrlOption('reconcile.baseUrl', baseUrl, DEFAULT_SUPERAI_BASE_URL),
+    intervalMs: integerOption('reconcile.interval', interval, RECONCILE_DEFAULTS.interval, 1, 24 * 60 * 60) * 1000,
     lookbackMs: lookbackS * 1000
   })
 }

@@ -4,6 +4,7 @@ import { createSuperaiClient, type SuperaiClient, type SuperaiJob } from '../cli
 import type { DeliveryPipeline } from '../delivery/pipeline.js'
 import { normalizeStatus } from '../delivery/normalize.js'
 import { codes } from '../errors.js'
+import { invalid } from '../validate.js'
 import type { Observer } from '../observability.js'
 import type { SuperaiEvent } from '../schema.js'
 import type { IdempotencyStore } from '../store/store.js'
@@ -30,7 +31,7 @@ type ScheduleStore = Required<Pick<IdempotencyStore, 'acquire' | 'read' | 'write
 export function scheduleStoreOf (store: IdempotencyStore): ScheduleStore {
   const { acquire, read, write } = store
   if (acquire === undefined || read === undefined || write === undefined) {
-    throw new codes.FST_SUPERAI_INVALID_OPTION('reconcile', 'the store lacks acquire, read and write')
+    throw invalid('reconcile', 'the store lacks acquire, read and write')
   }
   return { acquire: acquire.bind(store), read: read.bind(store), write: write.bind(store) }
 }

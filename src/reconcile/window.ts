@@ -22,7 +22,7 @@ export interface Watermark {
   readonly fullAt: number
 }
 
-export interface PassWindow {
+interface PassWindow {
   readonly from: number
   readonly to: number
   readonly full: boolean

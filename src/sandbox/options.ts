@@ -1,7 +1,7 @@
 import { randomBytes, randomInt, type KeyObject } from 'node:crypto'
 import { checkCallbackUrl } from '../client/callback-url.js'
 import { ecPrivateKey, type SignatureKey } from '../signature/sign.js'
-import { integer, invalid, describe, optionNames, plainObject, rejectUnknown } from '../validate.js'
+import { integerOption, invalid, describe, optionNames, plainObject, rejectUnknown } from '../validate.js'
 
 /** `createSandbox(options)`: the flags of `superai-callbacks sandbox`, in camelCase, and a few for tests. */
 export interface SandboxOptions {
@@ -102,17 +102,17 @@ export function resolveSandboxOptions (raw: SandboxOptions = {}): ResolvedSandbo
   const failures = share('failures', options.failures, SANDBOX_DEFAULTS.failures)
   if (postProcessing + failures > 1) throw invalid('failures', 'postProcessing and failures are shares of the same jobs: together at most 1')
   return Object.freeze({
-    port: integer('port', options.port, 0, 0, 65_535),
+    port: integerOption('port', options.port, 0, 0, 65_535),
     apiKey: (apiKey as string | undefined) ?? `sandbox-${randomBytes(18).toString('base64url')}`,
     callbackUrl: projectUrl,
     signKey: privateKey(options.signKey),
     duplicates: share('duplicates', options.duplicates, SANDBOX_DEFAULTS.duplicates),
-    giveUpAfter: integer('giveUpAfter', options.giveUpAfter, SANDBOX_DEFAULTS.giveUpAfter, 1, 1000),
-    step: integer('step', options.step, SANDBOX_DEFAULTS.step, 0, 3_600_000),
+    giveUpAfter: integerOption('giveUpAfter', options.giveUpAfter, SANDBOX_DEFAULTS.giveUpAfter, 1, 1000),
+    step: integerOption('step', options.step, SANDBOX_DEFAULTS.step, 0, 3_600_000),
     seed: (seed as number | string | undefined) ?? randomInt(1, 1_000_000),
     postProcessing,
     failures,
-    retryDelay: integer('retryDelay', options.retryDelay, SANDBOX_DEFAULTS.retryDelay, 0, 600_000),
+    retryDelay: integerOption('retryDelay', options.retryDelay, SANDBOX_DEFAULTS.retryDelay, 0, 600_000),
     maxRetryDelay: SANDBOX_DEFAULTS.maxRetryDelay
   })
 }

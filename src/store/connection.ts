@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import { codes } from '../errors.js'
+import { invalid } from '../validate.js'
 import { batchWrites } from './batch-writes.js'
 import type { RedisClusterConfig, RedisSentinelOptions } from './redis-config.js'
 import { CONNECT_TIMEOUT_MS, clientSettings, clusterSettings } from './redis-defaults.js'
@@ -10,6 +10,13 @@ export interface RedisConnection {
   readonly client: Redis | Cluster
   /** Quits the client when the plugin created it; only detaches the plugin's listeners otherwise. */
   close (): Promise<void>
+}
+
+/** Ends a client for good: QUIT once its replies are in, then disconnect for what QUIT leaves running. */
+export async function quitRedis (client: Redis | Cluster): Promise<void> {
+  await client.quit().catch(() => {})
+  // QUIT ends the connection but not a Sentinel failover detector's subscriptions; disconnect() does
+  client.disconnect()
 }
 
 /**
@@ -87,7 +94,7 @@ async function connectOwned (client: Redis | Cluster, timeoutMs: number, log: Fa
     client.on('error', () => {})
     client.disconnect()
     const reason = lastError === undefined ? (err as Error).message : `${(err as Error).message} (${lastError.message})`
-    throw new codes.FST_SUPERAI_INVALID_OPTION('redis', `could not connect to Redis: ${reason}`)
+    throw invalid('redis', `could not connect to Redis: ${reason}`)
   } finally {
     clearTimeout(timer)
     client.off('error', remember)
@@ -99,9 +106,7 @@ async function connectOwned (client: Redis | Cluster, timeoutMs: number, log: Fa
     close: async () => {
       unwatch()
       client.on('error', () => {})
-      await client.quit().catch(() => {})
-      // QUIT ends the connection but not a Sentinel failover detector's subscriptions; disconnect() does
-      client.disconnect()
+      await quitRedis(client)
     }
   }
 }

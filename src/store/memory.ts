@@ -1,3 +1,4 @@
+import { describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 import { PROCESSED, type ClaimResult, type IdempotencyStore, type MarkedClaimResult } from './store.js'
 
 export interface MemoryStoreOptions {
@@ -6,6 +7,8 @@ export interface MemoryStoreOptions {
   /** Clock in milliseconds; injectable so tests need not sleep. */
   readonly now?: () => number
 }
+
+const MEMORY_STORE_OPTIONS = optionNames<MemoryStoreOptions>({ maxEntries: true, now: true })
 
 interface Entry { readonly value: string, readonly expiresAt: number }
 
@@ -20,9 +23,10 @@ export class MemoryStore implements IdempotencyStore {
   readonly #now: () => number
 
   constructor (options: MemoryStoreOptions = {}) {
-    const maxEntries = options.maxEntries ?? 100_000
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer')
-    this.#maxEntries = maxEntries
+    plainObject('options', options, 'the MemoryStore options { maxEntries?, now? }')
+    rejectUnknown(options, MEMORY_STORE_OPTIONS)
+    if (options.now !== undefined && typeof options.now !== 'function') throw invalid('now', `expected a function returning milliseconds, got ${describe(options.now)}`)
+    this.#maxEntries = integerOption('maxEntries', options.maxEntries, 100_000, 1)
     this.#now = options.now ?? Date.now
   }
 

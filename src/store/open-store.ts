@@ -10,7 +10,7 @@ import type { IdempotencyStore } from './store.js'
  * The store, chosen by strategy: a store of the user's, else Redis when given, else an in-memory one.
  * A Redis client is created (and owned) only when the store is opened.
  */
-export type StoreChoice =
+type StoreChoice =
   | { readonly kind: 'memory' }
   | { readonly kind: 'custom', readonly store: IdempotencyStore }
   | RedisChoice

@@ -1,5 +1,5 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
-import { describe, firstUnknown, invalid, plainObject } from '../validate.js'
+import { describe, firstUnknown, invalid, optionNames, plainObject } from '../validate.js'
 
 /** A Redis Cluster to connect to: some of its nodes (the rest are discovered) and ioredis Cluster options. */
 export interface RedisClusterConfig {
@@ -24,7 +24,7 @@ export type RedisChoice =
   | { readonly kind: 'redis-cluster', readonly config: RedisClusterConfig }
 
 /** A connected client, told apart from an options object by the methods only a client has. */
-export function isRedisClient (value: unknown): value is Redis | Cluster {
+function isRedisClient (value: unknown): value is Redis | Cluster {
   return typeof value === 'object' && value !== null &&
     typeof (value as { defineCommand?: unknown }).defineCommand === 'function' &&
     typeof (value as { quit?: unknown }).quit === 'function'
@@ -45,7 +45,7 @@ export function resolveRedis (redis: unknown): RedisChoice {
   throw invalid('redis', `expected a URL, ioredis options or an ioredis client, got ${describe(redis)}`)
 }
 
-const CLUSTER_CONFIG: ReadonlySet<string> = new Set(['cluster', 'options'])
+const CLUSTER_CONFIG = optionNames<RedisClusterConfig>({ cluster: true, options: true })
 
 const isPort = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= 65535
 

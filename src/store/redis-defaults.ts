@@ -20,7 +20,7 @@ export const CLIENT_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
  * Sentinel additions to the client defaults: follow a failover as soon as the sentinels announce it
  * (`+switch-master`) rather than at the next failed reconnect, and bound each question to a sentinel.
  */
-export const SENTINEL_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
+const SENTINEL_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
   failoverDetector: true,
   sentinelCommandTimeout: 1000
 })

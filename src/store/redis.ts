@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { keySlot } from './key-slot.js'
+import { describe, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 import { PROCESSED, type ClaimResult, type IdempotencyStore, type MarkedClaimResult } from './store.js'
 
 /**
@@ -71,6 +72,8 @@ export interface RedisStoreOptions {
   readonly nativeClaim?: boolean
 }
 
+const REDIS_STORE_OPTIONS = optionNames<RedisStoreOptions>({ nativeClaim: true })
+
 /** The major version in `INFO server`'s `redis_version`; 0 when it cannot be read. */
 async function serverMajorVersion (client: Redis | Cluster): Promise<number> {
   const info = await client.info('server')
@@ -107,6 +110,9 @@ export class RedisStore implements IdempotencyStore {
   }
 
   constructor (client: Redis | Cluster, options: RedisStoreOptions = {}) {
+    plainObject('options', options, 'the RedisStore options { nativeClaim? }')
+    rejectUnknown(options, REDIS_STORE_OPTIONS)
+    if (options.nativeClaim !== undefined && typeof options.nativeClaim !== 'boolean') throw invalid('nativeClaim', `expected a boolean, got ${describe(options.nativeClaim)}`)
     this.#client = client
     this.#nativeClaim = options.nativeClaim ?? false
   }

@@ -3,7 +3,7 @@ import { JOB_ACTIONS, JOB_STATES } from '../../src/events.js'
 import { planSimulation, type SimulatedCallback, type SimulationPlan } from '../../src/cli/plan.js'
 import { createRandom } from '../../src/cli/prng.js'
 import { Tally, percentile, renderSummary } from '../../src/cli/report.js'
-import { headers, integer, rate } from '../../src/cli/args.js'
+import { headers, integerFlag, rate } from '../../src/cli/args.js'
 import type { DeliveryResult } from '../../src/cli/deliver.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -134,8 +134,8 @@ t.test('option parsers', async (t) => {
   t.equal(rate('2.5'), 2.5)
   t.equal(rate(undefined), undefined)
   t.throws(() => rate('0'), { name: 'UsageError' })
-  t.equal(integer('n', ' 12 ', 1, 1, 20), 12)
-  t.throws(() => integer('n', '1e3', 1, 1, 5000), { message: /--n must be an integer/ })
+  t.equal(integerFlag('n', ' 12 ', 1, 1, 20), 12)
+  t.throws(() => integerFlag('n', '1e3', 1, 1, 5000), { message: /--n must be an integer/ })
   t.same(headers(['Authorization: Bearer a:b', 'X-Token:  t ']), { authorization: 'Bearer a:b', 'x-token': 't' })
   t.throws(() => headers([': nameless']), { name: 'UsageError' })
 })

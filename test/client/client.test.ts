@@ -276,6 +276,10 @@ t.test('options are checked with coded errors naming the option; the base URL de
     [{ apiKey: 'k', timeout: 0 }, /"timeout"/],
     [{ apiKey: 'k', retries: -1 }, /"retries"/],
     [{ apiKey: 'k', retries: 1.5 }, /"retries"/],
+    [{ apiKey: 'k', baseURL: 'https://api.super.ai/v1' }, /"baseURL": unknown option/],
+    [{ apiKey: 'k', baseUrl: 'https:api.super.ai/v1' }, /"baseUrl"/],
+    [{ apiKey: 'k', fetch: 'fetch' }, /"fetch"/],
+    [[], /"options"/],
     [null, /"options"/]
   ]
   for (const [options, message] of bad) {

@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq'
 import { test } from 'tap'
 import type { CallbackJobData } from '../../src/index.js'
-import { duration } from '../../src/queue/failure-reason.js'
+import { formatDuration } from '../../src/queue/failure-reason.js'
 import { encodeJobId } from '../../src/queue/job-id.js'
 import { buildApp } from '../helpers/app.js'
 import { callbackBody } from '../helpers/callbacks.js'
@@ -86,12 +86,12 @@ test('synchronous mode keeps its own wording: the 500 says a redelivery processe
 })
 
 test('durations as people read them', async (t) => {
-  t.equal(duration(250), '250 ms')
-  t.equal(duration(1500), '1.5 s')
-  t.equal(duration(60_000), '1 min')
-  t.equal(duration(600_000), '10 min')
-  t.equal(duration(3_600_000), '1 h')
-  t.equal(duration(604_800_000), '7 days')
-  t.equal(duration(86_400_000), '1 day')
-  t.equal(duration(90_000), '90 s')
+  t.equal(formatDuration(250), '250 ms')
+  t.equal(formatDuration(1500), '1.5 s')
+  t.equal(formatDuration(60_000), '1 min')
+  t.equal(formatDuration(600_000), '10 min')
+  t.equal(formatDuration(3_600_000), '1 h')
+  t.equal(formatDuration(604_800_000), '7 days')
+  t.equal(formatDuration(86_400_000), '1 day')
+  t.equal(formatDuration(90_000), '90 s')
 })

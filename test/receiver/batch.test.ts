@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { test } from 'tap'
-import { BATCH_STATES, EVENT_NAMES, batchIdempotencyKey, type HandlerContext, type SuperaiEvent } from '../../src/index.js'
+import { BATCH_STATES, EVENT_NAMES, type HandlerContext, type SuperaiEvent } from '../../src/index.js'
+import { batchIdempotencyKey } from '../../src/delivery/idempotency-key.js'
 import { buildApp, warnLines } from '../helpers/app.js'
 import { callbackBody, keysUnder, testRedis } from '../helpers/callbacks.js'
 

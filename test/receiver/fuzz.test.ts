@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import fc from 'fast-check'
 import { Value } from '@sinclair/typebox/value'
-import { CallbackBodySchema } from '../../src/index.js'
+import { CallbackBodySchema } from '../../src/schema.js'
 import { buildApp } from '../helpers/app.js'
 import { callbackBody, keysUnder, testRedis } from '../helpers/callbacks.js'
 

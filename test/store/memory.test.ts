@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { MemoryStore } from '../../src/index.js'
+import { MemoryStore, type MemoryStoreOptions } from '../../src/index.js'
 
 test('the memory store never holds more than maxEntries keys', async (t) => {
   const store = new MemoryStore({ maxEntries: 100 })
@@ -25,7 +25,16 @@ test('expired keys are dropped when touched, on an injected clock', async (t) =>
   t.same(await store.claim('a', 'v', 1000), { status: 'in-flight', retryAfterMs: 1000 })
 })
 
-test('maxEntries is validated', async (t) => {
-  t.throws(() => new MemoryStore({ maxEntries: 0 }), RangeError)
-  t.throws(() => new MemoryStore({ maxEntries: 1.5 }), RangeError)
+test('its options are validated with the coded error naming the option', async (t) => {
+  const bad: Array<[unknown, RegExp]> = [
+    [{ maxEntries: 0 }, /"maxEntries"/],
+    [{ maxEntries: 1.5 }, /"maxEntries"/],
+    [{ now: 5 }, /"now"/],
+    [{ maxEntries: 10, maxEntires: 10 }, /"maxEntires": unknown option/],
+    [null, /"options"/]
+  ]
+  for (const [options, message] of bad) {
+    t.throws(() => new MemoryStore(options as MemoryStoreOptions), { code: 'FST_SUPERAI_INVALID_OPTION', message })
+  }
+  t.equal(new MemoryStore({ maxEntries: 1 }).size, 0)
 })

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
 import { Cluster, Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import { RedisStore } from '../../src/index.js'
+import { RedisStore, type RedisStoreOptions } from '../../src/index.js'
 import { batchWrites } from '../../src/store/batch-writes.js'
 import { connectRedis } from '../../src/store/connection.js'
 import { CLIENT_DEFAULTS } from '../../src/store/redis-defaults.js'
@@ -247,3 +247,16 @@ function own (t: Test, child: ChildProcess): ChildProcess {
   })
   return child
 }
+
+test('its options are validated with the coded error naming the option', async (t) => {
+  const client = new Redis(REDIS_URL, { lazyConnect: true })
+  t.teardown(() => { client.disconnect() })
+  const bad: Array<[unknown, RegExp]> = [
+    [{ nativeClaim: 'yes' }, /"nativeClaim"/],
+    [{ native: true }, /"native": unknown option/],
+    [null, /"options"/]
+  ]
+  for (const [options, message] of bad) {
+    t.throws(() => new RedisStore(client, options as RedisStoreOptions), { code: 'FST_SUPERAI_INVALID_OPTION', message })
+  }
+})
