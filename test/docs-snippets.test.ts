@@ -3,6 +3,8 @@
  * paste it: a snippet that does not compile (an `apiKey` typed `string | undefined` where `string` is
  * required, an option renamed) fails here. Blocks are fragments of one app, so the names they use without
  * declaring (`app`, `appId`, `event`, ...) are declared once below; a block that declares one itself wins.
+ * A block fenced with a word after the language (```ts vitest) is written for a package this repository
+ * does not install, and is not checked.
  */
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -32,6 +34,9 @@ declare global {
   const MyResultSchema: TSchema
   /** a prom-client histogram */
   const deliveries: { labels (...values: string[]): { observe (value: number): void } }
+  /** the app's own code that a handler calls */
+  function fetchAndStoreResults (uuid: string): Promise<void>
+  const db: { jobs: { update (where: object, values: object): Promise<unknown> } }
 }
 export {}
 `
