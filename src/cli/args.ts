@@ -116,13 +116,13 @@ interface DeliveryValues {
 }
 
 /** The EC private key of `--sign-key`, read once; a file that is missing or not such a key is a usage error (the key never quoted). */
-function signingKey (file: string | undefined): KeyObject | undefined {
+export function signingKey (file: string | undefined): KeyObject | undefined {
   if (file === undefined) return undefined
   let pem: Buffer
   try {
     pem = readFileSync(file)
   } catch (error) {
-    throw new UsageError(`--sign-key ${file}: ${(error as NodeJS.ErrnoException).code ?? 'cannot be read'}`)
+    throw new UsageError(`--sign-key: cannot read "${file}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
   }
   try {
     return ecPrivateKey(pem)

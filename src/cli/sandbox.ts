@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import { once } from 'node:events'
 import { checkCallbackUrl } from '../client/callback-url.js'
 import { createSandbox, SANDBOX_DEFAULTS } from '../sandbox/index.js'
-import { EXIT, UsageError, decimal, integerFlag, parse } from './args.js'
+import { EXIT, UsageError, decimal, integerFlag, parse, signingKey } from './args.js'
 import type { CliIo } from './io.js'
 
 export const SANDBOX_HELP = `Usage: superai-callbacks sandbox [options]
@@ -64,7 +63,7 @@ export async function sandbox (args: readonly string[], io: CliIo): Promise<numb
   const postProcessing = decimal('post-processing', values['post-processing'], 0, 0, 1)
   const failures = decimal('failures', values.failures, 0, 0, 1)
   if (postProcessing + failures > 1) throw new UsageError('--post-processing and --failures are shares of the same jobs: together at most 1')
-  const signKey = values['sign-key'] === undefined ? undefined : await readKey(values['sign-key'])
+  const signKey = signingKey(values['sign-key'])
   const seed = values.seed === undefined ? undefined : /^\d{1,15}$/.test(values.seed) ? Number(values.seed) : values.seed
 
   let running
@@ -95,13 +94,4 @@ export async function sandbox (args: readonly string[], io: CliIo): Promise<numb
   if (!io.signal.aborted) await once(io.signal, 'abort')
   await running.close()
   return EXIT.OK
-}
-
-/** The key's text; a file that cannot be read is a usage error (nothing was started). */
-async function readKey (file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (error) {
-    throw new UsageError(`--sign-key: cannot read "${file}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
-  }
 }
