@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { jsonOf, runCli, startReceiver } from '../helpers/receiver.js'
+import { runCliHere as runCli } from '../helpers/cli.js'
+import { jsonOf, startReceiver } from '../helpers/receiver.js'
 import { startFakeSuperai } from '../helpers/fake-superai.js'
 import { ecKeyPair } from '../helpers/signing.js'
 
@@ -76,7 +77,7 @@ t.test('a --sign-key that is not an EC private key is a usage error: exit 2, not
 t.test('simulate --sign-key: every callback and redelivery signed, each processed once', async (t) => {
   const receiver = await startReceiver(t, { signature: [stranger.publicPem, superai.publicPem] })
   const run = await runCli(['simulate', receiver.url, '--jobs', '12', '--batches', '2', '--duplicates', '0.5', '--seed', '7', '--concurrency', '4',
-    '--max-wait', '1', '--sign-key', files.sec1, '--json'], { timeout: 120_000 })
+    '--max-wait', '1', '--sign-key', files.sec1, '--json'])
   t.equal(run.code, 0, run.stderr)
   t.match(jsonOf(run), { ok: true, summary: { failed: 0, processedMoreThanOnce: 0 } })
   t.ok(receiver.runs.size >= 14, 'every callback reached the handlers')

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { entityEventNameOf, eventNameOf } from '../../src/events.js'
 import { planSimulation } from '../../src/cli/plan.js'
 import type { Summary } from '../../src/cli/report.js'
+import { runCliHere } from '../helpers/cli.js'
 import { jsonOf, redisAvailable, runCli, startReceiver, type Receiver } from '../helpers/receiver.js'
 import { REDIS_URL } from '../helpers/callbacks.js'
 
@@ -17,8 +18,8 @@ interface SimulateJson {
 
 /** The stream `simulate --seed` sends is the one planSimulation computes; the server saw each callback's handlers run once. */
 async function checkSimulation (t: Test, receiver: Receiver, seed: number, jobs: number, batches = 0): Promise<void> {
-  const run = await runCli(['simulate', receiver.url, '--jobs', String(jobs), '--batches', String(batches), '--duplicates', '0.3', '--seed', String(seed),
-    '--concurrency', '16', '--max-wait', '1', '--json'], { timeout: 120_000 })
+  const run = await runCliHere(['simulate', receiver.url, '--jobs', String(jobs), '--batches', String(batches), '--duplicates', '0.3', '--seed', String(seed),
+    '--concurrency', '16', '--max-wait', '1', '--json'])
   t.equal(run.code, 0, run.stderr)
   const { ok, summary, plannedDeliveries } = jsonOf<SimulateJson>(run)
   const plan = planSimulation({ jobs, batches, duplicates: 0.3, seed })
@@ -71,7 +72,7 @@ t.test('simulate --batches mixes v2 batch callbacks in: each handled once, redel
 
 t.test('simulate in text mode prints the summary table with the seed', async (t) => {
   const receiver = await startReceiver(t)
-  const run = await runCli(['simulate', receiver.url, '--jobs', '10', '--seed', 'words-work', '--max-wait', '1'])
+  const run = await runCliHere(['simulate', receiver.url, '--jobs', '10', '--seed', 'words-work', '--max-wait', '1'])
   t.equal(run.code, 0, run.stderr)
   t.match(run.stdout, /simulate 10 jobs → http:\/\/127\.0\.0\.1:\d+\/superai\/callbacks\/ \(seed words-work\)/)
   for (const row of ['callbacks (distinct)', 'processed', 'duplicates reported', '409 in flight', 'errors by status', 'latency p50/p95/p99']) {
@@ -82,8 +83,8 @@ t.test('simulate in text mode prints the summary table with the seed', async (t)
 t.test('rerunning a seed against the same store: every delivery is a duplicate, nothing runs twice', async (t) => {
   const receiver = await startReceiver(t)
   const args = ['simulate', receiver.url, '--jobs', '20', '--seed', '5', '--max-wait', '1', '--json']
-  t.equal((await runCli(args)).code, 0)
-  const rerun = await runCli(args)
+  t.equal((await runCliHere(args)).code, 0)
+  const rerun = await runCliHere(args)
   t.equal(rerun.code, 0)
   const { summary } = jsonOf<SimulateJson>(rerun)
   t.equal(summary.processed, 0)
