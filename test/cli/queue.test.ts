@@ -3,7 +3,8 @@ import { planSimulation } from '../../src/cli/plan.js'
 import type { DeliveryResult } from '../../src/cli/deliver.js'
 import type { Summary } from '../../src/cli/report.js'
 import { waitFor } from '../helpers/queue.js'
-import { jsonOf, runCli, startForgetfulReceiver, startReceiver } from '../helpers/receiver.js'
+import { runCliHere as runCli } from '../helpers/cli.js'
+import { jsonOf, startForgetfulReceiver, startReceiver } from '../helpers/receiver.js'
 
 // The CLI against the plugin in queue mode (real Redis, real BullMQ worker), each run a child process.
 t.setTimeout(180_000)
@@ -48,7 +49,7 @@ t.test('send --repeat 2 to a queue-mode receiver: queued, then a duplicate; no e
 t.test('simulate --jobs 20 against a queue-mode receiver: every distinct callback queued once, the rest duplicates, no errors', async (t) => {
   const receiver = await startReceiver(t, { queue: { concurrency: 4 } })
   const seed = 11
-  const run = await runCli(['simulate', receiver.url, '--jobs', '20', '--seed', String(seed), '--max-wait', '1', '--json'], { timeout: 120_000 })
+  const run = await runCli(['simulate', receiver.url, '--jobs', '20', '--seed', String(seed), '--max-wait', '1', '--json'])
   t.equal(run.code, 0, run.stderr)
   const { ok, summary } = jsonOf<RunJson>(run)
   const plan = planSimulation({ jobs: 20, duplicates: 0.3, seed })

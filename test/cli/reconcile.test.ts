@@ -1,5 +1,6 @@
 import t from 'tap'
-import { jsonOf, runCli, startReceiver } from '../helpers/receiver.js'
+import { runCliHere as runCli } from '../helpers/cli.js'
+import { jsonOf, startReceiver } from '../helpers/receiver.js'
 import { startFakeSuperai } from '../helpers/fake-superai.js'
 
 const APP_ID = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'

@@ -2,7 +2,8 @@ import { test } from 'tap'
 import { buildApp } from '../helpers/app.js'
 import { REDIS_URL, callbackBody } from '../helpers/callbacks.js'
 import { removeQueueAtTeardown, uniqueQueue, waitFor } from '../helpers/queue.js'
-import { jsonOf, runCli } from '../helpers/receiver.js'
+import { runCliHere as runCli } from '../helpers/cli.js'
+import { jsonOf } from '../helpers/receiver.js'
 
 test('a handler failing twice then succeeding is retried with backoff: attempts 1, 2, 3', async (t) => {
   const queue = uniqueQueue({ attempts: 5 })
