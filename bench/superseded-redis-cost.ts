@@ -5,42 +5,26 @@
  * script), against a state change's (`claimAndRead`, `completeAndMark`: one script each, reading and
  * ORing the job's marks). 50 at a time, with the plugin's write batching.
  *
- *   npx tsx bench/superseded-redis-cost.ts [-- --pairs=40000 --rounds=5]
+ *   npx tsx bench/superseded-redis-cost.ts [--pairs=40000 --rounds=5]
  *
  * Medians of the rounds: Redis CPU per claim+completion (`INFO cpu`, user + sys, the whole server: command
  * execution and network I/O) and the client's CPU (`process.cpuUsage()`), beside two designs not taken.
  */
-import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { batchWrites } from '../src/store/batch-writes.js'
 import { RedisStore } from '../src/store/redis.js'
+import { startRedisServer } from '../test/helpers/redis-server.js'
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '5' } } })
 const PAIRS = Number(values.pairs)
 const ROUNDS = Number(values.rounds)
 const CONCURRENCY = 50
 
-const port = await new Promise<number>((resolve) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const address = probe.address()
-    probe.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-  })
-})
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-process.on('exit', () => { server.kill() })
-const client = new Redis({ port, lazyConnect: true })
-for (let i = 0; ; i++) {
-  try {
-    await client.connect()
-    break
-  } catch (err) {
-    if (i > 50) throw err
-    await sleep(100)
-  }
-}
+// waits until the server answers, so the client connects on its first try
+const teardowns: Array<() => Promise<void>> = []
+const server = await startRedisServer((fn) => { teardowns.push(fn) })
+const client = new Redis(server.url)
 batchWrites(client)
 const store = await RedisStore.create(client)
 
@@ -92,4 +76,4 @@ for (const [name, { redisCpu, clientCpu }] of results) {
   console.log(`| ${name} | ${median(redisCpu).toFixed(1)} | ${median(clientCpu).toFixed(1)} | ${(median(redisCpu) + median(clientCpu)).toFixed(1)} |`)
 }
 client.disconnect()
-server.kill()
+for (const teardown of teardowns) await teardown()
