@@ -47,6 +47,7 @@ const RECEIVERS: readonly Receiver[] = [
 const DRAINERS: readonly DrainContender[] = [
   { name: 'plugin-worker', code: 'plugw', label: 'plugin worker', plugin: true },
   { name: 'bullmq-worker', code: 'bullw', label: 'bare BullMQ Worker', plugin: false },
+  { name: 'bullmq-worker-plugin-jobs', code: 'bullp', label: 'bare BullMQ Worker over the plugin\'s jobs', plugin: true },
 ]
 const only = args.only?.split(',')
 const chosen = <T extends { name: string }>(list: readonly T[]): T[] => list.filter((c) => only === undefined || only.includes(c.name))

@@ -77,6 +77,8 @@ const CONTENDERS: readonly Contender[] = [
 const DRAINERS: readonly DrainContender[] = [
   { name: 'plugin-worker', code: 'plugw', label: 'fastify-superai-callbacks, `createSuperaiWorker` (concurrency 50)', plugin: true },
   { name: 'bullmq-worker', code: 'bullw', label: 'raw BullMQ: a bare `Worker` (concurrency 50)', plugin: false },
+  // diagnostic: the plugin's jobs without its worker, so the gap above splits into the jobs' cost and the run claim's
+  { name: 'bullmq-worker-plugin-jobs', code: 'bullp', label: 'diagnostic: a bare `Worker` over the plugin\'s jobs (its data, options, retention), no run claim', plugin: true }
 ]
 
 const { values: args } = parseArgs({
