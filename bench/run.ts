@@ -46,6 +46,8 @@ interface Contender extends ContenderInfo {
   readonly workloads?: readonly WorkloadName[]
   /** Its callbacks are signed (the `signature` option): workload (a) signed with the run's key. */
   readonly signed?: true
+  /** More environment for its server (a diagnostic contender's variant). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /** The run's signing key: the `signature` contender is given its public half, the sender signs with the private one. */
@@ -57,6 +59,10 @@ const SIGNING = generateKeyPairSync('ec', { namedCurve: 'P-256' })
  */
 const option = (name: string, code: string, label: string, options: Record<string, unknown>, extra: Partial<Contender> = {}): Contender =>
   ({ name: `plugin-${name}`, code, label: `fastify-superai-callbacks, Redis, ${label}`, dedupe: true, redis: true, group: 'option', server: 'plugin-redis', options, workloads: ['unique'], ...extra })
+
+/** A diagnostic contender: bench/servers/plugin-redis-store.ts with BENCH_STORE=`variant`, on (a) and (b). */
+const diagnostic = (name: string, code: string, label: string, variant: string): Contender =>
+  option(name, code, `diagnostic: ${label}`, {}, { server: 'plugin-redis-store', group: 'diagnostic', env: { BENCH_STORE: variant }, workloads: ['unique', 'redeliveries'] })
 
 const CONTENDERS: readonly Contender[] = [
   { name: 'plugin-redis', code: 'plugr', label: 'fastify-superai-callbacks, Redis', dedupe: true, redis: true, group: 'sync' },
@@ -70,7 +76,10 @@ const CONTENDERS: readonly Contender[] = [
   { name: 'bullmq-receive', code: 'bullr', label: 'raw BullMQ: a route calling `Queue.add` with a job id', dedupe: false, redis: true, group: 'queue', workloads: ['unique', 'redeliveries'] },
   option('verify', 'plugv', '`verify` (a fake super.AI API on 127.0.0.1)', { verify: { apiKey: 'bench-api-key' } }, { fakeApi: true }),
   option('signature', 'plugs', '`signature` (ECDSA P-256, bodies signed before each round)', { signature: { publicKey: SIGNING.publicKey.export({ type: 'spki', format: 'pem' }) } }, { signed: true }),
-  option('superseded', 'plugx', '`superseded: \'skip\'`', { superseded: 'skip' })
+  option('superseded', 'plugx', '`superseded: \'skip\'`', { superseded: 'skip' }),
+  // diagnostics: the plugin with one part of its store taken out, to show what that part costs
+  diagnostic('unmarked', 'plugu', 'no job marks (the store without `claimAndRead`/`completeAndMark`)', 'unmarked'),
+  diagnostic('unbatched', 'plugb', 'store operations sent one by one (`RedisStore` `batch: false`)', 'unbatched')
 ]
 
 /** Queue mode, draining: each a worker process of its own emptying a queue the harness filled (workload (e)). */
@@ -374,6 +383,7 @@ async function main (): Promise<number> {
         const env: Record<string, string> = { BENCH_PREFIX: prefixOf(c), BENCH_REDIS_URL: REDIS_URL, BENCH_QUEUE: 'bench' }
         if (c.options !== undefined) env.BENCH_OPTIONS = JSON.stringify(c.options)
         if (c.fakeApi === true) env.BENCH_FAKE_API = fakeApiUrl()
+        Object.assign(env, c.env)
         servers.set(c.name, await startServer(c.server ?? c.name, { env, nodeFlags: nodeFlags(c.name), timeoutMs: 60_000 }))
       }
     }))

@@ -86,7 +86,8 @@ const options: ts.CompilerOptions = {
   skipLibCheck: true,
   esModuleInterop: true,
   baseUrl: root,
-  paths: { 'fastify-superai-callbacks': ['src/index.ts'] }
+  // the sources, never dist/: package.test.ts rebuilds dist/ (npm pack) while this file runs
+  paths: { 'fastify-superai-callbacks': ['src/index.ts'], 'fastify-superai-callbacks/sandbox': ['src/sandbox/index.ts'] }
 }
 const host = ts.createCompilerHost(options)
 const readFromDisk = host.readFile.bind(host)

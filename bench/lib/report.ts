@@ -10,8 +10,12 @@ export interface ContenderInfo {
   readonly label: string
   readonly dedupe: boolean
   readonly redis: boolean
-  /** `sync`: deduplicating routes, against the hand-written one; `queue`: receiving in queue mode, against raw BullMQ; `option`: the plugin with one option more. */
-  readonly group: 'sync' | 'queue' | 'option'
+  /**
+   * `sync`: deduplicating routes, against the hand-written one; `queue`: receiving in queue mode, against raw
+   * BullMQ; `option`: the plugin with one option more; `diagnostic`: the plugin with a part taken out, to
+   * show what that part costs (not a configuration to choose, so not in the README's summary).
+   */
+  readonly group: 'sync' | 'queue' | 'option' | 'diagnostic'
 }
 
 export interface RunRow extends LoadResult {
@@ -139,8 +143,8 @@ export function renderMarkdown (report: Report): string {
       const row = rowOf(report.rows, c.name, workload.name)
       if (row === undefined) continue
       const name = c.name.startsWith('plugin') ? `**${label.get(row.contender)}**` : label.get(row.contender)
-      // an option's cost: its server CPU beside the default's
-      const cpu = c.group === 'option' && plugin !== undefined
+      // an option's cost (or a part's, for a diagnostic row): its server CPU beside the default's
+      const cpu = (c.group === 'option' || c.group === 'diagnostic') && plugin !== undefined
         ? `${fmt(row.serverCpuPerRequest)} (${row.serverCpuPerRequest >= plugin.serverCpuPerRequest ? '+' : ''}${fmt(row.serverCpuPerRequest - plugin.serverCpuPerRequest)})`
         : fmt(row.serverCpuPerRequest)
       lines.push(`| ${name} | ${fmt(row.rps)} | ${ms(row.p50)} | ${ms(row.p99)} | ${ratio(row.rps, baseline?.rps)} | ${ratio(row.rps, ceiling?.rps)} | ` +

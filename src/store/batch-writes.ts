@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis'
+import { atEndOfTurn } from './end-of-turn.js'
 
 /** Connections already batched, so that batching twice cannot cork twice. */
 const batched = new WeakSet<Redis>()
@@ -18,7 +19,7 @@ function batchConnectionWrites (connection: Redis): void {
     if (corked === undefined && stream === undefined && this.status === 'ready') {
       corked = this.stream
       corked.cork()
-      setImmediate(uncork)
+      atEndOfTurn('uncork', uncork)
     }
     return send.call(this, command, stream)
   }
@@ -26,9 +27,10 @@ function batchConnectionWrites (connection: Redis): void {
 
 /**
  * Commands written in one turn of the event loop leave in one socket write (one syscall, one TCP
- * segment) instead of one each: the first corks the socket, and `setImmediate` uncorks it once the
- * turn's I/O callbacks have run. A `process.nextTick` would only gather the commands of one callback,
- * and each request arrives in its own; measured, it saved nothing. What ioredis' auto-pipelining buys,
+ * segment) instead of one each: the first corks the socket, and the end of the turn (`setImmediate`)
+ * uncorks it once the turn's I/O callbacks have run, after what the store flushes then. A
+ * `process.nextTick` would only gather the commands of one callback, and each request arrives in its
+ * own; measured, it saved nothing. What ioredis' auto-pipelining buys,
  * without its per-command pipeline. On a Cluster, every node connection, present and future.
  */
 export function batchWrites (client: Redis | Cluster): void {

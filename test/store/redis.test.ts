@@ -174,8 +174,10 @@ await testNeeding(OPENSSL, 'batchWrites over TLS (rediss://)', async (t) => {
   t.teardown(async () => { await redis.quit() })
   const store = await RedisStore.create(redis)
   const replies = Array.from({ length: 10 }, (_, i) => store.claim(`tls:${i}`, 'a', 5000))
+  const direct = redis.set('tls:direct', '1', 'PX', 5000)
   t.equal(redis.stream.writableCorked, 1, 'the TLS socket is corked for the turn')
-  t.same(await Promise.all(replies), Array(10).fill({ status: 'claimed' }))
+  t.same(await Promise.all(replies), Array(10).fill({ status: 'claimed' }), 'the turn\'s claims, one batch call')
+  t.equal(await direct, 'OK')
   await lifecycle(t, store, 'tls:life:')
 })
 

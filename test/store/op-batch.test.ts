@@ -1,0 +1,153 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import fc from 'fast-check'
+import { Redis } from 'ioredis'
+import { test, type Test } from 'tap'
+import { RedisStore } from '../../src/index.js'
+import { batchWrites } from '../../src/store/batch-writes.js'
+import { CLIENT_DEFAULTS } from '../../src/store/redis-defaults.js'
+import { REDIS_URL, cleanUpAtTeardown, uniquePrefix } from '../helpers/callbacks.js'
+import { logCommands } from '../helpers/command-log.js'
+import { startRedisServer } from '../helpers/redis-server.js'
+
+/** A client as the plugin makes its own (defaults, write batching), connected; quit at teardown. */
+async function pluginClient (t: Test, url = REDIS_URL): Promise<Redis> {
+  const redis = new Redis(url, { ...CLIENT_DEFAULTS, lazyConnect: true })
+  batchWrites(redis)
+  await redis.connect()
+  t.teardown(async () => { await redis.quit().catch(() => { redis.disconnect() }) })
+  return redis
+}
+
+/** One store operation, on one of a few keys (so that they meet), with one of two tokens. */
+type Op =
+  | { readonly op: 'claim' | 'claimAndRead', readonly key: number, readonly token: number }
+  | { readonly op: 'complete' | 'release', readonly key: number, readonly token: number }
+  | { readonly op: 'completeAndMark', readonly key: number, readonly token: number, readonly mark: number }
+
+const anOp: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constantFrom('claim' as const, 'claimAndRead' as const), key: fc.nat(3), token: fc.nat(1) }),
+  fc.record({ op: fc.constantFrom('complete' as const, 'release' as const), key: fc.nat(3), token: fc.nat(1) }),
+  fc.record({ op: fc.constant('completeAndMark' as const), key: fc.nat(3), token: fc.nat(1), mark: fc.integer({ min: 1, max: 255 }) })
+)
+
+/** Starts every operation in this turn, in order, and collects the answers (in-flight leases rounded to seconds). */
+async function runInOneTurn (store: RedisStore, prefix: string, ops: readonly Op[]): Promise<unknown[]> {
+  const answers = ops.map(async (o) => {
+    const key = `${prefix}k${o.key}`
+    const token = `token-${o.token}`
+    const marks = `${prefix}marks`
+    switch (o.op) {
+      case 'claim': return await store.claim(key, token, 60_000)
+      case 'claimAndRead': return await store.claimAndRead(key, token, 60_000, marks)
+      case 'complete': return await store.complete(key, token, 60_000)
+      case 'release': return await store.release(key, token)
+      case 'completeAndMark': return await store.completeAndMark(key, token, 60_000, marks, o.mark)
+    }
+  })
+  return (await Promise.all(answers)).map((answer) =>
+    typeof answer === 'object' && answer.status === 'in-flight' ? { ...answer, retryAfterMs: Math.round(answer.retryAfterMs / 1000) } : answer)
+}
+
+test('the operations of one turn go as one script call, and each answers as it would alone, in the order called', async (t) => {
+  const prefix = uniquePrefix('op-batch')
+  cleanUpAtTeardown(t, prefix)
+  const redis = await pluginClient(t)
+  const batched = await RedisStore.create(redis)
+  // each operation one script, so each is decided in the order sent (the native claim's in-flight path
+  // takes a second round trip and may decide after later operations of the turn: another valid order)
+  const alone = new RedisStore(redis, { nativeClaim: false, batch: false })
+  const log = logCommands(redis)
+  let run = 0
+  await fc.assert(fc.asyncProperty(fc.array(anOp, { minLength: 2, maxLength: 40 }), async (ops) => {
+    run++
+    log.length = 0
+    const together = await runInOneTurn(batched, `${prefix}b${run}:`, ops)
+    const sent = log.filter((entry) => entry.startsWith('send '))
+    const separately = await runInOneTurn(alone, `${prefix}a${run}:`, ops)
+    const state = async (side: string): Promise<unknown> => await Promise.all([0, 1, 2, 3].map(async (k) => await redis.get(`${prefix}${side}${run}:k${k}`)).concat(redis.get(`${prefix}${side}${run}:marks`)))
+    return sent.length === 1 && sent[0] === 'send evalsha' &&
+      JSON.stringify(together) === JSON.stringify(separately) &&
+      JSON.stringify(await state('b')) === JSON.stringify(await state('a'))
+  }), { numRuns: 60 })
+  t.pass('60 random turns of 2 to 40 operations: one call each, the same answers and the same keys as each operation sent alone')
+})
+
+test('a turn with one operation sends it alone: the native claim, the completion script', async (t) => {
+  const prefix = uniquePrefix('op-batch-one')
+  cleanUpAtTeardown(t, prefix)
+  const redis = await pluginClient(t)
+  const store = await RedisStore.create(redis)
+  const log = logCommands(redis)
+  t.same(await store.claim(`${prefix}a`, 'x', 60_000), { status: 'claimed' })
+  t.equal(await store.complete(`${prefix}a`, 'x', 60_000), true)
+  t.same(log.filter((entry) => entry.startsWith('send ')), ['send set', 'send evalsha'])
+})
+
+test('the call leaves in the turn its operations were made in, not a turn later', async (t) => {
+  const prefix = uniquePrefix('op-batch-turn')
+  cleanUpAtTeardown(t, prefix)
+  const redis = await pluginClient(t)
+  const store = await RedisStore.create(redis)
+  const log = logCommands(redis)
+  const claims = Array.from({ length: 5 }, async (_, i) => await store.claim(`${prefix}${i}`, 'x', 60_000))
+  // a direct command in the same turn: the socket is corked, and the batch must join that write
+  const direct = redis.set(`${prefix}direct`, '1', 'PX', 60_000)
+  t.equal(redis.stream.writableCorked, 1)
+  await nextTurn()
+  t.same(log.filter((entry) => entry.startsWith('send ')), ['send set', 'send evalsha'], 'both sent at the end of the turn')
+  t.equal(redis.stream.writableCorked, 0, 'and the socket uncorked in the same pass')
+  t.same(await Promise.all(claims), Array(5).fill({ status: 'claimed' }))
+  t.equal(await direct, 'OK')
+})
+
+test('an operation\'s error is its own; a call that fails fails each of its operations', async (t) => {
+  const prefix = uniquePrefix('op-batch-errors')
+  cleanUpAtTeardown(t, prefix)
+  const redis = await pluginClient(t)
+  const store = await RedisStore.create(redis)
+  await redis.rpush(`${prefix}list`, 'not a claim')
+  const [before, wrong, after] = await Promise.allSettled([
+    store.claim(`${prefix}a`, 'x', 60_000),
+    store.claim(`${prefix}list`, 'x', 60_000),
+    store.claimAndRead(`${prefix}b`, 'x', 60_000, `${prefix}marks`)
+  ])
+  t.same(before, { status: 'fulfilled', value: { status: 'claimed' } })
+  t.equal(wrong?.status, 'rejected')
+  t.match(wrong?.status === 'rejected' ? String(wrong.reason) : '', /WRONGTYPE/, 'the key of another type fails its own operation')
+  t.same(after, { status: 'fulfilled', value: { status: 'claimed', marks: 0 } }, 'the operation after it still ran')
+
+  // offline: the call cannot be sent, and every operation of the turn hears why
+  const offline = new Redis(REDIS_URL, { ...CLIENT_DEFAULTS, lazyConnect: true })
+  const idle = new RedisStore(offline, { nativeClaim: true })
+  const failed = await Promise.allSettled([idle.claim(`${prefix}c`, 'x', 1000), idle.complete(`${prefix}d`, 'x', 1000), idle.release(`${prefix}e`, 'x')])
+  t.same(failed.map((result) => result.status), ['rejected', 'rejected', 'rejected'])
+  t.match(failed[0]?.status === 'rejected' ? String(failed[0].reason) : '', /enableOfflineQueue/)
+  offline.disconnect()
+})
+
+test('more operations than one call takes: several calls, every answer in order', async (t) => {
+  const prefix = uniquePrefix('op-batch-many')
+  cleanUpAtTeardown(t, prefix)
+  const redis = await pluginClient(t)
+  const store = await RedisStore.create(redis)
+  const log = logCommands(redis)
+  const n = 600
+  const claims = Array.from({ length: n }, async (_, i) => await store.claim(`${prefix}${i % 300}`, `t${i}`, 60_000))
+  const answers = await Promise.all(claims)
+  t.same(log.filter((entry) => entry === 'send evalsha').length, 3, '600 operations: 256 + 256 + 88')
+  t.same(answers.slice(0, 300), Array(300).fill({ status: 'claimed' }), 'the first claim of each key wins')
+  t.ok(answers.slice(300).every((answer) => answer.status === 'in-flight'), 'the second one, in the same turn, finds it in flight')
+})
+
+test('a server that lost its scripts (restarted): the batch is sent again as EVAL, and answers', async (t) => {
+  const teardowns: Array<() => Promise<void>> = []
+  t.teardown(async () => { for (const teardown of teardowns.reverse()) await teardown() })
+  const server = await startRedisServer((fn) => { teardowns.push(fn) })
+  const redis = await pluginClient(t, server.url)
+  const store = await RedisStore.create(redis)
+  await redis.script('FLUSH')
+  const log = logCommands(redis)
+  const answers = await Promise.all([store.claim('a', 'x', 60_000), store.claimAndRead('b', 'x', 60_000, 'marks')])
+  t.same(answers, [{ status: 'claimed' }, { status: 'claimed', marks: 0 }])
+  t.same(log.filter((entry) => entry.startsWith('send ')), ['send evalsha', 'send eval'])
+})
