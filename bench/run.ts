@@ -377,35 +377,47 @@ async function main (): Promise<number> {
     const fakeApiUrl = (): string => `http://127.0.0.1:${serverOf('fake-api').port}/v1`
     // started a few at a time (cheaper than one by one; a dozen at once on 2 cores made some miss their
     // start timeout); idle servers cost nothing while another is measured
-    const toStart = workloads.length === 0 ? [] : [...contenders]
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      for (let c = toStart.shift(); c !== undefined; c = toStart.shift()) {
-        const env: Record<string, string> = { BENCH_PREFIX: prefixOf(c), BENCH_REDIS_URL: REDIS_URL, BENCH_QUEUE: 'bench' }
-        if (c.options !== undefined) env.BENCH_OPTIONS = JSON.stringify(c.options)
-        if (c.fakeApi === true) env.BENCH_FAKE_API = fakeApiUrl()
-        Object.assign(env, c.env)
-        servers.set(c.name, await startServer(c.server ?? c.name, { env, nodeFlags: nodeFlags(c.name), timeoutMs: 60_000 }))
+    const startContenders = async (): Promise<void> => {
+      const toStart = [...contenders]
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        for (let c = toStart.shift(); c !== undefined; c = toStart.shift()) {
+          const env: Record<string, string> = { BENCH_PREFIX: prefixOf(c), BENCH_REDIS_URL: REDIS_URL, BENCH_QUEUE: 'bench' }
+          if (c.options !== undefined) env.BENCH_OPTIONS = JSON.stringify(c.options)
+          if (c.fakeApi === true) env.BENCH_FAKE_API = fakeApiUrl()
+          Object.assign(env, c.env)
+          servers.set(c.name, await startServer(c.server ?? c.name, { env, nodeFlags: nodeFlags(c.name), timeoutMs: 60_000 }))
+        }
+      }))
+      for (const c of contenders) {
+        log(`  ${elapsed()} warm-up ${c.name} (${SETTINGS.warmupSeconds} s)`)
+        await runLoad(serverOf(c.name).port, c.signed === true ? signedWorkload(SIGNING.privateKey, 1000) : createWorkload('redeliveries', 7), SETTINGS.warmupSeconds)
+        if (c.redis) await deleteKeys(redis, prefixOf(c))
       }
-    }))
-    log(`  ${elapsed()} servers listening`)
-    for (const c of workloads.length === 0 ? [] : contenders) {
-      const server = serverOf(c.name)
-      log(`  ${elapsed()} warm-up ${c.name} (${SETTINGS.warmupSeconds} s)`)
-      await runLoad(server.port, c.signed === true ? signedWorkload(SIGNING.privateKey, 1000) : createWorkload('redeliveries', 7), SETTINGS.warmupSeconds)
-      if (c.redis) await deleteKeys(redis, prefixOf(c))
     }
-    // nothing else may run while a contender is measured
-    if (heapTest !== undefined) {
-      heap = await heapTest
-      const growth = heapGrowthPastBound(heap)
-      if (growth !== undefined) log(`  ${elapsed()} memory: in-memory store heap ${(growth.atBound / 1048576).toFixed(1)} MiB at the bound, ${(growth.steady / 1048576).toFixed(1)} MiB at twice the bound, ${(growth.last / 1048576).toFixed(1)} MiB after ${heap.deliveries.toLocaleString('en-US')} deliveries`)
+    const stopContenders = async (): Promise<void> => {
+      await Promise.allSettled(contenders.map(async (c) => {
+        const server = servers.get(c.name)
+        servers.delete(c.name)
+        if (server !== undefined) await stopServer(server)
+      }))
     }
 
-    for (const { name: workloadName } of workloads) {
-      const results = new Map<string, {
-        rounds: LoadResult[], handlerRuns: number, distinct: number, sent: number, redisBytes: number[], cpuMicros: number, redisCpuMicros: number
-      }>()
-      for (let round = 0; round < SETTINGS.rounds; round++) {
+    type Accumulated = { rounds: LoadResult[], handlerRuns: number, distinct: number, sent: number, redisBytes: number[], cpuMicros: number, redisCpuMicros: number }
+    const results = new Map<string, Accumulated>()
+    const resultKey = (workload: string, contender: string): string => `${workload}\u0000${contender}`
+    // a fresh process per contender each round: how fast one process of the same code runs varies from
+    // process to process on this machine (by 10-20% in req/s and CPU per request: two contenders running
+    // the same code path differed that much in one run), so the median spans processes, not one process' luck
+    for (let round = 0; round < (workloads.length === 0 ? 0 : SETTINGS.rounds); round++) {
+      await startContenders()
+      log(`  ${elapsed()} round ${round + 1}: servers listening and warm`)
+      // nothing else may run while a contender is measured
+      if (heapTest !== undefined && heap === undefined) {
+        heap = await heapTest
+        const growth = heapGrowthPastBound(heap)
+        if (growth !== undefined) log(`  ${elapsed()} memory: in-memory store heap ${(growth.atBound / 1048576).toFixed(1)} MiB at the bound, ${(growth.steady / 1048576).toFixed(1)} MiB at twice the bound, ${(growth.last / 1048576).toFixed(1)} MiB after ${heap.deliveries.toLocaleString('en-US')} deliveries`)
+      }
+      for (const { name: workloadName } of workloads) {
         // each round in a rotated order, so that no contender always follows the same one
         const here = contenders.filter((c) => c.workloads === undefined || c.workloads.includes(workloadName))
         for (let i = 0; i < here.length; i++) {
@@ -424,8 +436,8 @@ async function main (): Promise<number> {
           // the queue contenders' keys are BullMQ's jobs, not one key per callback
           const sample = c.redis && c.group !== 'queue' ? await sampleMemoryUsage(redis, prefixOf(c), 500, /:lock$/) : undefined
           if (c.redis) await deleteKeys(redis, prefixOf(c))
-          const acc = results.get(c.name) ?? { rounds: [], handlerRuns: 0, distinct: 0, sent: 0, redisBytes: [], cpuMicros: 0, redisCpuMicros: 0 }
-          results.set(c.name, acc)
+          const acc = results.get(resultKey(workloadName, c.name)) ?? { rounds: [], handlerRuns: 0, distinct: 0, sent: 0, redisBytes: [], cpuMicros: 0, redisCpuMicros: 0 }
+          results.set(resultKey(workloadName, c.name), acc)
           acc.rounds.push(result)
           acc.cpuMicros += after.cpuMicros - before.cpuMicros
           acc.redisCpuMicros += redisCpuAfter - redisCpuBefore
@@ -437,8 +449,11 @@ async function main (): Promise<number> {
           log(`  ${elapsed()} ${workloadName.padEnd(12)} r${round + 1} ${c.name.padEnd(17)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  cpu ${((after.cpuMicros - before.cpuMicros) / Math.max(1, result.requests)).toFixed(0)} µs/req  redis ${((redisCpuAfter - redisCpuBefore) / Math.max(1, result.requests)).toFixed(0)} µs/req  handler ${handlerRuns}/${workload.distinct}${other === '' ? '' : `  ${other}`}${result.errors > 0 ? `  ${result.errors} errors` : ''}`)
         }
       }
+      await stopContenders()
+    }
+    for (const { name: workloadName } of workloads) {
       for (const c of contenders) {
-        const acc = results.get(c.name)
+        const acc = results.get(resultKey(workloadName, c.name))
         if (acc === undefined) continue
         const redisBytesPerKey = acc.redisBytes.length === 0 ? undefined : acc.redisBytes.reduce((a, b) => a + b, 0) / acc.redisBytes.length
         const combined = combineRounds(acc.rounds)
@@ -455,6 +470,7 @@ async function main (): Promise<number> {
         })
       }
     }
+    if (heapTest !== undefined && heap === undefined) heap = await heapTest
 
     // the contenders are done: stopped, so that (e) and (d) share the machine with none of them
     await Promise.allSettled([...servers.values()].map(async (server) => { await stopServer(server) }))

@@ -103,29 +103,36 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[mid] ?? Number.NaN : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
 }
 
-/** Starts each worker in a process of its own, warms it up, then alternates the measured rounds; deletes its keys after each. */
+/** Each round: starts each worker in a fresh process of its own and warms it up, then measures them in a rotated order; deletes their keys after each. */
 export async function benchDrain (redis: Redis, redisUrl: string, runPrefix: string, contenders: readonly DrainContender[], settings: DrainSettings,
   log: (message: string) => void = () => {}, nodeFlags: (name: string) => string[] = () => []): Promise<DrainRow[]> {
-  const started: Array<{ contender: DrainContender, prefix: string, server: ServerProcess, queue: Queue }> = []
+  const started: Array<{ contender: DrainContender, prefix: string, server?: ServerProcess, queue: Queue }> = []
+  const stopWorkers = async (): Promise<void> => {
+    await Promise.allSettled(started.map(async (s) => {
+      const server = s.server
+      s.server = undefined
+      if (server !== undefined) await stopServer(server)
+    }))
+  }
   try {
     for (const contender of contenders) {
       const prefix = `${runPrefix}${contender.code}:`
-      const server = await startServer(contender.server ?? contender.name, {
-        env: { BENCH_PREFIX: prefix, BENCH_REDIS_URL: redisUrl, BENCH_QUEUE: QUEUE, BENCH_CONCURRENCY: String(settings.concurrency) },
-        nodeFlags: nodeFlags(contender.name)
-      })
-      const queue = new Queue(QUEUE, { connection: redis, prefix: `${prefix}bull` })
-      started.push({ contender, prefix, server, queue })
-    }
-    for (const s of started) {
-      await drainOnce(redis, s.server, s.queue, s.contender, s.prefix, settings.warmupJobs)
-      await deleteKeys(redis, s.prefix)
+      started.push({ contender, prefix, queue: new Queue(QUEUE, { connection: redis, prefix: `${prefix}bull` }) })
     }
     const acc = new Map<string, { ms: number[], jobs: number, runs: number, cpu: number, redisCpu: number }>()
     for (let round = 0; round < settings.rounds; round++) {
+      // a fresh worker process per contender each round, warmed up: the median spans processes, as in (a)-(c)
+      for (const s of started) {
+        s.server = await startServer(s.contender.server ?? s.contender.name, {
+          env: { BENCH_PREFIX: s.prefix, BENCH_REDIS_URL: redisUrl, BENCH_QUEUE: QUEUE, BENCH_CONCURRENCY: String(settings.concurrency) },
+          nodeFlags: nodeFlags(s.contender.name)
+        })
+        await drainOnce(redis, s.server, s.queue, s.contender, s.prefix, settings.warmupJobs)
+        await deleteKeys(redis, s.prefix)
+      }
       for (let i = 0; i < started.length; i++) {
         const s = started[(i + round) % started.length]
-        if (s === undefined) continue
+        if (s?.server === undefined) continue
         const r = await drainOnce(redis, s.server, s.queue, s.contender, s.prefix, settings.jobs)
         await deleteKeys(redis, s.prefix)
         const a = acc.get(s.contender.name) ?? { ms: [], jobs: 0, runs: 0, cpu: 0, redisCpu: 0 }
@@ -137,6 +144,7 @@ export async function benchDrain (redis: Redis, redisUrl: string, runPrefix: str
         a.redisCpu += r.redisCpu
         log(`  drain        r${round + 1} ${s.contender.name.padEnd(17)} ${(settings.jobs / r.ms * 1000).toFixed(0).padStart(7)} jobs/s  cpu ${(r.cpu / settings.jobs).toFixed(0)} µs/job  redis ${(r.redisCpu / settings.jobs).toFixed(0)} µs/job  handler ${r.runs}/${settings.jobs}`)
       }
+      await stopWorkers()
     }
     return started.flatMap(({ contender }) => {
       const a = acc.get(contender.name)
@@ -153,7 +161,7 @@ export async function benchDrain (redis: Redis, redisUrl: string, runPrefix: str
       }]
     })
   } finally {
-    await Promise.allSettled(started.map(async ({ server }) => { await stopServer(server) }))
+    await stopWorkers()
     for (const { queue, prefix } of started) {
       await queue.close().catch(() => {})
       await deleteKeys(redis, prefix)

@@ -122,7 +122,7 @@ export function renderMarkdown (report: Report): string {
   if (report.mode !== 'full') lines.push(`> A ${report.mode} run (\`${report.command}\`): it checks that the harness works; its figures are not the published ones.\n`)
   lines.push(`Node ${report.machine.node}, Redis ${report.machine.redis} on 127.0.0.1, ${report.machine.cpus} × ${report.machine.cpuModel}; ` +
     'autocannon over loopback in the same process tree, each server in its own process, one after the other; ' +
-    `${report.settings.warmupSeconds} s warm-up per server, then per workload ${report.settings.rounds} round${report.settings.rounds === 1 ? '' : 's'} of ` +
+    `${report.settings.rounds} round${report.settings.rounds === 1 ? '' : 's'}, each with a fresh process per server warmed up ${report.settings.warmupSeconds} s, then per workload ` +
     `${report.settings.seconds.unique} s / ${report.settings.seconds.redeliveries} s / ${report.settings.seconds['one-callback']} s for (a) / (b) / (c) ` +
     `at ${report.settings.connections.unique} / ${report.settings.connections.redeliveries} / ${report.settings.connections['one-callback']} connections, contenders interleaved; ` +
     'req/s, p50 and p99 are the median of the rounds\', latency over every answered request. ' +
