@@ -86,7 +86,8 @@ async function drainOnce (redis: Redis, server: ServerProcess, queue: Queue, con
   const waiting = fetch(`http://127.0.0.1:${server.port}/__bench/wait?handled=${before.handled + jobs}&timeoutMs=120000`).then(async (res) => await res.json() as Wait)
   // the wait is registered before the queue resumes
   await new Promise((resolve) => setTimeout(resolve, 20))
-  const startedAt = performance.timeOrigin + performance.now()
+  // the system clock, as the worker's `at` (see bench/servers/common.ts)
+  const startedAt = Date.now()
   await queue.resume()
   const end = await waiting
   const redisAfter = await redisCpu(redis)

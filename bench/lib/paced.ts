@@ -38,7 +38,8 @@ export interface PacedResult {
 }
 
 const now = (): number => performance.now()
-const epoch = (t: number): number => performance.timeOrigin + t
+/** A `performance.now()` instant on the system clock, which the other processes read too (see bench/servers/common.ts). */
+const epoch = (t: number): number => Date.now() - (performance.now() - t)
 
 function percentile (values: Float64Array, p: number): number {
   if (values.length === 0) return Number.NaN
