@@ -3,7 +3,8 @@
  * free port and killed at the end, so its counters are this run's alone): a claim and a completion through
  * `RedisStore` as a callback of another action does them (the native `SET NX PX GET`, the completion
  * script), against a state change's (`claimAndRead`, `completeAndMark`: one script each, reading and
- * ORing the job's marks). 50 at a time, with the plugin's write batching.
+ * ORing the job's marks). 50 at a time, with the plugin's write batching, so that the operations of a
+ * turn share one script call as under load (`src/store/op-batch.ts`).
  *
  *   npx tsx bench/superseded-redis-cost.ts [--pairs=40000 --rounds=5]
  *
