@@ -255,6 +255,7 @@ test('its options are validated with the coded error naming the option', async (
   t.teardown(() => { client.disconnect() })
   const bad: Array<[unknown, RegExp]> = [
     [{ nativeClaim: 'yes' }, /"nativeClaim"/],
+    [{ batch: 1 }, /"batch": expected a boolean, got 1/],
     [{ native: true }, /"native": unknown option/],
     [null, /"options"/]
   ]
