@@ -18,6 +18,15 @@ async function pluginClient (t: Test, url = REDIS_URL): Promise<Redis> {
   return redis
 }
 
+/** A test's own key prefix (deleted at teardown), a client as the plugin makes one, its store, and what the client sends. */
+async function setUp (t: Test, name: string): Promise<{ prefix: string, redis: Redis, store: RedisStore, log: string[] }> {
+  const prefix = uniquePrefix(name)
+  cleanUpAtTeardown(t, prefix)
+  const redis = await pluginClient(t)
+  const store = await RedisStore.create(redis)
+  return { prefix, redis, store, log: logCommands(redis) }
+}
+
 /** One store operation, on one of a few keys (so that they meet), with one of two tokens. */
 type Op =
   | { readonly op: 'claim' | 'claimAndRead', readonly key: number, readonly token: number }
@@ -73,22 +82,14 @@ test('the operations of one turn go as one script call, and each answers as it w
 })
 
 test('a turn with one operation sends it alone: the native claim, the completion script', async (t) => {
-  const prefix = uniquePrefix('op-batch-one')
-  cleanUpAtTeardown(t, prefix)
-  const redis = await pluginClient(t)
-  const store = await RedisStore.create(redis)
-  const log = logCommands(redis)
+  const { prefix, store, log } = await setUp(t, 'op-batch-one')
   t.same(await store.claim(`${prefix}a`, 'x', 60_000), { status: 'claimed' })
   t.equal(await store.complete(`${prefix}a`, 'x', 60_000), true)
   t.same(log.filter((entry) => entry.startsWith('send ')), ['send set', 'send evalsha'])
 })
 
 test('the call leaves in the turn its operations were made in, not a turn later', async (t) => {
-  const prefix = uniquePrefix('op-batch-turn')
-  cleanUpAtTeardown(t, prefix)
-  const redis = await pluginClient(t)
-  const store = await RedisStore.create(redis)
-  const log = logCommands(redis)
+  const { prefix, redis, store, log } = await setUp(t, 'op-batch-turn')
   const claims = Array.from({ length: 5 }, async (_, i) => await store.claim(`${prefix}${i}`, 'x', 60_000))
   // a direct command in the same turn: the socket is corked, and the batch must join that write
   const direct = redis.set(`${prefix}direct`, '1', 'PX', 60_000)
@@ -101,10 +102,7 @@ test('the call leaves in the turn its operations were made in, not a turn later'
 })
 
 test('an operation\'s error is its own; a call that fails fails each of its operations', async (t) => {
-  const prefix = uniquePrefix('op-batch-errors')
-  cleanUpAtTeardown(t, prefix)
-  const redis = await pluginClient(t)
-  const store = await RedisStore.create(redis)
+  const { prefix, redis, store } = await setUp(t, 'op-batch-errors')
   await redis.rpush(`${prefix}list`, 'not a claim')
   const [before, wrong, after] = await Promise.allSettled([
     store.claim(`${prefix}a`, 'x', 60_000),
@@ -126,11 +124,7 @@ test('an operation\'s error is its own; a call that fails fails each of its oper
 })
 
 test('more operations than one call takes: several calls, every answer in order', async (t) => {
-  const prefix = uniquePrefix('op-batch-many')
-  cleanUpAtTeardown(t, prefix)
-  const redis = await pluginClient(t)
-  const store = await RedisStore.create(redis)
-  const log = logCommands(redis)
+  const { prefix, store, log } = await setUp(t, 'op-batch-many')
   const n = 600
   const claims = Array.from({ length: n }, async (_, i) => await store.claim(`${prefix}${i % 300}`, `t${i}`, 60_000))
   const answers = await Promise.all(claims)
