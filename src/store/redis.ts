@@ -11,9 +11,9 @@ import { PROCESSED, type ClaimResult, type IdempotencyStore, type MarkedClaimRes
  */
 const FUNCTIONS = {
   /**
-   * The claim for servers without `SET ... NX GET` (before 7.0), and on every server the rare in-flight
-   * path: `SET NX PX` plus, only when the key exists, the read that tells "processed" from "in flight",
-   * atomic on the server. -2 claimed, -1 processed, else the lease's PTTL.
+   * The claim as a script: alone on servers without `SET ... NX GET` (before 7.0) and on every server for
+   * the rare in-flight path, and in every batch. `SET NX PX` plus, only when the key exists, the read that
+   * tells "processed" from "in flight", atomic on the server. -2 claimed, -1 processed, else the lease's PTTL.
    */
   claim: `local function claim (key, token, lease)
   if redis.call('SET', key, token, 'NX', 'PX', lease) then return -2 end
