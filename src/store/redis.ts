@@ -189,28 +189,28 @@ export class RedisStore implements IdempotencyStore {
   }
 
   async claim (key: string, token: string, leaseMs: number): Promise<ClaimResult> {
-    if (this.#batch === undefined) return await this.#claim(key, token, leaseMs)
-    return await this.#batch.run('c', [key], [token, leaseMs], claimResultOf, async () => await this.#claim(key, token, leaseMs))
+    return await this.#op('c', [key], [token, leaseMs], claimResultOf, async () => await this.#claim(key, token, leaseMs))
   }
 
   async complete (key: string, token: string, ttlMs: number): Promise<boolean> {
-    if (this.#batch === undefined) return await this.#complete(key, token, ttlMs)
-    return await this.#batch.run('f', [key], [token, ttlMs], isOne, async () => await this.#complete(key, token, ttlMs))
+    return await this.#op('f', [key], [token, ttlMs], isOne, async () => await this.#complete(key, token, ttlMs))
   }
 
   async claimAndRead (key: string, token: string, leaseMs: number, marksKey: string): Promise<MarkedClaimResult> {
-    if (this.#batch === undefined) return await this.#claimAndRead(key, token, leaseMs, marksKey)
-    return await this.#batch.run('r', [key, marksKey], [token, leaseMs], markedClaimResultOf, async () => await this.#claimAndRead(key, token, leaseMs, marksKey))
+    return await this.#op('r', [key, marksKey], [token, leaseMs], markedClaimResultOf, async () => await this.#claimAndRead(key, token, leaseMs, marksKey))
   }
 
   async completeAndMark (key: string, token: string, ttlMs: number, marksKey: string, mark: number): Promise<boolean> {
-    if (this.#batch === undefined) return await this.#completeAndMark(key, token, ttlMs, marksKey, mark)
-    return await this.#batch.run('m', [key, marksKey], [token, ttlMs, mark], isOne, async () => await this.#completeAndMark(key, token, ttlMs, marksKey, mark))
+    return await this.#op('m', [key, marksKey], [token, ttlMs, mark], isOne, async () => await this.#completeAndMark(key, token, ttlMs, marksKey, mark))
   }
 
   async release (key: string, token: string): Promise<boolean> {
-    if (this.#batch === undefined) return await this.#release(key, token)
-    return await this.#batch.run('x', [key], [token], isOne, async () => await this.#release(key, token))
+    return await this.#op('x', [key], [token], isOne, async () => await this.#release(key, token))
+  }
+
+  /** An operation into this turn's batch (its letter in the batch script, its keys and arguments), or `alone` where nothing is batched. */
+  #op<T> (code: string, keys: readonly string[], args: ReadonlyArray<string | number>, parse: (reply: unknown) => T, alone: () => Promise<T>): Promise<T> {
+    return this.#batch === undefined ? alone() : this.#batch.run(code, keys, args, parse, alone)
   }
 
   async #claim (key: string, token: string, leaseMs: number): Promise<ClaimResult> {
@@ -232,7 +232,7 @@ export class RedisStore implements IdempotencyStore {
   }
 
   async #complete (key: string, token: string, ttlMs: number): Promise<boolean> {
-    return await this.#eval(SCRIPTS.complete, key, token, ttlMs) === 1
+    return isOne(await this.#eval(SCRIPTS.complete, key, token, ttlMs))
   }
 
   /**
@@ -261,11 +261,11 @@ export class RedisStore implements IdempotencyStore {
       ])
       return completed
     }
-    return await this.#evalKeys(SCRIPTS.completeAndMark, [key, marksKey], token, ttlMs, mark) === 1
+    return isOne(await this.#evalKeys(SCRIPTS.completeAndMark, [key, marksKey], token, ttlMs, mark))
   }
 
   async #release (key: string, token: string): Promise<boolean> {
-    return await this.#eval(SCRIPTS.release, key, token) === 1
+    return isOne(await this.#eval(SCRIPTS.release, key, token))
   }
 
   async acquire (key: string, ttlMs: number): Promise<boolean> {
