@@ -97,3 +97,64 @@ export function pointOf<T extends number | Histogram> (metric: MetricData | unde
   return points.find((point) => Object.keys(point.attributes).length === size &&
     Object.entries(attributes).every(([key, value]) => point.attributes[key] === value))
 }
+
+/** What a test needs of a span, as plain JSON: a worker in a child process prints these for the parent to check. */
+export interface SpanRecord {
+  readonly name: string
+  readonly kind: number
+  readonly traceId: string
+  readonly spanId: string
+  readonly parentSpanId: string | undefined
+  readonly attributes: Readonly<Record<string, unknown>>
+  readonly links: ReadonlyArray<{ readonly traceId: string, readonly spanId: string }>
+  readonly status: number
+  readonly startNs: number
+}
+
+export function spanRecord (span: ReadableSpan): SpanRecord {
+  const { traceId, spanId } = span.spanContext()
+  return {
+    name: span.name,
+    kind: span.kind,
+    traceId,
+    spanId,
+    parentSpanId: span.parentSpanContext?.spanId,
+    attributes: { ...span.attributes },
+    links: span.links.map(({ context }) => ({ traceId: context.traceId, spanId: context.spanId })),
+    status: span.status.code,
+    startNs: span.startTime[0] * 1e9 + span.startTime[1]
+  }
+}
+
+const KIND_NAMES = ['INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']
+
+/**
+ * The spans as an indented tree per trace, children in start order, with each span's kind, its
+ * `superai.delivery.outcome` and `superai.delivery.attempt` when set, and its links by span name: the
+ * picture of a trace the docs show, rendered from a test run rather than drawn.
+ */
+export function traceTree (records: readonly SpanRecord[]): string {
+  const byId = new Map(records.map((record) => [record.spanId, record]))
+  const children = (parent: string | undefined): SpanRecord[] => records
+    .filter((record) => (parent === undefined ? record.parentSpanId === undefined || !byId.has(record.parentSpanId) : record.parentSpanId === parent))
+    .sort((a, b) => a.startNs - b.startNs)
+  const lines: string[] = []
+  const draw = (record: SpanRecord, depth: number): void => {
+    const facts = [KIND_NAMES[record.kind] ?? String(record.kind)]
+    const outcome = record.attributes['superai.delivery.outcome']
+    const attempt = record.attributes['superai.delivery.attempt']
+    if (outcome !== undefined) facts.push(`outcome ${String(outcome)}`)
+    if (attempt !== undefined) facts.push(`attempt ${String(attempt)}`)
+    if (record.status === 2) facts.push('ERROR')
+    for (const link of record.links) facts.push(`link -> ${byId.get(link.spanId)?.name ?? link.spanId}`)
+    lines.push(`${'  '.repeat(depth)}${record.name} (${facts.join(', ')})`)
+    for (const child of children(record.spanId)) draw(child, depth + 1)
+  }
+  const roots = children(undefined)
+  for (const [index, root] of roots.entries()) {
+    if (index > 0) lines.push('')
+    lines.push(`trace ${root.traceId.slice(0, 8)}`)
+    draw(root, 1)
+  }
+  return lines.join('\n')
+}

@@ -4,7 +4,7 @@ import tap, { test } from 'tap'
 import type { DeliveryOutcome } from '../../src/observability.js'
 import type { AnySuperaiEvent } from '../../src/schema.js'
 import { openTelemetry, type Telemetry, type TraceCarrier } from '../../src/telemetry/telemetry.js'
-import { isChildOf, otelHarness, pointOf, pointWith } from '../helpers/otel.js'
+import { isChildOf, otelHarness, pointOf, pointWith, spanRecord, traceTree } from '../helpers/otel.js'
 
 const otel = otelHarness()
 let telemetry: Telemetry
@@ -360,4 +360,43 @@ test('API calls that fail: an error status, a thrown API error, a timeout; a ret
   span = otel.span('POST /apps/{app}/jobs')
   t.equal(span.attributes['error.type'], 'FST_SUPERAI_API_TIMEOUT')
   t.notOk('http.response.status_code' in span.attributes, 'no answer: no status')
+})
+
+test('the trace of a queued callback with its submission link, as the docs picture it (rendered from this run)', async (t) => {
+  otel.reset()
+  // the anchor is the span the app submitted the job in, taken before the API call's own span
+  const anchor = await inUserSpan('POST /orders (submits a job)', async () => {
+    const taken = telemetry.submissionAnchor()
+    await telemetry.apiCall({ method: 'POST', template: '/apps/{app}/jobs', url: 'https://api.super.ai/v1/apps/a/jobs' }, async () => 201, (status) => status)
+    return taken
+  })
+  const carrier = await context.with(ROOT_CONTEXT, async () => await inUserSpan('request', async () => {
+    const receiver = telemetry.startDelivery({ source: 'http', event: jobEvent(), key: 'k' })
+    receiver.link(anchor)
+    const carried = await receiver.send(async (carrier) => carrier)
+    receiver.end('queued')
+    return carried
+  }))
+  for (const attempt of [1, 2]) {
+    await context.with(ROOT_CONTEXT, async () => {
+      const worker = telemetry.startDelivery({ source: 'queue', event: jobEvent(), key: 'k', attempt, carrier, submission: anchor })
+      await worker.runHandler('job.completed', async () => { if (attempt === 1) throw new Error('try 1') }).catch(() => {})
+      worker.end(attempt === 1 ? 'failed' : 'processed', attempt === 1 ? new Error('try 1') : undefined)
+    })
+  }
+  const tree = traceTree(otel.spans().map(spanRecord))
+  t.equal(tree.replace(/trace [\da-f]{8}/g, 'trace …'), [
+    'trace …',
+    '  POST /orders (submits a job) (INTERNAL)',
+    '    POST /apps/{app}/jobs (CLIENT)',
+    '',
+    'trace …',
+    '  request (INTERNAL)',
+    '    process superai.callback (CONSUMER, outcome queued, link -> POST /orders (submits a job))',
+    '      send superai.callbacks (PRODUCER)',
+    '        process superai.callback (CONSUMER, outcome failed, attempt 1, ERROR, link -> POST /orders (submits a job))',
+    '          job.completed (INTERNAL, ERROR)',
+    '        process superai.callback (CONSUMER, outcome processed, attempt 2, link -> POST /orders (submits a job))',
+    '          job.completed (INTERNAL)'
+  ].join('\n'))
 })
