@@ -106,6 +106,11 @@ export const codes = {
   FST_SUPERAI_RECONCILE_NOT_CONFIGURED: createError<'FST_SUPERAI_RECONCILE_NOT_CONFIGURED', 500, []>(
     'FST_SUPERAI_RECONCILE_NOT_CONFIGURED', 'Reconciliation is not configured: register the plugin with the "reconcile" option', 500),
 
+  // Telemetry: the `telemetry` option
+  /** `telemetry: true` but the optional `@opentelemetry/api` package cannot be loaded. */
+  FST_SUPERAI_TELEMETRY_UNAVAILABLE: createError<'FST_SUPERAI_TELEMETRY_UNAVAILABLE', 500, [string]>(
+    'FST_SUPERAI_TELEMETRY_UNAVAILABLE', 'The telemetry option needs the "@opentelemetry/api" package (>= 1.9): run "npm install @opentelemetry/api" and register an OpenTelemetry SDK in the app (%s)', 500),
+
   // Client: the super.AI API client and the callback URL rules
   /** A callback URL super.AI would refuse; the message says why. */
   FST_SUPERAI_INVALID_CALLBACK_URL: createError<'FST_SUPERAI_INVALID_CALLBACK_URL', 400, [string, string]>(
