@@ -117,11 +117,10 @@ export class SandboxServer {
       return { status: 200, body: this.#exports.download(url.pathname, url.searchParams), headers: { 'content-type': 'application/zip' } }
     }
     if (request.headers['api-key'] !== this.#apiKey) return { status: 401, body: { message: 'Invalid API key' } }
-    return await this.#route(recorded, raw)
+    return await this.#route(recorded, raw, url, segments)
   }
 
-  async #route (request: SandboxRequest, raw: string): Promise<Answer> {
-    const { url, segments } = parsePath(request.url)
+  async #route (request: SandboxRequest, raw: string, url: URL, segments: readonly string[]): Promise<Answer> {
     if (segments[0] !== 'v1') return notFound()
     const path = segments.slice(1)
     const routes = ROUTES.filter((route) => matches(route.pattern, path))

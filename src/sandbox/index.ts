@@ -33,7 +33,8 @@ export interface Sandbox {
   /**
    * Moves a job to its next state, or to `status` (either spelling: `POST_PROCESSED`, `POST PROCESSED`), and
    * sends the callback of that state as super.AI would. A job sent to a state of your choosing walks no more
-   * by itself. Throws for an unknown job or an undocumented status.
+   * by itself; a job parked in PENDING (submitted with `pending: true`) starts its walk. Throws for an
+   * unknown job or an undocumented status.
    */
   advance: (idOrUuid: string, status?: string) => SandboxJob
   /**

@@ -4,8 +4,6 @@ import { createRandom, type Random } from './prng.js'
 import { checkCallbackUrl } from '../client/callback-url.js'
 import { RequestError } from './request-error.js'
 
-export { RequestError }
-
 /**
  * The jobs and batches a sandbox holds, and how a job walks through its states: SCHEDULED -> IN_PROGRESS ->
  * COMPLETED (and, for a share, POST_PROCESSING -> POST_PROCESSED or NEEDS_REVIEW -> REVIEWED, or FAILED),
