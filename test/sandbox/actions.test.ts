@@ -6,12 +6,13 @@ import { createSandbox } from '../../src/sandbox/index.js'
 
 const APP = 'app-actions'
 
-t.test('every documented action, produced through the sandbox\'s API alone, reaches its typed event once', async (t) => {
+t.test('every documented action, produced through the sandbox\'s API alone, passes verify and reaches its typed event once', async (t) => {
   // every callback delivered twice: once is the receiver's doing, not the sender's
   const sandbox = await createSandbox({ step: 20, duplicates: 1, seed: 'actions' })
   t.teardown(() => sandbox.close())
   const app = Fastify()
-  await app.register(superaiCallbacks)
+  // verify asks the sandbox about each callback: every action's state must agree with the job's
+  await app.register(superaiCallbacks, { verify: { apiKey: sandbox.apiKey, baseUrl: sandbox.baseUrl } })
   t.teardown(() => app.close())
   const fired: Record<string, string[]> = {}
   const record = (name: string) => async (event: { uuid: string, state: string }) => { (fired[name] ??= []).push(`${event.uuid}@${event.state}`) }
@@ -52,6 +53,7 @@ t.test('every documented action, produced through the sandbox\'s API alone, reac
     'job.declined': [`${second}@REVIEWED`]
   }, 'each once, with the job\'s state when it happened')
   t.ok(sandbox.deliveries.filter((delivery) => delivery.copy !== 'original').length >= 7, 'and every one was delivered twice')
-  t.ok(sandbox.deliveries.every((delivery) => delivery.outcome === 'delivered'))
+  t.ok(sandbox.deliveries.every((delivery) => delivery.outcome === 'delivered'), 'none refused for good')
+  t.equal(app.superai.stats().rejected, 0, 'verify refused none')
   t.match(await client.getJobResponse(String(first)), { response: { total: 7 } })
 })
