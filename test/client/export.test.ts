@@ -63,3 +63,17 @@ t.test('exportJobs: a failed operation, one never done, a download that is not t
   t.same(await client.exportJobs(APP), [{ uuid: 'u-1', response: { a: 1 } }])
   await t.rejects(client.exportJobs(APP, {}, { pollInterval: -1 }), { code: 'FST_SUPERAI_INVALID_OPTION', message: /pollInterval/ })
 })
+
+t.test('a download URL that is not absolute http(s), or an operation without status, is an unexpected answer', async (t) => {
+  let answer: FakeReply = { status: 200, body: { downloadUrl: '/relative.zip' } }
+  const api = await startFakeApi(() => answer)
+  t.teardown(api.close)
+  const client = createSuperaiClient({ apiKey: 'k', baseUrl: api.baseUrl, retries: 0 })
+  await t.rejects(client.createDownloadUrl(APP, 5), { code: 'FST_SUPERAI_API_INVALID_RESPONSE', message: /downloadUrl is not an absolute/ })
+  answer = { status: 200, body: { downloadUrl: 'ftp://example.com/x.zip' } }
+  await t.rejects(client.createDownloadUrl(APP, 5), { code: 'FST_SUPERAI_API_INVALID_RESPONSE' })
+  answer = { status: 200, body: { id: 5 } }
+  await t.rejects(client.getJobsOperation(APP, 5), { code: 'FST_SUPERAI_API_INVALID_RESPONSE', message: /status/ })
+  answer = { status: 200, body: { batches: [] } }
+  await t.rejects(client.listBatches(APP), { code: 'FST_SUPERAI_API_INVALID_RESPONSE' }, 'the batches are a JSON array')
+})
