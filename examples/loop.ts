@@ -1,7 +1,8 @@
 /**
  * The whole loop on this machine, with no super.AI account: the sandbox (a local super.AI), a receiver with
  * the plugin on Redis, a few jobs submitted, their callbacks received and deduplicated, and a callback the
- * sandbox gave up on (the receiver was down) found by reconciliation.
+ * sandbox gave up on (the receiver was down) found by reconciliation; then a job tagged and untagged, one
+ * edited and accepted, one declined, through the API, each action reaching its typed handler.
  *
  *   npm run example:loop            # REDIS_URL picks another Redis than 127.0.0.1:6379
  *   npm run example:loop -- --sign  # the sandbox signs every callback; the receiver verifies the signatures
@@ -33,8 +34,16 @@ await app.register(superaiCallbacks, {
   ...(keys === undefined ? {} : { signature: { publicKey: keys.publicKey } })
 })
 app.superai.onCallback(async (event, { source }) => {
-  console.log(`receiver: handler ran for job ${event.uuid} ${event.state}${event.reconciled === true ? ` (reconciled, source ${source})` : ''}`)
+  const action = event.action === 'RESOLVED' ? '' : ` ${event.action}`
+  console.log(`receiver: handler ran for job ${event.uuid} ${event.state}${action}${event.reconciled === true ? ` (reconciled, source ${source})` : ''}`)
 })
+// tags and reviews arrive as actions, each with its typed event
+const actions: string[] = []
+app.superai.onJobTagAdded(async () => { actions.push('job.tagAdded') })
+app.superai.onJobTagRemoved(async () => { actions.push('job.tagRemoved') })
+app.superai.onJobEdited(async () => { actions.push('job.edited') })
+app.superai.onJobAccepted(async () => { actions.push('job.accepted') })
+app.superai.onJobDeclined(async () => { actions.push('job.declined') })
 const address = await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' })
 const callbackUrl = new URL('/superai/callbacks/', address).href
 const client = createSuperaiClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.baseUrl })
@@ -45,6 +54,16 @@ down = true
 const { uuid: missed } = await client.submitJobs(APP_ID, { inputs: [{ n: 4 }], callbackUrl })
 await sandbox.settled()
 down = false
+
+// a person at work in super.AI, through the API: tags, an edit of the output, verdicts
+const [first, second] = (await client.listJobs(APP_ID, { statusIn: ['COMPLETED'], size: 2 })).jobs.map((job) => String(job.uuid))
+await client.addTags(APP_ID, String(first), 'invoice')
+await client.removeTags(APP_ID, 'invoice', { idSearch: String(first) })
+await client.reviewJob(String(first), { response: { total: 42 }, correct: true })
+await client.reviewJob(String(second), { correct: false })
+await sandbox.settled()
+console.log(`api: tagged and untagged job ${String(first)}, edited and accepted it, declined job ${String(second)}; its output is now ${JSON.stringify((await client.getJobResponse(String(first)) as { response: unknown }).response)}`)
+console.log(`receiver: typed events ${actions.sort().join(', ')}`)
 
 const copies = sandbox.deliveries.filter((delivery) => delivery.copy !== 'original').length
 const dropped = sandbox.deliveries.filter((delivery) => delivery.outcome === 'dropped')

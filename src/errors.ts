@@ -127,6 +127,12 @@ export const codes = {
   /** The super.AI API answered 2xx with a body that does not match the expected schema. */
   FST_SUPERAI_API_INVALID_RESPONSE: createError<'FST_SUPERAI_API_INVALID_RESPONSE', 502, [string, string]>(
     'FST_SUPERAI_API_INVALID_RESPONSE', 'super.AI API %s answered with an unexpected body: %s', 502),
+  /** `cancelJob` was given a job whose `status` super.AI's SDK says cannot be canceled (only SCHEDULED, IN_PROGRESS, SUSPENDED); nothing was sent. */
+  FST_SUPERAI_JOB_NOT_CANCELABLE: createError<'FST_SUPERAI_JOB_NOT_CANCELABLE', 409, [string, string]>(
+    'FST_SUPERAI_JOB_NOT_CANCELABLE', 'Job %s is %s: only SCHEDULED, IN_PROGRESS or SUSPENDED jobs can be canceled; nothing was sent', 409),
+  /** `exportJobs`: the export operation failed, or was not completed within the timeout; `operationId` and `operationStatus` are attached. */
+  FST_SUPERAI_EXPORT_FAILED: createError<'FST_SUPERAI_EXPORT_FAILED', 502, [string, string]>(
+    'FST_SUPERAI_EXPORT_FAILED', 'The super.AI export %s did not complete: %s', 502),
   /** `signCallback` or the CLI's `--sign-key` was given something other than an EC private key; the key is never quoted. */
   FST_SUPERAI_INVALID_SIGNING_KEY: createError<'FST_SUPERAI_INVALID_SIGNING_KEY', 500, [string]>(
     'FST_SUPERAI_INVALID_SIGNING_KEY', 'The signing key must be an EC private key (PEM, SEC1 or PKCS#8, or a KeyObject): %s', 500)

@@ -30,6 +30,8 @@ test('npm run example:loop: callbacks received and deduplicated, a dropped one f
   const missed = /dropped after 3 tries: job (\S+)/.exec(output)?.[1]
   t.match(output, new RegExp(`receiver: handler ran for job ${String(missed)} COMPLETED \\(reconciled, source reconcile\\)`))
   t.match(output, /reconciliation: listed 4, dispatched 1 \(the missed callback\), duplicate 3, failed 0/)
+  t.match(output, /^receiver: typed events job\.accepted, job\.declined, job\.edited, job\.tagAdded, job\.tagRemoved$/m, 'tags and reviews through the API, each typed event once')
+  t.match(output, /its output is now \{"total":42\}/, 'the edited output is served')
   t.notMatch(output, /"level":50|error/i, 'nothing logged as an error')
 })
 

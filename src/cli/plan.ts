@@ -1,5 +1,5 @@
 import type { BatchState, JobAction, JobState } from '../events.js'
-import { createRandom, type Random } from './prng.js'
+import { createRandom, type Random } from '../sandbox/prng.js'
 
 /**
  * The stream `simulate` sends, computed up front from the seed so that a run can be replayed exactly:

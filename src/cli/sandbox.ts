@@ -6,11 +6,12 @@ import type { CliIo } from './io.js'
 
 export const SANDBOX_HELP = `Usage: superai-callbacks sandbox [options]
 
-A local super.AI on 127.0.0.1, with no account: its documented API (submit, get, response, cancel, list,
-batches; the API-KEY header checked) and the callbacks it sends. Every job walks SCHEDULED -> IN_PROGRESS
--> COMPLETED, one state each --step; each callback state is POSTed to the job's callbackUrl (or
---callback-url), at least once, retried with a growing pause and dropped after --give-up-after tries.
-Prints one line with the base URL and the API key, then runs until Ctrl-C or SIGTERM.
+A local super.AI on 127.0.0.1, with no account: every endpoint super.AI's SDK calls (submit, get, response,
+cancel, list, batches, tags, review, the export; the API-KEY header checked) and the callbacks it sends.
+Every job walks SCHEDULED -> IN_PROGRESS -> COMPLETED, one state each --step; each callback state, tag
+and review is POSTed to the job's callbackUrl (or --callback-url), at least once, retried with a growing
+pause and dropped after --give-up-after tries. Prints one line with the base URL and the API key (with
+--json, one JSON line { baseUrl, apiKey, port, seed }), then runs until Ctrl-C or SIGTERM.
 
 Options:
       --port P                Port (default: a free one)
@@ -24,6 +25,7 @@ Options:
       --failures SHARE        Share of jobs that fail (default 0)
       --retry-delay MS        First pause before a retry, doubling each try (default ${SANDBOX_DEFAULTS.retryDelay})
       --seed X                Seed of the stream, a number or a word (default: random, printed)
+      --json                  Print the line as JSON: { "baseUrl", "apiKey", "port", "seed" }
   -h, --help                  Show this help
 
 Example:
@@ -43,6 +45,7 @@ const OPTIONS = {
   failures: { type: 'string' },
   'retry-delay': { type: 'string' },
   seed: { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -90,7 +93,10 @@ export async function sandbox (args: readonly string[], io: CliIo): Promise<numb
     }
     throw error
   }
-  io.out(`superai sandbox: ${running.baseUrl} API-KEY ${running.apiKey} (seed ${String(running.seed)})\n`)
+  // one line either way, printed once it listens: a script waits for it, then reads the key
+  io.out(values.json === true
+    ? `${JSON.stringify({ baseUrl: running.baseUrl, apiKey: running.apiKey, port: running.port, seed: running.seed })}\n`
+    : `superai sandbox: ${running.baseUrl} API-KEY ${running.apiKey} (seed ${String(running.seed)})\n`)
   if (!io.signal.aborted) await once(io.signal, 'abort')
   await running.close()
   return EXIT.OK

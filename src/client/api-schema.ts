@@ -47,8 +47,9 @@ export const SuperaiSubmitJobsResultSchema = Type.Object({
 export type SuperaiSubmitJobsResult = Static<typeof SuperaiSubmitJobsResultSchema> & { readonly [property: string]: unknown }
 
 /**
- * A job batch as `GET /apps/{app_id}/{batch_id}` answers it (the SDK's `fetch_job_batch`). Its fields are
- * not documented beyond being an object, so none is required or checked: every property is kept.
+ * A job batch as `GET /apps/{app_id}/batches/{batch_id}` answers it (the SDK's `fetch_batch_job`). Its fields
+ * are not documented beyond being an object (`error_message` and `errors_with_filename` when ingestion
+ * failed), so none is required or checked: every property is kept.
  */
 export const SuperaiBatchSchema = Type.Object({}, {
   additionalProperties: true, $id: 'SuperaiBatch', description: 'A super.AI job batch (its fields are not documented)'
@@ -69,3 +70,35 @@ export type SuperaiJobList = Omit<Static<typeof SuperaiJobListSchema>, 'jobs'> &
   readonly jobs: SuperaiJob[]
   readonly [property: string]: unknown
 }
+
+/** `GET /apps/{app_id}/batches` (the SDK's `fetch_batches_job`): the project's batches not yet processed. */
+export const SuperaiBatchListSchema = Type.Array(SuperaiBatchSchema, { $id: 'SuperaiBatchList', description: 'A project\'s unprocessed batches' })
+
+/** A job of an export: the job object and its output (`response`), as the export's JSON file lists them. */
+export const SuperaiExportedJobSchema = Type.Intersect([SuperaiJobSchema, Type.Object({ response: Type.Optional(Type.Unknown()) })], {
+  $id: 'SuperaiExportedJob', description: 'A job with its response, as exported'
+})
+
+export type SuperaiExportedJob = SuperaiJob & { readonly response?: unknown }
+
+/** `POST /apps/{app_id}/job_responses` (the SDK's `download_jobs`): the export's operation, to poll. */
+export const SuperaiJobsOperationStartSchema = Type.Object({
+  operationId: Type.Union([Type.Integer(), Type.String()])
+}, { additionalProperties: true, $id: 'SuperaiJobsOperationStart', description: 'An export started' })
+
+export type SuperaiJobsOperationStart = Static<typeof SuperaiJobsOperationStartSchema> & { readonly [property: string]: unknown }
+
+/** `GET /operations/{app_id}/{operation_id}` (the SDK's `get_jobs_operation`): `status` is `COMPLETED` once the export is ready. */
+export const SuperaiJobsOperationSchema = Type.Object({
+  id: Type.Union([Type.Integer(), Type.String()]),
+  status: Type.String()
+}, { additionalProperties: true, $id: 'SuperaiJobsOperation', description: 'An export operation' })
+
+export type SuperaiJobsOperation = Static<typeof SuperaiJobsOperationSchema> & { readonly [property: string]: unknown }
+
+/** `POST /operations/{app_id}/{operation_id}/download-url` (the SDK's `generates_downloaded_jobs_url`). */
+export const SuperaiDownloadUrlSchema = Type.Object({
+  downloadUrl: Type.String({ description: 'Where the export\'s zip is, for `secondsTtl` seconds; fetched without the API key' })
+}, { additionalProperties: true, $id: 'SuperaiDownloadUrl', description: 'The export\'s download URL' })
+
+export type SuperaiDownloadUrl = Static<typeof SuperaiDownloadUrlSchema> & { readonly [property: string]: unknown }

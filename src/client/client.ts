@@ -1,104 +1,102 @@
-import type { Static, TSchema } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import {
-  SuperaiBatchSchema, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiBatch, type SuperaiJob,
-  type SuperaiJobList, type SuperaiSubmitJobsResult
+  SuperaiBatchListSchema, SuperaiBatchSchema, SuperaiDownloadUrlSchema, SuperaiExportedJobSchema, SuperaiJobListSchema, SuperaiJobSchema,
+  SuperaiJobsOperationSchema, SuperaiJobsOperationStartSchema, SuperaiSubmitJobsResultSchema,
+  type SuperaiBatch, type SuperaiDownloadUrl, type SuperaiExportedJob, type SuperaiJob, type SuperaiJobList, type SuperaiJobsOperation,
+  type SuperaiJobsOperationStart, type SuperaiSubmitJobsResult
 } from './api-schema.js'
-import { validateCallbackUrl } from './callback-url.js'
+import {
+  downloadJobsQuery, listJobsQuery, removeTagsQuery, reviewBody, segment, submissionBody, tagsArgument,
+  type DownloadJobsQuery, type ListJobsQuery, type RemoveTagsFilter, type ReviewJobRequest, type SubmitJobsRequest, type SuperaiTags
+} from './arguments.js'
 import { codes } from '../errors.js'
-import { apiKeyOption, baseUrlOption, describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
-import { readResponseBody } from './response-body.js'
-import { isNotProcessed, isRetryableStatus, parseRetryAfter, retrying } from './retry.js'
+import { awaitOperation, exportSchedule, readExport, type ExportJobsOptions } from './export.js'
+import { resolveClientOptions, type SuperaiClientOptions, type SuperaiRequestOptions } from './options.js'
+import { callError, checked, checkedBody, request, type CallSpec } from './request.js'
+import { isNotProcessed, isRetryableStatus } from './retry.js'
+import { integerOption, invalid } from '../validate.js'
 
 export {
-  SuperaiBatchSchema, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiBatch, type SuperaiJob,
-  type SuperaiJobList, type SuperaiSubmitJobsResult
+  SuperaiBatchSchema, SuperaiJobListSchema, SuperaiJobSchema, SuperaiSubmitJobsResultSchema, type SuperaiBatch, type SuperaiDownloadUrl,
+  type SuperaiExportedJob, type SuperaiJob, type SuperaiJobList, type SuperaiJobsOperation, type SuperaiJobsOperationStart, type SuperaiSubmitJobsResult
 }
+export type { DownloadJobsQuery, ExportJobsOptions, ListJobsQuery, RemoveTagsFilter, ReviewJobRequest, SubmitJobsRequest, SuperaiClientOptions, SuperaiRequestOptions, SuperaiTags }
+export type { SuperaiJobInput } from './arguments.js'
+export { DEFAULT_SUPERAI_BASE_URL } from './options.js'
+export { isSuperaiApiError, type SuperaiApiError, type SuperaiApiErrorDetails } from './api-error.js'
 
 /** Page size of `jobs()` unless the query sets one: the SDK's. */
 const DEFAULT_JOBS_PAGE_SIZE = 500
 
+/** super.AI's SDK (`cancel_job`): "Only for jobs in SCHEDULED, IN_PROGRESS or SUSPENDED state". */
+const CANCELABLE: ReadonlySet<string> = new Set(['SCHEDULED', 'IN_PROGRESS', 'SUSPENDED'])
+
+/** What the tag calls answer: the job, the jobs, or nothing (204). */
+const TaggedSchema = Type.Union([Type.Array(SuperaiJobSchema), SuperaiJobSchema])
+/** The export's JSON file: the exported jobs. */
+const ExportSchema = Type.Array(SuperaiExportedJobSchema)
+
 /**
- * The query of `GET /apps/{app_id}/jobs`, named as the API names it. Dates are a `Date` or a string
- * `Date` can read; they are sent in UTC as `YYYY-MM-DDTHH:MM:SSZ`.
+ * super.AI's API, endpoint by endpoint as its Python SDK (`superai/apis/jobs.py`, `JobsApiMixin`) calls it:
+ * the same method, path, query and body names. Every call takes `{ signal, timeout }`; every failure is a
+ * coded error; a bad argument is refused before any request.
  */
-export interface ListJobsQuery {
-  /** Page number, from 0. */
-  readonly page?: number
-  /** Jobs per page. */
-  readonly size?: number
-  /** Job field to sort by (the API's default: `id`). */
-  readonly sortBy?: string
-  readonly orderBy?: 'asc' | 'desc'
-  readonly createdStartDate?: Date | string
-  readonly createdEndDate?: Date | string
-  readonly completedStartDate?: Date | string
-  readonly completedEndDate?: Date | string
-  /** Only jobs in these statuses (API spelling, e.g. `POST_PROCESSED`); sent as one `statusIn` each. */
-  readonly statusIn?: readonly string[]
-}
-
-/** super.AI's historical API base; later SDK releases use regional hosts, so it is always configurable. */
-export const DEFAULT_SUPERAI_BASE_URL = 'https://api.super.ai/v1'
-
-export interface SuperaiClientOptions {
-  /** Sent as the `API-KEY` header; never logged nor put in error messages. */
-  readonly apiKey: string
-  /** Default `https://api.super.ai/v1` (e.g. `https://api.prod-eu.super.ai/v1`). */
-  readonly baseUrl?: string
-  /** Milliseconds one attempt may take, body included. Default 30000. */
-  readonly timeout?: number
-  /** Further attempts after a 429 or 5xx answer. Default 2. */
-  readonly retries?: number
-  /** Base of the exponential backoff when the API sends no `Retry-After`, in ms. Default 500. */
-  readonly retryDelay?: number
-  /** Longest wait before a retry, in ms; a `Retry-After` asking for more ends the retries. Default 30000. */
-  readonly maxRetryDelay?: number
-  /** A fetch implementation (proxies, instrumentation); default the global one. */
-  readonly fetch?: typeof globalThis.fetch
-}
-
-export interface SuperaiRequestOptions {
-  /** Aborts the call, including a wait between retries. */
-  readonly signal?: AbortSignal
-  /** Overrides the client's per-attempt timeout for this call. */
-  readonly timeout?: number
-}
-
-/** One job's input: its shape depends on the app (e.g. `{ documentUrl }`). */
-export type SuperaiJobInput = Readonly<Record<string, unknown>>
-
-interface SubmitJobsCommon {
-  /** Where super.AI POSTs the callbacks; checked with `validateCallbackUrl` before anything is sent. */
-  readonly callbackUrl?: string | URL
-  /** Attached to every job of the submission. */
-  readonly metadata?: Readonly<Record<string, unknown>>
-}
-/** A submission carries its inputs, or the URL of a JSON file listing them, or both. */
-export type SubmitJobsRequest = SubmitJobsCommon & (
-  | { readonly inputs: readonly SuperaiJobInput[], readonly inputsFileUrl?: string }
-  | { readonly inputs?: readonly SuperaiJobInput[], readonly inputsFileUrl: string }
-)
-
 export interface SuperaiClient {
   readonly baseUrl: string
-  /** `POST {baseUrl}/apps/{appId}/jobs`. Retried on 429 and 503 only: another 5xx may have created the jobs. */
+  /** `POST {baseUrl}/apps/{appId}/jobs` (`create_jobs`). Retried on 429 and 503 only: another 5xx may have created the jobs. */
   submitJobs: (appId: string, request: SubmitJobsRequest, options?: SuperaiRequestOptions) => Promise<SuperaiSubmitJobsResult>
-  /** `GET {baseUrl}/jobs/{uuid}`; a callback's `uuid` works as the job id. */
+  /** `GET {baseUrl}/jobs/{uuid}` (`fetch_job`); a callback's `uuid` works as the job id. */
   getJob: (uuid: string, options?: SuperaiRequestOptions) => Promise<SuperaiJob>
-  /** `GET {baseUrl}/jobs/{uuid}/response`: the job's results, checked against `schema` when given. */
+  /** `GET {baseUrl}/jobs/{uuid}/response` (`get_job_response`): the job's output, checked against `schema` when given. */
   getJobResponse: GetJobResponse
-  /** `POST {baseUrl}/jobs/{uuid}/cancel`; undefined when the API answers without a body. */
-  cancelJob: (uuid: string, options?: SuperaiRequestOptions) => Promise<SuperaiJob | undefined>
-  /** `GET {baseUrl}/apps/{appId}/{batchId}`: a job batch (a v2 callback's `entityId` is its id). */
+  /**
+   * `POST {baseUrl}/jobs/{uuid}/cancel` (`cancel_job`); undefined when the API answers without a body. Given
+   * a job object whose `status` is known and not SCHEDULED, IN_PROGRESS or SUSPENDED, it sends nothing and
+   * throws `FST_SUPERAI_JOB_NOT_CANCELABLE`; given a uuid, the API decides.
+   */
+  cancelJob: (job: string | SuperaiJob, options?: SuperaiRequestOptions) => Promise<SuperaiJob | undefined>
+  /** `GET {baseUrl}/apps/{appId}/batches/{batchId}` (`fetch_batch_job`): a job batch (a v2 callback's `entityId` is its id). */
   getBatch: (appId: string, batchId: string, options?: SuperaiRequestOptions) => Promise<SuperaiBatch>
-  /** `GET {baseUrl}/apps/{appId}/jobs`: one page of a project's jobs (without outputs) and the number of pages. */
+  /** `GET {baseUrl}/apps/{appId}/batches` (`fetch_batches_job`): the project's batches not yet processed. */
+  listBatches: (appId: string, options?: SuperaiRequestOptions) => Promise<SuperaiBatch[]>
+  /** `GET {baseUrl}/apps/{appId}/jobs` (`list_jobs`): one page of a project's jobs (without outputs) and the number of pages. */
   listJobs: (appId: string, query?: ListJobsQuery, options?: SuperaiRequestOptions) => Promise<SuperaiJobList>
   /**
-   * Every job of the query, page after page from `query.page` (default 0, `size` default 500), one page
-   * in memory at a time.
+   * Every job of the query (`get_all_jobs`), page after page from `query.page` (default 0, `size` default
+   * 500), one page in memory at a time.
    */
   jobs: (appId: string, query?: ListJobsQuery, options?: SuperaiRequestOptions) => AsyncIterableIterator<SuperaiJob>
+  /**
+   * `PUT {baseUrl}/apps/{appId}/jobs/tags?idSearch={job}`, body `{ tags }` (`add_tags`): super.AI calls back
+   * with action `TAG ADDED`. Resolves to the tagged jobs the API answered (none for a 204).
+   */
+  addTags: (appId: string, idSearch: string, tags: SuperaiTags, options?: SuperaiRequestOptions) => Promise<SuperaiJob[]>
+  /**
+   * `DELETE {baseUrl}/apps/{appId}/jobs/tags`, query `idSearch`, `batchId`, `createdStartDate`, body `{ tags }`
+   * (`delete_tags`): from the jobs the filter selects (every job of the project without one); super.AI calls
+   * back with action `TAG REMOVED`.
+   */
+  removeTags: (appId: string, tags: SuperaiTags, filter?: RemoveTagsFilter, options?: SuperaiRequestOptions) => Promise<SuperaiJob[]>
+  /**
+   * `PATCH {baseUrl}/jobs/{jobId}/review` (`review_job`): a new `response` (action `EDITED`; the API serves
+   * it next) and/or a verdict `correct` (`ACCEPTED` or `DECLINED`). Retried on 429 and 503 only.
+   */
+  reviewJob: (jobId: string | number, review: ReviewJobRequest, options?: SuperaiRequestOptions) => Promise<SuperaiJob | undefined>
+  /** `POST {baseUrl}/apps/{appId}/job_responses` (`download_jobs`): starts an export; poll its `operationId`. */
+  downloadJobs: (appId: string, query?: DownloadJobsQuery, options?: SuperaiRequestOptions) => Promise<SuperaiJobsOperationStart>
+  /** `GET {baseUrl}/operations/{appId}/{operationId}` (`get_jobs_operation`): `status` is `COMPLETED` once the export is ready. */
+  getJobsOperation: (appId: string, operationId: string | number, options?: SuperaiRequestOptions) => Promise<SuperaiJobsOperation>
+  /**
+   * `POST {baseUrl}/operations/{appId}/{operationId}/download-url?secondsTtl=N` (`generates_downloaded_jobs_url`):
+   * where the export's zip is, valid `secondsTtl` seconds (the API's default: 60).
+   */
+  createDownloadUrl: (appId: string, operationId: string | number, options?: SuperaiRequestOptions & { readonly secondsTtl?: number }) => Promise<SuperaiDownloadUrl>
+  /**
+   * The whole export (`download_jobs_full_flow`): starts it (`sendEmail: false` unless the query says),
+   * polls the operation every `pollInterval` ms for up to `maxWait` ms, fetches the download URL without
+   * the API key, and resolves to the jobs, with their responses, of the zip's JSON file.
+   */
+  exportJobs: (appId: string, query?: DownloadJobsQuery, options?: ExportJobsOptions) => Promise<SuperaiExportedJob[]>
 }
 
 export interface GetJobResponse {
@@ -106,83 +104,32 @@ export interface GetJobResponse {
   <S extends TSchema>(uuid: string, options: SuperaiRequestOptions & { readonly schema: S }): Promise<Static<S>>
 }
 
-/** Details attached to every error the client throws, so callers branch on values, not on messages. */
-export interface SuperaiApiErrorDetails {
-  readonly method: string
-  readonly url: string
-  /** The HTTP status the API answered; 0 when it never answered (timeout, network). */
-  readonly status: number
-  /** The answer's body: parsed JSON, else text; undefined when there was none. */
-  readonly body: unknown
-  /** Attempts made, retries included. */
-  readonly attempts: number
-  /** The last `Retry-After` in ms, when the API sent one. */
-  readonly retryAfter?: number
-}
-
-type ClientErrorCode = 'FST_SUPERAI_API_ERROR' | 'FST_SUPERAI_API_TIMEOUT' | 'FST_SUPERAI_API_UNREACHABLE' | 'FST_SUPERAI_API_INVALID_RESPONSE'
-export type SuperaiApiError = InstanceType<typeof codes[ClientErrorCode]> & SuperaiApiErrorDetails
-
-const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set<ClientErrorCode>([
-  'FST_SUPERAI_API_ERROR', 'FST_SUPERAI_API_TIMEOUT', 'FST_SUPERAI_API_UNREACHABLE', 'FST_SUPERAI_API_INVALID_RESPONSE'
-])
-
-export function isSuperaiApiError (error: unknown): error is SuperaiApiError {
-  return error instanceof Error && CLIENT_ERROR_CODES.has((error as { code?: unknown }).code as string) &&
-    typeof (error as { status?: unknown }).status === 'number'
-}
-
-interface ResolvedClientOptions {
-  readonly apiKey: string
-  readonly baseUrl: string
-  readonly timeout: number
-  readonly retries: number
-  readonly retryDelay: number
-  readonly maxRetryDelay: number
-  readonly fetch: typeof globalThis.fetch
-}
-
-interface CallSpec {
-  readonly method: 'GET' | 'POST'
-  /** The path after the base URL, with its query string if any. */
-  readonly path: string
-  readonly body?: unknown
-  /** Which error statuses may be retried for this call. */
-  readonly retryOn: (status: number) => boolean
-}
-
-interface ApiAnswer {
-  readonly status: number
-  readonly body: unknown
-  readonly attempts: number
-  readonly retryAfter?: number
-}
-
 export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClient {
   const resolved = resolveClientOptions(options)
 
-  const call = async (spec: CallSpec, requestOptions: SuperaiRequestOptions = {}): Promise<ApiAnswer> =>
-    await request(resolved, spec, requestOptions)
+  /** A call whose answer must be a body matching `schema`. */
+  const call = async <S extends TSchema>(spec: CallSpec, schema: S, requestOptions?: SuperaiRequestOptions): Promise<Static<S>> =>
+    checkedBody(resolved, spec, await request(resolved, spec, requestOptions), schema)
+  /** A call whose answer may also be empty (a 204). */
+  const callMaybe = async <S extends TSchema>(spec: CallSpec, schema: S, requestOptions?: SuperaiRequestOptions): Promise<Static<S> | undefined> =>
+    checked(resolved, spec, await request(resolved, spec, requestOptions), schema)
+  const get = (path: string): CallSpec => ({ method: 'GET', path, retryOn: isRetryableStatus })
 
   const getJobResponse = (async (uuid: string, requestOptions: SuperaiRequestOptions & { readonly schema?: TSchema } = {}) => {
-    const spec: CallSpec = { method: 'GET', path: `/jobs/${segment('uuid', uuid)}/response`, retryOn: isRetryableStatus }
-    const answer = await call(spec, requestOptions)
+    const spec = get(`/jobs/${segment('uuid', uuid)}/response`)
+    const answer = await request(resolved, spec, requestOptions)
     return requestOptions.schema === undefined ? answer.body : checked(resolved, spec, answer, requestOptions.schema)
   }) as GetJobResponse
 
-  /** A GET whose answer must be a body matching `schema`; an empty one is as unexpected as a wrong one. */
-  const getChecked = async <S extends TSchema>(path: string, schema: S, requestOptions?: SuperaiRequestOptions): Promise<Static<S>> => {
-    const spec: CallSpec = { method: 'GET', path, retryOn: isRetryableStatus }
-    const answer = await call(spec, requestOptions)
-    const body = checked(resolved, spec, answer, schema)
-    if (body === undefined) throw apiError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, 'an empty body')
-    return body
+  const listJobs = async (appId: string, query: ListJobsQuery = {}, requestOptions?: SuperaiRequestOptions): Promise<SuperaiJobList> =>
+    await call(get(`/apps/${segment('appId', appId)}/jobs${listJobsQuery(query)}`), SuperaiJobListSchema, requestOptions) as SuperaiJobList
+
+  const tagged = async (spec: CallSpec, requestOptions?: SuperaiRequestOptions): Promise<SuperaiJob[]> => {
+    const body = await callMaybe(spec, TaggedSchema, requestOptions)
+    return body === undefined ? [] : Array.isArray(body) ? body as SuperaiJob[] : [body as SuperaiJob]
   }
 
-  const listJobs = async (appId: string, query: ListJobsQuery = {}, requestOptions?: SuperaiRequestOptions): Promise<SuperaiJobList> =>
-    await getChecked(`/apps/${segment('appId', appId)}/jobs${queryString(query)}`, SuperaiJobListSchema, requestOptions) as SuperaiJobList
-
-  return {
+  const client: SuperaiClient = {
     baseUrl: resolved.baseUrl,
     listJobs,
 
@@ -197,165 +144,95 @@ export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClie
     },
 
     async submitJobs (appId, submission, requestOptions) {
-      const spec: CallSpec = {
-        method: 'POST',
-        path: `/apps/${segment('appId', appId)}/jobs`,
-        body: submissionBody(submission),
-        retryOn: isNotProcessed
-      }
-      return checked(resolved, spec, await call(spec, requestOptions), SuperaiSubmitJobsResultSchema) ?? {}
+      const spec: CallSpec = { method: 'POST', path: `/apps/${segment('appId', appId)}/jobs`, body: submissionBody(submission), retryOn: isNotProcessed }
+      return await callMaybe(spec, SuperaiSubmitJobsResultSchema, requestOptions) ?? {}
     },
 
     async getJob (uuid, requestOptions) {
-      return await getChecked(`/jobs/${segment('uuid', uuid)}`, SuperaiJobSchema, requestOptions)
+      return await call(get(`/jobs/${segment('uuid', uuid)}`), SuperaiJobSchema, requestOptions)
     },
 
     getJobResponse,
 
-    async cancelJob (uuid, requestOptions) {
+    async cancelJob (job, requestOptions) {
       // Cancelling twice is harmless, so every retryable status is retried.
-      const spec: CallSpec = { method: 'POST', path: `/jobs/${segment('uuid', uuid)}/cancel`, retryOn: isRetryableStatus }
-      return checked(resolved, spec, await call(spec, requestOptions), SuperaiJobSchema)
+      const spec: CallSpec = { method: 'POST', path: `/jobs/${segment('job', cancelTarget(job))}/cancel`, retryOn: isRetryableStatus }
+      return await callMaybe(spec, SuperaiJobSchema, requestOptions)
     },
 
     async getBatch (appId, batchId, requestOptions) {
-      return await getChecked(`/apps/${segment('appId', appId)}/${segment('batchId', batchId)}`, SuperaiBatchSchema, requestOptions)
+      return await call(get(`/apps/${segment('appId', appId)}/batches/${segment('batchId', batchId)}`), SuperaiBatchSchema, requestOptions)
+    },
+
+    async listBatches (appId, requestOptions) {
+      return await call(get(`/apps/${segment('appId', appId)}/batches`), SuperaiBatchListSchema, requestOptions)
+    },
+
+    async addTags (appId, idSearch, tags, requestOptions) {
+      const path = `/apps/${segment('appId', appId)}/jobs/tags?${new URLSearchParams({ idSearch: segmentText('idSearch', idSearch) }).toString()}`
+      return await tagged({ method: 'PUT', path, body: { tags: tagsArgument('tags', tags) }, retryOn: isRetryableStatus }, requestOptions)
+    },
+
+    async removeTags (appId, tags, filter = {}, requestOptions) {
+      const path = `/apps/${segment('appId', appId)}/jobs/tags${removeTagsQuery(filter)}`
+      return await tagged({ method: 'DELETE', path, body: { tags: tagsArgument('tags', tags) }, retryOn: isRetryableStatus }, requestOptions)
+    },
+
+    async reviewJob (jobId, review, requestOptions) {
+      // a review calls back: sent again only when the API says it did nothing
+      const spec: CallSpec = { method: 'PATCH', path: `/jobs/${segment('jobId', jobId)}/review`, body: reviewBody(review), retryOn: isNotProcessed }
+      return await callMaybe(spec, SuperaiJobSchema, requestOptions)
+    },
+
+    async downloadJobs (appId, query = {}, requestOptions) {
+      // each start is a new export operation (and an e-mail): sent again only when the API did nothing
+      const spec: CallSpec = { method: 'POST', path: `/apps/${segment('appId', appId)}/job_responses${downloadJobsQuery(query)}`, retryOn: isNotProcessed }
+      return await call(spec, SuperaiJobsOperationStartSchema, requestOptions)
+    },
+
+    async getJobsOperation (appId, operationId, requestOptions) {
+      return await call(get(`/operations/${segment('appId', appId)}/${segment('operationId', operationId)}`), SuperaiJobsOperationSchema, requestOptions)
+    },
+
+    async createDownloadUrl (appId, operationId, requestOptions = {}) {
+      const { secondsTtl, ...rest } = requestOptions
+      const ttl = secondsTtl === undefined ? '' : `?secondsTtl=${integerOption('secondsTtl', secondsTtl, 60, 1)}`
+      const spec: CallSpec = { method: 'POST', path: `/operations/${segment('appId', appId)}/${segment('operationId', operationId)}/download-url${ttl}`, retryOn: isRetryableStatus }
+      const answer = await call(spec, SuperaiDownloadUrlSchema, rest)
+      if (!/^https?:\/\//i.test(answer.downloadUrl) || !URL.canParse(answer.downloadUrl)) {
+        throw callError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', { status: 200, body: undefined, attempts: 1 }, 'downloadUrl is not an absolute http(s) URL')
+      }
+      return answer
+    },
+
+    async exportJobs (appId, query = {}, exportOptions = {}) {
+      const { signal, timeout, secondsTtl } = exportOptions
+      const requestOptions: SuperaiRequestOptions = { ...(signal === undefined ? {} : { signal }), ...(timeout === undefined ? {} : { timeout }) }
+      const schedule = exportSchedule(exportOptions)
+      const { operationId } = await client.downloadJobs(appId, { sendEmail: false, ...query }, requestOptions)
+      const operation = await awaitOperation(String(operationId), async () => await client.getJobsOperation(appId, operationId, requestOptions), schedule, requestOptions.signal)
+      const { downloadUrl } = await client.createDownloadUrl(appId, operation.id, { ...requestOptions, ...(secondsTtl === undefined ? {} : { secondsTtl }) })
+      const spec: CallSpec = { method: 'GET', path: downloadUrl, absolute: true, read: 'bytes', retryOn: isRetryableStatus }
+      const answer = await request(resolved, spec, requestOptions)
+      const content = readExport(answer.body instanceof Uint8Array ? answer.body : new Uint8Array())
+      if (!content.ok) throw callError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', { ...answer, body: undefined }, content.reason)
+      return checkedBody(resolved, spec, { ...answer, body: content.value }, ExportSchema) as SuperaiExportedJob[]
     }
   }
+  return client
 }
 
-const CLIENT_OPTIONS = optionNames<SuperaiClientOptions>({
-  apiKey: true, baseUrl: true, timeout: true, retries: true, retryDelay: true, maxRetryDelay: true, fetch: true
-})
-
-function resolveClientOptions (options: SuperaiClientOptions): ResolvedClientOptions {
-  plainObject('options', options, 'the client options { apiKey, baseUrl?, timeout?, retries?, retryDelay?, maxRetryDelay?, fetch? }')
-  rejectUnknown(options, CLIENT_OPTIONS)
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw invalid('fetch', `expected a fetch function, got ${describe(options.fetch)}`)
-  return {
-    apiKey: apiKeyOption('apiKey', options.apiKey),
-    baseUrl: baseUrlOption('baseUrl', options.baseUrl, DEFAULT_SUPERAI_BASE_URL).replace(/\/+$/, ''),
-    timeout: integerOption('timeout', options.timeout, 30_000, 1),
-    retries: integerOption('retries', options.retries, 2, 0),
-    retryDelay: integerOption('retryDelay', options.retryDelay, 500, 0),
-    maxRetryDelay: integerOption('maxRetryDelay', options.maxRetryDelay, 30_000, 0),
-    fetch: options.fetch ?? globalThis.fetch
-  }
-}
-
-/** A path segment from caller input: never empty, never able to change the path (`../`, `?`). */
-function segment (name: string, value: string): string {
+function segmentText (name: string, value: string): string {
   if (typeof value !== 'string' || value.trim() === '') throw invalid(name, 'must be a non-empty string')
-  return encodeURIComponent(value)
+  return value
 }
 
-const SDK_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
-
-/** A date as the API's query takes it, UTC to the second (`YYYY-MM-DDTHH:MM:SSZ`), as the SDK formats it. */
-function formatApiDate (name: string, value: Date | string): string {
-  if (typeof value === 'string' && SDK_DATE.test(value)) return value
-  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : new Date(Number.NaN)
-  if (Number.isNaN(date.getTime())) throw invalid(name, 'expected a Date or a date string')
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
-}
-
-const QUERY_DATES = ['createdStartDate', 'createdEndDate', 'completedStartDate', 'completedEndDate'] as const
-
-/** `?page=0&size=500&...&statusIn=A&statusIn=B`, the names the API documents; empty when nothing is set. */
-function queryString (query: ListJobsQuery): string {
-  if (typeof query !== 'object' || query === null) throw invalid('query', 'expected an object')
-  const params = new URLSearchParams()
-  if (query.page !== undefined) params.set('page', String(integerOption('page', query.page, 0, 0)))
-  if (query.size !== undefined) params.set('size', String(integerOption('size', query.size, 1, 1)))
-  if (query.sortBy !== undefined) params.set('sortBy', query.sortBy)
-  if (query.orderBy !== undefined) {
-    if (query.orderBy !== 'asc' && query.orderBy !== 'desc') throw invalid('orderBy', 'expected "asc" or "desc"')
-    params.set('orderBy', query.orderBy)
-  }
-  for (const name of QUERY_DATES) {
-    const value = query[name]
-    if (value !== undefined) params.set(name, formatApiDate(name, value))
-  }
-  for (const status of query.statusIn ?? []) params.append('statusIn', status)
-  const text = params.toString()
-  return text === '' ? '' : `?${text}`
-}
-
-function submissionBody (submission: SubmitJobsRequest): Record<string, unknown> {
-  const { inputs, inputsFileUrl, callbackUrl, metadata } = submission
-  if (inputs !== undefined && (!Array.isArray(inputs) || inputs.length === 0)) {
-    throw invalid('inputs', 'must be a non-empty array of input objects')
-  }
-  if (inputs === undefined && (typeof inputsFileUrl !== 'string' || inputsFileUrl === '')) {
-    throw invalid('inputs', 'submitJobs needs inputs or inputsFileUrl')
-  }
-  return {
-    ...(inputs === undefined ? {} : { inputs }),
-    ...(inputsFileUrl === undefined ? {} : { inputsFileUrl }),
-    ...(callbackUrl === undefined ? {} : { callbackUrl: validateCallbackUrl(callbackUrl) }),
-    ...(metadata === undefined ? {} : { metadata })
-  }
-}
-
-/** The answer's body checked against `schema`; undefined for an empty body (204). */
-function checked<S extends TSchema> (options: ResolvedClientOptions, spec: CallSpec, answer: ApiAnswer, schema: S): Static<S> | undefined {
-  if (answer.body === undefined) return undefined
-  if (Value.Check(schema, answer.body)) return answer.body
-  const first = Value.Errors(schema, answer.body).First()
-  const reason = first === undefined ? 'schema mismatch' : `${first.path === '' ? '(root)' : first.path} ${first.message}`
-  throw apiError(options, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', answer, reason)
-}
-
-/** Sends one call, retrying the statuses `spec.retryOn` allows; throws a coded error for anything but 2xx. */
-async function request (options: ResolvedClientOptions, spec: CallSpec, requestOptions: SuperaiRequestOptions): Promise<ApiAnswer> {
-  const url = options.baseUrl + spec.path
-  const timeout = requestOptions.timeout ?? options.timeout
-  const ok = (status: number): boolean => status >= 200 && status < 300
-  const { result, interrupted } = await retrying(async (attempt) => {
-    const timeoutSignal = AbortSignal.timeout(timeout)
-    const signal = requestOptions.signal === undefined ? timeoutSignal : AbortSignal.any([timeoutSignal, requestOptions.signal])
-    try {
-      const response = await options.fetch(url, {
-        method: spec.method,
-        headers: {
-          'API-KEY': options.apiKey,
-          accept: 'application/json',
-          ...(spec.body === undefined ? {} : { 'content-type': 'application/json' })
-        },
-        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
-        signal,
-        redirect: 'error'
-      })
-      const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
-      const answer: ApiAnswer = { status: response.status, body: await readResponseBody(response), attempts: attempt, ...(retryAfter === undefined ? {} : { retryAfter }) }
-      return { result: answer, retryable: !ok(answer.status) && spec.retryOn(answer.status), retryAfter }
-    } catch (error) {
-      if (requestOptions.signal?.aborted === true) throw requestOptions.signal.reason
-      const failure = { status: 0, body: undefined, attempts: attempt }
-      if (timeoutSignal.aborted) throw apiError(options, spec, 'FST_SUPERAI_API_TIMEOUT', failure, timeout, error)
-      throw apiError(options, spec, 'FST_SUPERAI_API_UNREACHABLE', failure, describeFailure(error), error)
-    }
-  }, { retries: options.retries, baseDelay: options.retryDelay, maxDelay: options.maxRetryDelay, longRetryAfter: 'give-up', signal: requestOptions.signal })
-  if (ok(result.status)) return result
-  if (interrupted) throw requestOptions.signal?.reason
-  throw apiError(options, spec, 'FST_SUPERAI_API_ERROR', result, result.status)
-}
-
-function describeFailure (error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ''
-  return `${error.message}${cause}`
-}
-
-function apiError (
-  options: ResolvedClientOptions, spec: CallSpec, code: ClientErrorCode,
-  answer: Omit<SuperaiApiErrorDetails, 'method' | 'url'>, detail: string | number, cause?: unknown
-): SuperaiApiError {
-  const url = options.baseUrl + spec.path
-  const where = `${spec.method} ${url}`
-  const error = code === 'FST_SUPERAI_API_ERROR' || code === 'FST_SUPERAI_API_TIMEOUT'
-    ? new codes[code](where, Number(detail))
-    : new codes[code](where, String(detail))
-  if (cause !== undefined) error.cause = cause
-  return Object.assign(error, { method: spec.method, url, ...answer })
+/** The id a cancel is sent for; a job object whose status the SDK says cannot be canceled is refused here. */
+function cancelTarget (job: string | SuperaiJob): string {
+  if (typeof job === 'string') return job
+  if (typeof job !== 'object' || job === null) throw invalid('job', 'expected a job uuid or a job object')
+  const id = typeof job.uuid === 'string' && job.uuid !== '' ? job.uuid : job.id === undefined ? undefined : String(job.id)
+  if (id === undefined || id === '') throw invalid('job', 'the job object has neither uuid nor id')
+  if (typeof job.status === 'string' && !CANCELABLE.has(job.status.toUpperCase().replace(/ /g, '_'))) throw new codes.FST_SUPERAI_JOB_NOT_CANCELABLE(id, job.status)
+  return id
 }

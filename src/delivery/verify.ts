@@ -28,7 +28,7 @@ export type Verified =
 /**
  * Checks a callback against what the super.AI API reports, since super.AI does not sign its callbacks:
  * a job callback against its job (`GET {baseUrl}/jobs/{uuid}`) along the lifecycle of events.ts, a batch
- * callback against its batch (`GET {baseUrl}/apps/{appId}/{entityId}`). Refuses for good (422) only what
+ * callback against its batch (`GET {baseUrl}/apps/{appId}/batches/{entityId}`). Refuses for good (422) only what
  * can never turn into an acceptance; what may yet (the API behind the callback, the API unreachable) is a
  * 503, which the sender retries. Callbacks for one job or batch arriving together share one fetch.
  */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseRetryAfter, retrying } from '../client/retry.js'
-import type { Random } from '../cli/prng.js'
+import type { Random } from './prng.js'
 
 /**
  * Callbacks the way super.AI sends them: a JSON POST, at least once (a share delivered again, some at the

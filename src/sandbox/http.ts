@@ -1,13 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { once } from 'node:events'
+import type { JobExports } from './job-export.js'
 import type { JobBook } from './jobs.js'
-import { RequestError } from './jobs.js'
-import { listJobs } from './list.js'
+import { RequestError } from './request-error.js'
+import { ROUTES, matches } from './routes.js'
 
 /**
- * The sandbox's API on 127.0.0.1, the routes super.AI's SDK calls (`superai/apis/jobs.py`), under `/v1`:
- * `POST apps/{app_id}/jobs`, `GET apps/{app_id}/jobs`, `GET apps/{app_id}/{batch_id}`, `GET jobs/{job_id}`,
- * `GET jobs/{job_id}/response`, `POST jobs/{job_id}/cancel`, each with the `API-KEY` header.
+ * The sandbox's API on 127.0.0.1 (the routes of routes.ts, under `/v1`, each with the `API-KEY` header),
+ * and the export's download URLs, which need none.
  */
 
 /** One request as the sandbox received it. */
@@ -49,12 +49,16 @@ export class SandboxServer {
   intercept: Intercept | undefined
   readonly #server: Server
   readonly #book: JobBook
+  readonly #exports: JobExports
   readonly #apiKey: string
+  /** `http://127.0.0.1:<port>`, once it listens: download URLs are absolute. */
+  #origin = ''
   /** Delayed answers still waiting, released on close so that close does not wait for them. */
   readonly #waiting = new Set<() => void>()
 
-  constructor (book: JobBook, apiKey: string) {
+  constructor (book: JobBook, exports: JobExports, apiKey: string) {
     this.#book = book
+    this.#exports = exports
     this.#apiKey = apiKey
     this.#server = createServer((request, response) => { void this.#handle(request, response) })
     // a malformed request line or header: answered 400 by Node; never an exception
@@ -66,6 +70,7 @@ export class SandboxServer {
     await once(this.#server, 'listening')
     const address = this.#server.address()
     if (address === null || typeof address === 'string') throw new Error('the sandbox did not bind a TCP port')
+    this.#origin = `http://127.0.0.1:${address.port}`
     return address.port
   }
 
@@ -87,7 +92,7 @@ export class SandboxServer {
     }
     if (response.destroyed) return
     const { status, body, headers = {} } = answer
-    const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body)
+    const text = body === undefined ? '' : Buffer.isBuffer(body) ? body : typeof body === 'string' ? body : JSON.stringify(body)
     const type = body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8' }
     response.writeHead(status, { ...type, ...headers, 'content-length': Buffer.byteLength(text) })
     response.end(text)
@@ -105,45 +110,24 @@ export class SandboxServer {
       return forced
     }
     if (raw === undefined) throw new RequestError(413, `the body is larger than ${BODY_LIMIT} bytes`)
+    const { url, segments } = parsePath(recorded.url)
+    // a download URL is fetched with no API-KEY, as the SDK fetches it: its signature is its key
+    if (segments[0] === 'downloads') {
+      if (recorded.method !== 'GET') return notAllowed('GET')
+      return { status: 200, body: this.#exports.download(url.pathname, url.searchParams), headers: { 'content-type': 'application/zip' } }
+    }
     if (request.headers['api-key'] !== this.#apiKey) return { status: 401, body: { message: 'Invalid API key' } }
-    return this.#route(recorded, raw)
+    return await this.#route(recorded, raw, url, segments)
   }
 
-  #route (request: SandboxRequest, raw: string): Answer {
-    // concatenated, not resolved: a path starting with `//` would be read as a host
-    const url = new URL(`http://sandbox${request.url}`)
-    let segments: string[]
-    try {
-      segments = url.pathname.split('/').slice(1).map(decodeURIComponent)
-    } catch {
-      throw new RequestError(400, 'the path is not valid percent-encoding')
-    }
+  async #route (request: SandboxRequest, raw: string, url: URL, segments: readonly string[]): Promise<Answer> {
     if (segments[0] !== 'v1') return notFound()
-    const [, collection, first = '', second, ...rest] = segments
-    if (rest.length > 0 || first === '') return notFound()
-    const method = request.method
-    if (collection === 'jobs') {
-      if (second === undefined) return method === 'GET' ? this.#job(first) : notAllowed('GET')
-      if (second === 'response') return method === 'GET' ? { status: 200, body: this.#book.response(first) } : notAllowed('GET')
-      if (second === 'cancel') return method === 'POST' ? { status: 200, body: this.#book.cancel(first) } : notAllowed('POST')
-      return notFound()
-    }
-    if (collection === 'apps' && second !== undefined && second !== '') {
-      if (second === 'jobs') {
-        if (method === 'POST') return { status: 200, body: this.#book.submit(first, submission(request, raw)) }
-        if (method === 'GET') return { status: 200, body: listJobs(this.#book.all(), first, url.searchParams) }
-        return notAllowed('GET, POST')
-      }
-      if (method !== 'GET') return notAllowed('GET')
-      const batch = this.#book.batch(first, second)
-      return batch === undefined ? notFound(`batch ${second} of app ${first} not found`) : { status: 200, body: batch }
-    }
-    return notFound()
-  }
-
-  #job (idOrUuid: string): Answer {
-    const job = this.#book.get(idOrUuid)
-    return job === undefined ? notFound(`job ${idOrUuid} not found`) : { status: 200, body: job }
+    const path = segments.slice(1)
+    const routes = ROUTES.filter((route) => matches(route.pattern, path))
+    const route = routes.find((candidate) => candidate.method === request.method)
+    if (route === undefined) return routes.length === 0 ? notFound() : notAllowed(routes.map((candidate) => candidate.method).join(', '))
+    const params = Object.fromEntries(route.pattern.flatMap((part, index) => part.startsWith(':') ? [[part.slice(1), path[index] ?? '']] : []))
+    return { status: 200, body: await route.answer({ book: this.#book, exports: this.#exports, params, query: url.searchParams, request, raw, origin: this.#origin }) }
   }
 
   async #wait (ms: number): Promise<void> {
@@ -177,14 +161,13 @@ function parseBody (raw: string | undefined): unknown {
   }
 }
 
-/** A submission's JSON body: a clear 400 or 415 for anything else. */
-function submission (request: SandboxRequest, raw: string): unknown {
-  const type = request.headers['content-type']
-  if (type !== undefined && !/^application\/(.+\+)?json\s*(;|$)/i.test(type)) throw new RequestError(415, 'send the submission as application/json')
-  if (raw === '') throw new RequestError(400, 'the body is empty: expected a JSON object { inputs, callbackUrl?, metadata? }')
+/** The URL and its decoded path segments; a 400 for a path that is not valid percent-encoding. */
+function parsePath (raw: string): { readonly url: URL, readonly segments: string[] } {
+  // concatenated, not resolved: a path starting with `//` would be read as a host
+  const url = new URL(`http://sandbox${raw}`)
   try {
-    return JSON.parse(raw) as unknown
+    return { url, segments: url.pathname.split('/').slice(1).map(decodeURIComponent) }
   } catch {
-    throw new RequestError(400, 'the body is not valid JSON')
+    throw new RequestError(400, 'the path is not valid percent-encoding')
   }
 }

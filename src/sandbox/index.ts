@@ -1,6 +1,7 @@
 import { CallbackSender, type SandboxAttempt, type SandboxCopy, type SandboxDelivery, type Serialise } from './callbacks.js'
 import { SandboxServer, type Intercept, type SandboxReply, type SandboxRequest } from './http.js'
 import { randomUUID } from 'node:crypto'
+import { JobExports } from './job-export.js'
 import { JobBook, apiDate, hasEnded, type SandboxJob } from './jobs.js'
 import { SIGNATURE_HEADER, signCallback } from '../signature/sign.js'
 import { resolveSandboxOptions, SANDBOX_DEFAULTS, type SandboxOptions } from './options.js'
@@ -32,7 +33,8 @@ export interface Sandbox {
   /**
    * Moves a job to its next state, or to `status` (either spelling: `POST_PROCESSED`, `POST PROCESSED`), and
    * sends the callback of that state as super.AI would. A job sent to a state of your choosing walks no more
-   * by itself. Throws for an unknown job or an undocumented status.
+   * by itself; a job parked in PENDING (submitted with `pending: true`) starts its walk. Throws for an
+   * unknown job or an undocumented status.
    */
   advance: (idOrUuid: string, status?: string) => SandboxJob
   /**
@@ -43,7 +45,7 @@ export interface Sandbox {
   addJob: (fields?: Readonly<Record<string, unknown>>) => SandboxJob
   /** Changes a job's fields without announcing anything (`undefined` removes one). Throws for an unknown job. */
   update: (idOrUuid: string, fields: Readonly<Record<string, unknown>>) => SandboxJob
-  /** Adds a batch, answered as given by `GET apps/{appId}/{batchId}` (default `{ uuid, appId, status: 'COMPLETED' }`). */
+  /** Adds a batch, answered as given by `GET apps/{appId}/batches/{batchId}` (default `{ uuid, appId, status: 'COMPLETED' }`). */
   addBatch: (appId: string, batchId: string, fields?: Readonly<Record<string, unknown>>) => void
   /**
    * Every request goes through `intercept` first (before the `API-KEY` check): a reply it returns is the
@@ -89,8 +91,12 @@ export async function createSandbox (options: SandboxOptions = {}): Promise<Sand
     // batch (v2) callbacks come with project-wide callbacks only
     if (settings.callbackUrl === undefined) return
     sender.send('batch', settings.callbackUrl, { version: '2', entityType: 'batch', entityId: batchId, state, appId }, random)
+  }, ({ job, action, state, random, postProcessing, details }) => {
+    const url = typeof job.callbackUrl === 'string' ? job.callbackUrl : settings.callbackUrl
+    if (url === undefined) return
+    sender.send('job', url, { id: String(job.id), uuid: job.uuid, state, action, postProcessingEnabled: String(postProcessing), ...details }, random)
   })
-  const server = new SandboxServer(book, settings.apiKey)
+  const server = new SandboxServer(book, new JobExports(settings.step), settings.apiKey)
   let port: number
   try {
     port = await server.listen(settings.port)

@@ -1,7 +1,8 @@
-import { API_JOB_STATUSES, isJobState, type ApiJobStatus, type BatchState } from '../events.js'
+import { API_JOB_STATUSES, isJobState, type ApiJobStatus, type BatchState, type JobAction } from '../events.js'
 import { normalizeValue } from '../delivery/normalize.js'
-import { createRandom, type Random } from '../cli/prng.js'
+import { createRandom, type Random } from './prng.js'
 import { checkCallbackUrl } from '../client/callback-url.js'
+import { RequestError } from './request-error.js'
 
 /**
  * The jobs and batches a sandbox holds, and how a job walks through its states: SCHEDULED -> IN_PROGRESS ->
@@ -23,6 +24,18 @@ export interface StateChange {
   readonly postProcessing: boolean
 }
 
+/** Someone acted on a job (a tag, an edit, a verdict): super.AI calls back with the action and the job's state then. */
+export interface JobActed {
+  readonly job: SandboxJob
+  readonly action: Exclude<JobAction, 'RESOLVED'>
+  /** The job's state at that moment, callback spelling. */
+  readonly state: string
+  readonly random: Random
+  readonly postProcessing: boolean
+  /** What the action was about, sent in the callback (the tags added or removed). */
+  readonly details: Readonly<Record<string, unknown>>
+}
+
 export interface BatchIngested {
   readonly appId: string
   readonly batchId: string
@@ -37,12 +50,21 @@ interface Entry {
   timer: NodeJS.Timeout | undefined
   readonly random: Random
   readonly postProcessing: boolean
+  /** The output a review set; served by `GET jobs/{id}/response` from then on. */
+  output?: Readonly<Record<string, unknown>>
 }
 
 /** Statuses in which a job has not ended: no `completed` date yet. */
 const NOT_ENDED: ReadonlySet<string> = new Set(['PENDING', 'SCHEDULED', 'IN_PROGRESS', 'NEEDS_WORK', 'SUSPENDED'])
-/** super.AI's SDK: "Only for jobs in SCHEDULED, IN_PROGRESS or SUSPENDED state" (and those waiting before them). */
-const CANCELABLE = NOT_ENDED
+/** super.AI's SDK (`cancel_job`): "Only for jobs in SCHEDULED, IN_PROGRESS or SUSPENDED state". */
+const CANCELABLE: ReadonlySet<string> = new Set(['SCHEDULED', 'IN_PROGRESS', 'SUSPENDED'])
+/** Statuses of a job that has an output, which a review may edit or judge. */
+const REVIEWABLE: ReadonlySet<string> = new Set(['COMPLETED', 'POST_PROCESSED', 'NEEDS_REVIEW', 'REVIEWED'])
+/**
+ * Statuses a review moves to REVIEWED ("Review states": a correct or incorrect job is REVIEWED); a
+ * POST_PROCESSED job stays so, a final state in "Job states" that a late callback must still find.
+ */
+const REVIEW_MOVES: ReadonlySet<string> = new Set(['COMPLETED', 'NEEDS_REVIEW'])
 const STATUSES: ReadonlySet<string> = new Set(API_JOB_STATUSES)
 
 /** Whether a job in `status` has ended (and carries `completed`). */
@@ -64,11 +86,13 @@ export interface JobBookSettings {
   readonly failures: number
 }
 
-/** Refused input, answered 400 (or 404) with this message. */
-export class RequestError extends Error {
-  constructor (readonly status: 400 | 404 | 415 | 413, message: string) {
-    super(message)
+/** Tags as the API takes them: one string, or an array of strings (the SDK sends one string). */
+export function tagList (value: unknown): string[] {
+  const tags = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(tags) || tags.length === 0 || !tags.every((tag) => typeof tag === 'string' && tag.trim() !== '' && tag.length <= 256)) {
+    throw new RequestError(400, 'tags must be a tag or a non-empty array of tags (non-empty strings)')
   }
+  return [...new Set(tags as string[])]
 }
 
 export class JobBook {
@@ -80,6 +104,7 @@ export class JobBook {
   readonly #batches = new Map<string, Record<string, unknown>>()
   readonly #onStateChange: (change: StateChange) => void
   readonly #onBatch: (batch: BatchIngested) => void
+  readonly #onAction: (acted: JobActed) => void
   #submitted = 0
   #nextId = 1_000_000
   #closed = false
@@ -88,22 +113,33 @@ export class JobBook {
   /** Resolved each time the last walking job stops, for `settled()`. */
   #idleWaiters: Array<() => void> = []
 
-  constructor (settings: JobBookSettings, onStateChange: (change: StateChange) => void, onBatch: (batch: BatchIngested) => void) {
+  constructor (
+    settings: JobBookSettings, onStateChange: (change: StateChange) => void, onBatch: (batch: BatchIngested) => void, onAction: (acted: JobActed) => void
+  ) {
     this.#settings = settings
     this.#random = createRandom(`${String(settings.seed)}/submissions`)
     this.#onStateChange = onStateChange
     this.#onBatch = onBatch
+    this.#onAction = onAction
   }
 
-  /** `POST /apps/{app_id}/jobs`, checked: inputs that are not objects are not ingested (a partial or failed batch). */
-  submit (appId: string, body: unknown): Record<string, unknown> {
+  /**
+   * `POST /apps/{app_id}/jobs`, checked: inputs that are not objects are not ingested (a partial or failed
+   * batch). `fileInputs` are those of the body's `inputsFileUrl`, fetched by the caller, after `inputs`.
+   */
+  submit (appId: string, body: unknown, fileInputs: readonly unknown[] = []): Record<string, unknown> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError(400, 'expected a JSON object { inputs, callbackUrl?, metadata? }')
-    const { inputs, inputsFileUrl, callbackUrl, metadata } = body as Record<string, unknown>
-    if (inputs === undefined && inputsFileUrl !== undefined) throw new RequestError(400, 'the sandbox does not fetch inputsFileUrl: send the inputs in the request')
-    if (!Array.isArray(inputs) || inputs.length === 0) throw new RequestError(400, 'inputs must be a non-empty array of input objects')
+    const { inputs: given, inputsFileUrl, callbackUrl, metadata, labeler, pending, tags: rawTags } = body as Record<string, unknown>
+    if (given !== undefined && !Array.isArray(given)) throw new RequestError(400, 'inputs must be a non-empty array of input objects')
+    if (inputsFileUrl !== undefined && typeof inputsFileUrl !== 'string') throw new RequestError(400, 'inputsFileUrl must be a URL')
+    const inputs = [...(given ?? []) as unknown[], ...fileInputs]
+    if (inputs.length === 0) throw new RequestError(400, 'inputs must be a non-empty array of input objects (or inputsFileUrl a JSON file holding one)')
     if (inputs.length > 10_000) throw new RequestError(400, 'at most 10000 inputs in one submission')
     if (callbackUrl !== undefined && callbackUrl !== null && typeof callbackUrl !== 'string') throw new RequestError(400, 'callbackUrl must be a string')
     if (metadata !== undefined && metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata))) throw new RequestError(400, 'metadata must be an object')
+    if (labeler !== undefined && labeler !== null && typeof labeler !== 'string') throw new RequestError(400, 'labeler must be a string')
+    if (pending !== undefined && pending !== null && typeof pending !== 'boolean') throw new RequestError(400, 'pending must be true or false')
+    const tags = rawTags === undefined || rawTags === null ? [] : tagList(rawTags)
     if (typeof callbackUrl === 'string') {
       // super.AI's rules: fully qualified, ending with a slash
       const check = checkCallbackUrl(callbackUrl)
@@ -112,9 +148,10 @@ export class JobBook {
 
     const batchId = this.#random.uuid()
     const created: SandboxJob[] = []
+    const extra = { tags, ...(typeof labeler === 'string' ? { labeler } : {}) }
     for (const input of inputs) {
       if (typeof input !== 'object' || input === null || Array.isArray(input)) continue
-      created.push(this.#create(appId, batchId, input as Record<string, unknown>, callbackUrl as string | null | undefined, metadata))
+      created.push(this.#create(appId, batchId, input as Record<string, unknown>, callbackUrl as string | null | undefined, metadata, pending === true, extra))
     }
     const state: BatchState = created.length === inputs.length ? 'COMPLETED' : created.length === 0 ? 'FAILED' : 'PARTIAL_FAILURE'
     this.#batches.set(`${appId}/${batchId}`, {
@@ -130,7 +167,10 @@ export class JobBook {
     }
   }
 
-  #create (appId: string, batchId: string, input: Record<string, unknown>, callbackUrl: string | null | undefined, metadata: unknown): SandboxJob {
+  #create (
+    appId: string, batchId: string, input: Record<string, unknown>, callbackUrl: string | null | undefined, metadata: unknown,
+    pending: boolean, extra: Readonly<Record<string, unknown>>
+  ): SandboxJob {
     const index = this.#submitted++
     const random = createRandom(`${String(this.#settings.seed)}/job/${index}`)
     const uuid = random.uuid()
@@ -145,7 +185,8 @@ export class JobBook {
       id: String(this.#nextId++),
       uuid,
       appId,
-      status: 'SCHEDULED',
+      // a parked job waits in PENDING until `advance` starts it
+      status: pending ? 'PENDING' : 'SCHEDULED',
       created: apiDate(),
       callbackUrl: callbackUrl ?? null,
       input,
@@ -153,11 +194,12 @@ export class JobBook {
       tags: [],
       correct: null,
       jobType: 'normal',
-      batchId
+      batchId,
+      ...structuredClone(extra)
     }
-    const entry: Entry = { fields, path, timer: undefined, random, postProcessing: path.includes('POST_PROCESSING') }
+    const entry: Entry = { fields, path: pending ? ['SCHEDULED', ...path] : path, timer: undefined, random, postProcessing: path.includes('POST_PROCESSING') }
     this.#store(entry)
-    this.#schedule(entry)
+    if (!pending) this.#schedule(entry)
     return this.#view(entry)
   }
 
@@ -224,11 +266,100 @@ export class JobBook {
   response (idOrUuid: string): unknown {
     const job = this.#entry(idOrUuid)
     if (job === undefined) throw new RequestError(404, `job ${idOrUuid} not found`)
-    const { status, uuid, input } = job.fields
-    if (NOT_ENDED.has(String(status)) || ['FAILED', 'CANCELED', 'EXPIRED'].includes(String(status))) {
-      throw new RequestError(404, `job ${String(uuid)} has no response: it is ${String(status)}`)
+    const output = this.#output(job)
+    if (output === undefined) throw new RequestError(404, `job ${String(job.fields.uuid)} has no response: it is ${String(job.fields.status)}`)
+    return { uuid: job.fields.uuid, status: job.fields.status, response: output }
+  }
+
+  /** A job's output: the one a review set, else the sandbox's own; none before the job completed, or when it ended without one. */
+  #output (entry: Entry): unknown {
+    const status = String(entry.fields.status)
+    if (NOT_ENDED.has(status) || ['FAILED', 'CANCELED', 'EXPIRED'].includes(status)) return undefined
+    return structuredClone(entry.output ?? { input: entry.fields.input, label: 'sandbox' })
+  }
+
+  /** The project's jobs the filter selects, each with its output as `response` (when it has one): an export's content. */
+  exportable (appId: string, selects: (job: SandboxJob) => boolean): Array<Record<string, unknown>> {
+    return [...this.#jobs.values()].filter((entry) => entry.fields.appId === appId && selects(this.#view(entry))).map((entry) => {
+      const output = this.#output(entry)
+      return { ...this.#view(entry), ...(output === undefined ? {} : { response: output }) }
+    })
+  }
+
+  /** `PUT apps/{app_id}/jobs/tags?idSearch=`: the tags added to the job, which calls back `TAG ADDED` when one was new. */
+  addTags (appId: string, idSearch: string | null, body: unknown): SandboxJob[] {
+    if (idSearch === null || idSearch === '') throw new RequestError(400, 'idSearch (the job\'s id or uuid) is required to add tags')
+    const tags = tagList(tagsOf(body))
+    const entry = this.#entry(idSearch)
+    if (entry === undefined || entry.fields.appId !== appId) throw new RequestError(404, `no job of app ${appId} matches idSearch ${idSearch}`)
+    const current = Array.isArray(entry.fields.tags) ? entry.fields.tags as string[] : []
+    const added = tags.filter((tag) => !current.includes(tag))
+    entry.fields.tags = [...current, ...added]
+    if (added.length > 0) this.#act(entry, 'TAG ADDED', { tags: added })
+    return [this.#view(entry)]
+  }
+
+  /** `DELETE apps/{app_id}/jobs/tags`: the tags taken off the jobs selected; each job that lost one calls back `TAG REMOVED`. */
+  removeTags (appId: string, selects: (job: SandboxJob) => boolean, idSearch: string | null, body: unknown): SandboxJob[] {
+    const tags = tagList(tagsOf(body))
+    if (idSearch !== null) {
+      const entry = this.#entry(idSearch)
+      if (entry === undefined || entry.fields.appId !== appId) throw new RequestError(404, `no job of app ${appId} matches idSearch ${idSearch}`)
     }
-    return { uuid, status, response: { input, label: 'sandbox' } }
+    const changed: SandboxJob[] = []
+    for (const entry of this.#jobs.values()) {
+      if (!selects(this.#view(entry))) continue
+      const current = Array.isArray(entry.fields.tags) ? entry.fields.tags as string[] : []
+      const removed = current.filter((tag) => tags.includes(tag))
+      if (removed.length === 0) continue
+      entry.fields.tags = current.filter((tag) => !tags.includes(tag))
+      this.#act(entry, 'TAG REMOVED', { tags: removed })
+      changed.push(this.#view(entry))
+    }
+    return changed
+  }
+
+  /**
+   * `PATCH jobs/{job_id}/review`: a new `response` (an edit: `EDITED`, and served from then on) and/or a
+   * verdict `correct` (`ACCEPTED` or `DECLINED`, and the job's `correct`). A job COMPLETED or NEEDS_REVIEW
+   * becomes REVIEWED first (its state change calls back), so the actions carry `REVIEWED`. Everything is
+   * checked before anything changes.
+   */
+  review (idOrUuid: string, body: unknown): SandboxJob {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError(400, 'expected a JSON object { response?, correct? }')
+    const { response, correct } = body as Record<string, unknown>
+    if (response !== undefined && (typeof response !== 'object' || response === null || Array.isArray(response))) throw new RequestError(400, 'response must be an object: the new output')
+    if (correct !== undefined && typeof correct !== 'boolean') throw new RequestError(400, 'correct must be true or false')
+    if ((response === undefined || Object.keys(response).length === 0) && correct === undefined) {
+      throw new RequestError(400, 'a review needs response (a new output) or correct (true or false)')
+    }
+    const entry = this.#entry(idOrUuid)
+    if (entry === undefined) throw new RequestError(404, `job ${idOrUuid} not found`)
+    const status = String(entry.fields.status)
+    if (!REVIEWABLE.has(status)) throw new RequestError(409, `job ${String(entry.fields.uuid)} is ${status}: only a job with an output (COMPLETED, POST_PROCESSED, NEEDS_REVIEW, REVIEWED) can be reviewed`)
+    if (REVIEW_MOVES.has(status)) {
+      this.#stop(entry)
+      this.#move(entry, 'REVIEWED')
+    }
+    if (response !== undefined && Object.keys(response).length > 0) {
+      entry.output = structuredClone(response as Record<string, unknown>)
+      this.#act(entry, 'EDITED', {})
+    }
+    if (typeof correct === 'boolean') {
+      entry.fields.correct = correct
+      this.#act(entry, correct ? 'ACCEPTED' : 'DECLINED', {})
+    }
+    return this.#view(entry)
+  }
+
+  #act (entry: Entry, action: JobActed['action'], details: Readonly<Record<string, unknown>>): void {
+    this.#onAction({ job: this.#view(entry), action, state: normalizeValue(String(entry.fields.status)), random: entry.random, postProcessing: entry.postProcessing, details })
+  }
+
+  /** `GET apps/{app_id}/batches`: the project's batches not yet processed, read as those with a job that has not ended. */
+  batches (appId: string): Array<Record<string, unknown>> {
+    const open = new Set([...this.#jobs.values()].filter((entry) => entry.fields.appId === appId && NOT_ENDED.has(String(entry.fields.status))).map((entry) => String(entry.fields.batchId)))
+    return [...this.#batches.entries()].filter(([key]) => key.startsWith(`${appId}/`) && open.has(key.slice(appId.length + 1))).map(([, batch]) => structuredClone(batch))
   }
 
   /** `POST /jobs/{job_id}/cancel`: a job that has not ended is CANCELED (and calls back). */
@@ -312,3 +443,6 @@ export class JobBook {
     this.#wakeIdle()
   }
 }
+
+const tagsOf = (body: unknown): unknown =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).tags : undefined

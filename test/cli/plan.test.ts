@@ -1,7 +1,7 @@
 import t from 'tap'
 import { JOB_ACTIONS, JOB_STATES } from '../../src/events.js'
 import { planSimulation, type SimulatedCallback, type SimulationPlan } from '../../src/cli/plan.js'
-import { createRandom } from '../../src/cli/prng.js'
+import { createRandom } from '../../src/sandbox/prng.js'
 import { Tally, percentile, renderSummary } from '../../src/cli/report.js'
 import { headers, integerFlag, rate } from '../../src/cli/args.js'
 import type { DeliveryResult } from '../../src/cli/deliver.js'

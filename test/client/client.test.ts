@@ -144,17 +144,17 @@ t.test('cancelJob POSTs {baseUrl}/jobs/{uuid}/cancel without a body', async (t) 
   t.equal(await client.cancelJob(JOB_UUID), undefined)
 })
 
-t.test('getBatch GETs {baseUrl}/apps/{appId}/{batchId} and keeps the whole (undocumented) batch object', async (t) => {
+t.test('getBatch GETs {baseUrl}/apps/{appId}/batches/{batchId} (the SDK\'s fetch_batch_job) and keeps the whole (undocumented) batch object', async (t) => {
   const batch = { id: 'b-1', appId: 'app-42', jobs: [{ uuid: JOB_UUID }], state: 'COMPLETED' }
   const api = await setup(t, () => ({ status: 200, body: batch }))
   const client = clientFor(api)
   t.strictSame(await client.getBatch('app-42', 'b-1'), batch)
   t.equal(api.requests[0]?.method, 'GET')
-  t.equal(api.requests[0]?.url, '/v1/apps/app-42/b-1')
+  t.equal(api.requests[0]?.url, '/v1/apps/app-42/batches/b-1')
   t.equal(api.requests[0]?.headers['api-key'], API_KEY)
   t.equal(SuperaiBatchSchema.$id, 'SuperaiBatch')
   await client.getBatch('app/../x', 'b?1')
-  t.equal(api.requests[1]?.url, '/v1/apps/app%2F..%2Fx/b%3F1', 'ids cannot change the path')
+  t.equal(api.requests[1]?.url, '/v1/apps/app%2F..%2Fx/batches/b%3F1', 'ids cannot change the path')
   t.match(await failure(client.getBatch('', 'b-1')), { code: 'FST_SUPERAI_INVALID_OPTION', message: /appId/ })
   api.respond(() => ({ status: 404, body: { message: 'not found' } }))
   t.match(await failure(client.getBatch('app-42', 'b-2')), { code: 'FST_SUPERAI_API_ERROR', status: 404 })

@@ -213,7 +213,7 @@ test('20 concurrent callbacks for one job share one fetch', async (t) => {
 const batchBody = (fields: Record<string, unknown> = {}): Record<string, unknown> =>
   ({ version: '2', entityType: 'batch', entityId: randomUUID(), state: 'COMPLETED', appId: APP_ID, ...fields })
 
-test('a batch callback is verified with GET /apps/{appId}/{entityId}: 2xx passes, 404 is 422, 5xx is 503', async (t) => {
+test('a batch callback is verified with GET /apps/{appId}/batches/{entityId}: 2xx passes, 404 is 422, 5xx is 503', async (t) => {
   let failing = false
   const api = await startFakeSuperai(t, () => failing ? { status: 502, body: 'bad gateway' } : undefined)
   const { app, post, logs } = await buildApp(t, { verify: { apiKey: API_KEY, baseUrl: api.baseUrl } })
@@ -223,7 +223,7 @@ test('a batch callback is verified with GET /apps/{appId}/{entityId}: 2xx passes
   const stored = { id: body.entityId, appId: APP_ID, jobs: 3 }
   api.addBatch(APP_ID, String(body.entityId), stored)
   t.same((await post(body)).json(), { ok: true, duplicate: false })
-  t.equal(api.requests[0]?.url, `/v1/apps/${APP_ID}/${String(body.entityId)}`)
+  t.equal(api.requests[0]?.url, `/v1/apps/${APP_ID}/batches/${String(body.entityId)}`)
   t.equal(api.requests[0]?.headers['api-key'], API_KEY)
   t.same(contexts[0]?.batch, stored, 'context.batch is the batch as fetched')
   t.equal(contexts[0]?.job, undefined)

@@ -39,7 +39,7 @@ export interface FakeSuperai {
   addJob (fields?: Readonly<Record<string, unknown>>): FakeJob
   /** Adds the documented job object with `fields` replacing its own (another uuid, status, app...; `undefined` drops one). */
   putJob (fields: Readonly<Record<string, unknown>>): FakeJob
-  /** Adds a batch, answered as given by `GET apps/{appId}/{batchId}`. */
+  /** Adds a batch, answered as given by `GET apps/{appId}/batches/{batchId}` (the SDK's `fetch_batch_job`). */
   addBatch (appId: string, batchId: string, fields: Readonly<Record<string, unknown>>): void
   /** Changes a job (a later state keeps its `completed` date, as the API does). */
   update (uuid: string, fields: Record<string, unknown>): void

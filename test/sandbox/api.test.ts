@@ -114,14 +114,14 @@ t.test('the list: filters, sort and pages as documented, { jobs, pages }', async
 
 t.test('refusals: a wrong key 401, an unknown job 404, a malformed submission 400, a job that ended cannot be canceled', async (t) => {
   const { sandbox, call } = await start(t, { step: 0 })
-  for (const path of ['/jobs/1', `/apps/${APP}/jobs`, `/apps/${APP}/b-1`]) {
+  for (const path of ['/jobs/1', `/apps/${APP}/jobs`, `/apps/${APP}/batches/b-1`]) {
     t.equal((await fetch(sandbox.baseUrl + path)).status, 401, `no key: ${path}`)
     t.equal((await fetch(sandbox.baseUrl + path, { headers: { 'API-KEY': 'wrong' } })).status, 401, `wrong key: ${path}`)
   }
   t.match(await call('/jobs/5f0c3c1e-8a4b-4f7e-9a56-2d1b7c9e0f10'), { status: 404, body: { message: /not found/ } })
   t.match(await call('/jobs/1/response'), { status: 404 })
   t.match(await call('/jobs/1/cancel', { method: 'POST' }), { status: 404 })
-  t.match(await call(`/apps/${APP}/unknown-batch`), { status: 404 })
+  t.match(await call(`/apps/${APP}/batches/unknown-batch`), { status: 404 })
   t.match(await call('/nothing'), { status: 404 })
   t.match(await call('/jobs/1', { method: 'DELETE' }), { status: 405 })
 
@@ -129,7 +129,7 @@ t.test('refusals: a wrong key 401, an unknown job 404, a malformed submission 40
     await call(`/apps/${APP}/jobs`, { method: 'POST', headers: { 'content-type': type }, body })
   for (const [body, message] of [
     ['', /empty/], ['{', /not valid JSON/], ['[]', /JSON object/], ['{}', /inputs must be a non-empty array/],
-    ['{"inputs":[]}', /non-empty/], ['{"inputs":"x"}', /non-empty array/], ['{"inputsFileUrl":"https://example.com/in.json"}', /does not fetch inputsFileUrl/],
+    ['{"inputs":[]}', /non-empty/], ['{"inputs":"x"}', /non-empty array/], ['{"inputsFileUrl":"ftp://example.com/in.json"}', /http\(s\) or data: URL/],
     ['{"inputs":[{}],"callbackUrl":"https://example.com/no-slash"}', /trailing slash/], ['{"inputs":[{}],"callbackUrl":5}', /callbackUrl must be a string/],
     ['{"inputs":[{}],"metadata":[1]}', /metadata must be an object/]
   ] as const) {
@@ -140,9 +140,9 @@ t.test('refusals: a wrong key 401, an unknown job 404, a malformed submission 40
 
   const partial = await post('{"inputs":[{},1,"x"]}')
   t.match(partial, { status: 200, body: { message: '1 job submitted, 2 inputs refused (not an object)' } })
-  t.match(await call(`/apps/${APP}/${String((partial.body as { batchId: string }).batchId)}`), { body: { status: 'PARTIAL_FAILURE', jobs: 1, refused: 2 } })
+  t.match(await call(`/apps/${APP}/batches/${String((partial.body as { batchId: string }).batchId)}`), { body: { status: 'PARTIAL_FAILURE', jobs: 1, refused: 2 } })
   const failed = await post('{"inputs":[null]}')
-  t.match(await call(`/apps/${APP}/${String((failed.body as { batchId: string }).batchId)}`), { body: { status: 'FAILED', jobs: 0 } })
+  t.match(await call(`/apps/${APP}/batches/${String((failed.body as { batchId: string }).batchId)}`), { body: { status: 'FAILED', jobs: 0 } })
 
   const [job] = sandbox.jobs()
   const canceled = await call(`/jobs/${String(job?.uuid)}/cancel`, { method: 'POST' })

@@ -1,6 +1,7 @@
 /**
- * A small seeded PRNG (sfc32, seeded through splitmix32), so that `simulate --seed X` replays the same
- * stream: same jobs, same uuids, same redeliveries in the same order.
+ * A small seeded PRNG (sfc32, seeded through splitmix32), so that a seed replays the same stream: the
+ * sandbox's uuids, lifecycles and duplicates, and the CLI's `simulate --seed X` (same jobs, same uuids, same
+ * redeliveries in the same order).
  */
 export interface Random {
   /** A float in [0, 1). */
