@@ -48,7 +48,9 @@ export type { VerifyOptions } from './delivery/verify.js'
 export {
   DEFAULT_SUPERAI_BASE_URL, createSuperaiClient, isSuperaiApiError, type GetJobResponse, type ListJobsQuery, type SuperaiJobList, type SubmitJobsRequest, type SuperaiApiError,
   type SuperaiApiErrorDetails, type SuperaiBatch, type SuperaiClient,
-  type SuperaiClientOptions, type SuperaiJob, type SuperaiJobInput, type SuperaiRequestOptions, type SuperaiSubmitJobsResult
+  type SuperaiClientOptions, type SuperaiJob, type SuperaiJobInput, type SuperaiRequestOptions, type SuperaiSubmitJobsResult,
+  type DownloadJobsQuery, type ExportJobsOptions, type RemoveTagsFilter, type ReviewJobRequest, type SuperaiDownloadUrl,
+  type SuperaiExportedJob, type SuperaiJobsOperation, type SuperaiJobsOperationStart, type SuperaiTags
 } from './client/client.js'
 export { checkCallbackUrl, isValidCallbackUrl, validateCallbackUrl, type CallbackUrlCheck } from './client/callback-url.js'
 export { createSuperaiWorker, type SuperaiWorker, type SuperaiWorkerOptions } from './create-worker.js'

@@ -31,16 +31,20 @@ test('the public type exports are exactly these', async (t) => {
     return (target.flags & ts.SymbolFlags.Value) === 0
   })
   t.same(typesOnly.map((symbol) => symbol.name).sort(), [
-    'ActionEventName', 'AnySuperaiEvent', 'BatchCallbackBody', 'BatchEventName', 'BatchState', 'CallbackBody', 'CallbackJobData',
-    'CallbackUrlCheck', 'ClaimResult', 'DeadLetter', 'DeliveryMessage', 'DeliveryOutcome', 'DeliverySource', 'EntityEventName',
-    'EntityType', 'EventCounter', 'EventName', 'GetJobResponse', 'HandleMessage', 'HandlerContext', 'HttpHandlerContext',
-    'IdempotencyStore', 'JobAction', 'JobEventName', 'JobState', 'JobStatus', 'ListJobsQuery', 'MarkedClaimResult', 'MemoryStoreOptions', 'MethodName',
-    'QueueHandlerContext', 'ReconcileHandlerContext', 'ReconcileSummary', 'RedisClusterConfig', 'RedisSentinelOptions',
-    'RedisStoreOptions', 'ReplayResult', 'SecretLocation', 'SignatureKey', 'SignatureOptions', 'SignedCallback', 'StateEventName', 'SubmitJobsRequest', 'SuperaiApiError',
-    'SuperaiApiErrorDetails', 'SuperaiBatch', 'SuperaiCallback', 'SuperaiCallbacksOptions', 'SuperaiClient', 'SuperaiClientOptions',
-    'SuperaiDeadLetters', 'SuperaiDecorator', 'SuperaiErrorCode', 'SuperaiEvent', 'SuperaiHandler', 'SuperaiJob', 'SuperaiJobInput',
-    'SuperaiJobList', 'SuperaiQueue', 'SuperaiQueueOptions', 'SuperaiReconcileOptions', 'SuperaiRequestOptions', 'SuperaiStats',
-    'SuperaiSubmitJobsResult', 'SuperaiSubscriptions', 'SuperaiWorker', 'SuperaiWorkerOptions', 'UnknownValue', 'Unsubscribe',
+    'ActionEventName', 'AnySuperaiEvent', 'BatchCallbackBody', 'BatchEventName', 'BatchState', 'CallbackBody',
+    'CallbackJobData', 'CallbackUrlCheck', 'ClaimResult', 'DeadLetter', 'DeliveryMessage', 'DeliveryOutcome',
+    'DeliverySource', 'DownloadJobsQuery', 'EntityEventName', 'EntityType', 'EventCounter', 'EventName',
+    'ExportJobsOptions', 'GetJobResponse', 'HandleMessage', 'HandlerContext', 'HttpHandlerContext', 'IdempotencyStore',
+    'JobAction', 'JobEventName', 'JobState', 'JobStatus', 'ListJobsQuery', 'MarkedClaimResult', 'MemoryStoreOptions',
+    'MethodName', 'QueueHandlerContext', 'ReconcileHandlerContext', 'ReconcileSummary', 'RedisClusterConfig',
+    'RedisSentinelOptions', 'RedisStoreOptions', 'RemoveTagsFilter', 'ReplayResult', 'ReviewJobRequest',
+    'SecretLocation', 'SignatureKey', 'SignatureOptions', 'SignedCallback', 'StateEventName', 'SubmitJobsRequest',
+    'SuperaiApiError', 'SuperaiApiErrorDetails', 'SuperaiBatch', 'SuperaiCallback', 'SuperaiCallbacksOptions',
+    'SuperaiClient', 'SuperaiClientOptions', 'SuperaiDeadLetters', 'SuperaiDecorator', 'SuperaiDownloadUrl',
+    'SuperaiErrorCode', 'SuperaiEvent', 'SuperaiExportedJob', 'SuperaiHandler', 'SuperaiJob', 'SuperaiJobInput',
+    'SuperaiJobList', 'SuperaiJobsOperation', 'SuperaiJobsOperationStart', 'SuperaiQueue', 'SuperaiQueueOptions',
+    'SuperaiReconcileOptions', 'SuperaiRequestOptions', 'SuperaiStats', 'SuperaiSubmitJobsResult',
+    'SuperaiSubscriptions', 'SuperaiTags', 'SuperaiWorker', 'SuperaiWorkerOptions', 'UnknownValue', 'Unsubscribe',
     'VerifyOptions'
   ])
 })
