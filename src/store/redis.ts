@@ -163,24 +163,31 @@ export class RedisStore implements IdempotencyStore {
   }
 
   /**
-   * One script (one command, in place of the native claim) where the keys share a slot; on a Cluster,
-   * the keys in another slot than the claim's (a marks key without the job's hash tag) are read by GETs
-   * sent with the script: more commands, one round trip.
+   * One script (one command, in place of the native claim) reading the keys in the claim's slot (all of
+   * them outside a Cluster, and a job's state keys on one: they share its hash tag); on a Cluster, a key
+   * in another slot (a marks key) is read by a GET sent with the script: two commands, one round trip.
    */
   async #claimAndRead (key: string, token: string, leaseMs: number, query: JobStatesQuery): Promise<MarkedClaimResult> {
-    const apart = (other: string): boolean => !this.#sameSlot(key, other)
-    const marksApart = query.marksKey !== undefined && apart(query.marksKey)
-    if (!marksApart && !query.stateKeys.some(apart)) {
+    const near = (other: string): boolean => this.#sameSlot(key, other)
+    if ((query.marksKey === undefined || near(query.marksKey)) && query.stateKeys.every(near)) {
       const [keys, args] = readArgsOf(key, query)
       return markedClaimResultOf(await this.#evalKeys(SCRIPTS.claimAndRead, keys, token, leaseMs, ...args))
     }
-    const [claimed, marks, ...states] = await Promise.all([
-      this.#claim(key, token, leaseMs),
-      query.marksKey === undefined ? null : this.#client.get(query.marksKey),
-      ...query.stateKeys.map(async (stateKey) => await this.#client.get(stateKey))
+    const nearStates = query.stateKeys.flatMap((stateKey, i) => near(stateKey) ? [i] : [])
+    const farStates = query.stateKeys.flatMap((stateKey, i) => near(stateKey) ? [] : [i])
+    const marksNear = query.marksKey !== undefined && near(query.marksKey)
+    const [keys, args] = readArgsOf(key, {
+      marksKey: marksNear ? query.marksKey : undefined,
+      stateKeys: nearStates.map((i) => query.stateKeys[i] as string),
+      stateBits: nearStates.map((i) => query.stateBits[i] ?? 0)
+    })
+    const [claimed, marks, ...far] = await Promise.all([
+      this.#evalKeys(SCRIPTS.claimAndRead, keys, token, leaseMs, ...args).then(markedClaimResultOf),
+      query.marksKey === undefined || marksNear ? null : this.#client.get(query.marksKey),
+      ...farStates.map(async (i) => await this.#client.get(query.stateKeys[i] as string))
     ])
     if (claimed.status !== 'claimed') return claimed
-    return { status: 'claimed', marks: states.reduce((all: number, value, i) => value === HANDLED ? all | (query.stateBits[i] ?? 0) : all, marksOf(marks)) }
+    return { status: 'claimed', marks: far.reduce((all, value, j) => value === HANDLED ? all | (query.stateBits[farStates[j] as number] ?? 0) : all, claimed.marks | marksOf(marks)) }
   }
 
   /**
