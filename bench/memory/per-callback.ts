@@ -53,14 +53,15 @@ async function measure (name: string, send: (i: number) => Promise<unknown>, set
 async function pluginRow (kind: Kind, queue: boolean): Promise<Row> {
   const app = Fastify()
   await app.register(superaiCallbacks, { redis: server.url, ...(queue ? { queue: { prefix: 'bq', concurrency: 50 } } : {}) })
-  app.superai.on('callback', () => {})
-  app.superai.on('entity', () => {})
-  await app.ready()
   let ran = 0
-  app.superai.on('callback', () => { ran++ })
-  app.superai.on('entity', () => { ran++ })
+  let allRan: () => void = () => {}
+  const done = new Promise<void>((resolve) => { allRan = resolve })
+  const count = (): void => { if (++ran === CALLBACKS) allRan() }
+  app.superai.on('callback', count)
+  app.superai.on('entity', count)
+  await app.ready()
   const drain = async (): Promise<void> => {
-    while (ran < CALLBACKS) await new Promise((resolve) => setTimeout(resolve, 20))
+    await done
     await app.close()
     // BullMQ's own keys are the queue's, not the plugin's: only what the plugin wrote is left to count
     let cursor = '0'
