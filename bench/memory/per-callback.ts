@@ -5,7 +5,9 @@
  * route's `SET uuid:state:action 1 NX EX ttl`. The server is emptied (FLUSHALL: it is this run's own)
  * before each row. In queue mode the in-process worker runs every job (its run claim counts); BullMQ's own
  * keys (the job hashes and lists, which `removeOnComplete` policies decide) are deleted before reading,
- * so the row is the plugin's keys alone.
+ * so the row is the plugin's keys alone. Beside the growth, the keys' own `MEMORY USAGE`: the growth adds
+ * the slots of Redis' hash tables (keys and expiries), which grow by powers of two, so a queue-mode row,
+ * whose BullMQ keys grew the tables meanwhile, carries more of them than its keys need.
  *
  *   npm run bench:memory [-- --callbacks=20000]
  */
@@ -34,7 +36,21 @@ const redis = new Redis(server.url)
 
 const usedMemory = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1])
 
-interface Row { readonly name: string, readonly bytes: number, readonly keys: number }
+interface Row { readonly name: string, readonly bytes: number, readonly keys: number, readonly keyBytes: number }
+
+/** The sum of `MEMORY USAGE` of every key on the server: the keys' own bytes, without the hash tables' slots. */
+async function keysOwnBytes (): Promise<number> {
+  let total = 0
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 5000)
+    cursor = next
+    const pipeline = redis.pipeline()
+    for (const key of keys) pipeline.memory('USAGE', key, 'SAMPLES', 0)
+    for (const [, size] of await pipeline.exec() ?? []) total += Number(size ?? 0)
+  } while (cursor !== '0')
+  return total
+}
 
 /** Growth per callback while `send` writes CALLBACKS callbacks; `settle` runs before reading (a queue to drain). */
 async function measure (name: string, send: (i: number) => Promise<unknown>, settle?: () => Promise<void>): Promise<Row> {
@@ -45,8 +61,8 @@ async function measure (name: string, send: (i: number) => Promise<unknown>, set
     await Promise.all(Array.from({ length: Math.min(AT_ONCE, CALLBACKS - i) }, async (_, j) => await send(i + j)))
   }
   await settle?.()
-  const row = { name, bytes: (await usedMemory() - before) / CALLBACKS, keys: (await redis.dbsize() - keysBefore) / CALLBACKS }
-  console.log(`${row.name.padEnd(58)} ${row.bytes.toFixed(0).padStart(5)} bytes  ${row.keys.toFixed(2)} keys`)
+  const row = { name, bytes: (await usedMemory() - before) / CALLBACKS, keys: (await redis.dbsize() - keysBefore) / CALLBACKS, keyBytes: await keysOwnBytes() / CALLBACKS }
+  console.log(`| ${row.name} | ${row.bytes.toFixed(0)} | ${row.keys.toFixed(2)} | ${row.keyBytes.toFixed(0)} |`)
   return row
 }
 
@@ -82,7 +98,9 @@ async function pluginRow (kind: Kind, queue: boolean): Promise<Row> {
 }
 
 try {
-  console.log(`${CALLBACKS} callbacks of new jobs per row, Redis ${/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]}`)
+  console.log(`${CALLBACKS} callbacks of new jobs per row, Redis ${/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]}\n`)
+  console.log('| callbacks | used_memory growth, bytes per callback | keys per callback | MEMORY USAGE of the keys, bytes per callback |')
+  console.log('| --- | ---: | ---: | ---: |')
   const rows: Row[] = []
   for (const queue of [false, true]) {
     for (const kind of ['state change', 'another action', 'batch (v2)'] as const) rows.push(await pluginRow(kind, queue))
