@@ -83,7 +83,12 @@ export function jobTag (uuid: string): string {
  * job's other states can be named without having seen them.
  */
 export function stateChangeKey (uuid: string, state: string): string {
-  return jobTag(uuid) + (isJobState(state) ? STATE_LETTERS[state] : '~' + sha256Base64url(state).slice(0, 11))
+  return jobTag(uuid) + stateSuffix(state)
+}
+
+/** What follows the job's tag in the key of a state change in `state`. */
+export function stateSuffix (state: string): string {
+  return isJobState(state) ? STATE_LETTERS[state] : '~' + sha256Base64url(state).slice(0, 11)
 }
 
 /**

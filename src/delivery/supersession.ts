@@ -1,7 +1,7 @@
 import { JOB_STATES, STATE_CHANGE_ACTION, isJobState, lifecyclePosition, type JobState } from '../events.js'
 import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schema.js'
 import type { JobStatesQuery, StateRecord } from '../store/store.js'
-import { defaultIdempotencyKey, jobMarksKey, stateChangeKey } from './idempotency-key.js'
+import { defaultIdempotencyKey, jobMarksKey, jobTag, stateSuffix } from './idempotency-key.js'
 
 /**
  * Each callback state's bit in a job's marks. Written out, not taken from the order of JOB_STATES: marks
@@ -78,10 +78,11 @@ export function jobMarksOf (event: AnySuperaiEvent, settings: MarksSettings, key
   if (settings.idempotencyKey !== defaultIdempotencyKey) {
     return { state, read: later.length > 0, query: { marksKey, stateKeys: [], stateBits: [] }, write: HAS_BEFORE.has(state), record: { marksKey, mark: markOf(state) } }
   }
+  const tag = settings.keyPrefix + jobTag(event.uuid)
   return {
     state,
     read: later.length > 0,
-    query: { marksKey, stateKeys: later.map((s) => settings.keyPrefix + stateChangeKey(event.uuid, s)), stateBits: later.map(markOf) },
+    query: { marksKey, stateKeys: later.map((s) => tag + stateSuffix(s)), stateBits: later.map(markOf) },
     // every state is recorded: its key is written anyway, and a job's processed states are read from them
     write: true,
     record: { stateKey: key }
@@ -90,7 +91,8 @@ export function jobMarksOf (event: AnySuperaiEvent, settings: MarksSettings, key
 
 /** The keys of a job's state changes under the default key, and each one's state: where its processed states are read (`handled`). */
 export function stateKeysOf (uuid: string, keyPrefix: string): ReadonlyArray<{ readonly state: JobState, readonly key: string }> {
-  return JOB_STATES.map((state) => ({ state, key: keyPrefix + stateChangeKey(uuid, state) }))
+  const tag = keyPrefix + jobTag(uuid)
+  return JOB_STATES.map((state) => ({ state, key: tag + stateSuffix(state) }))
 }
 
 /**
