@@ -68,7 +68,8 @@ const CONTENDERS: readonly Contender[] = [
   { name: 'plugin-redis', code: 'plugr', label: 'fastify-superai-callbacks, Redis', dedupe: true, redis: true, group: 'sync' },
   { name: 'plugin-memory', code: 'plugm', label: 'fastify-superai-callbacks, in-memory store', dedupe: true, redis: false, group: 'sync' },
   { name: 'bare', code: 'bare_', label: 'bare Fastify route, no dedupe (ceiling)', dedupe: false, redis: false, group: 'sync' },
-  { name: 'handwritten', code: 'handw', label: 'hand-written SET NX EX, ioredis', dedupe: true, redis: true, group: 'sync' },
+  { name: 'handwritten', code: 'handw', label: 'hand-written SET uuid:state:action NX EX, ioredis', dedupe: true, redis: true, group: 'sync' },
+  { name: 'handwritten-digest', code: 'handd', label: 'hand-written SET NX EX keyed by a SHA-256 of the body, response schema', dedupe: true, redis: true, group: 'sync' },
   { name: 'powertools', code: 'power', label: '@aws-lambda-powertools/idempotency, Redis', dedupe: true, redis: true, group: 'sync' },
   { name: 'node-idempotency', code: 'nodei', label: '@node-idempotency/core, Redis', dedupe: true, redis: true, group: 'sync' },
   // queue mode, receiving: the handler runs in a worker, so these answer 202 and run nothing themselves

@@ -39,14 +39,19 @@ const contenders: Record<string, Pair> = {
     await store.claim(`a:${round}:${i}`, 't', 60_000)
     await store.complete(`a:${round}:${i}`, 't', 60_000)
   },
-  'a state change (claimAndRead, completeAndMark)': async (i, round) => {
-    await store.claimAndRead(`s:${round}:${i}`, 't', 60_000, `j:${round}:${i % 1000}`)
-    await store.completeAndMark(`s:${round}:${i}`, 't', 60_000, `j:${round}:${i % 1000}`, 1 << (i % 9))
+  'a state change, default key (claimAndRead of the 4 later states\' keys, completeAndMark of its own)': async (i, round) => {
+    const tag = `s:${round}:{${i}}`
+    await store.claimAndRead(`${tag}C`, 't', 60_000, { stateKeys: ['R', 'P', 'D', 'N'].map((letter) => tag + letter), stateBits: [32, 64, 128, 256] })
+    await store.completeAndMark(`${tag}C`, 't', 60_000, { stateKey: `${tag}C` })
+  },
+  'a state change, custom key (claimAndRead, completeAndMark of the per-job marks key)': async (i, round) => {
+    await store.claimAndRead(`m:${round}:${i}`, 't', 60_000, { marksKey: `j:${round}:${i % 1000}`, stateKeys: [], stateBits: [] })
+    await store.completeAndMark(`m:${round}:${i}`, 't', 60_000, { marksKey: `j:${round}:${i % 1000}`, mark: 1 << (i % 9) })
   },
   // two designs measured and not taken: fewer scripts, more commands
   'not taken: native claim and a GET together; completeAndMark': async (i, round) => {
     await Promise.all([client.set(`c:${round}:${i}`, 't', 'PX', 60_000, 'NX', 'GET'), client.get(`j:${round}:${i % 1000}`)])
-    await store.completeAndMark(`c:${round}:${i}`, 't', 60_000, `j:${round}:${i % 1000}`, 1 << (i % 9))
+    await store.completeAndMark(`c:${round}:${i}`, 't', 60_000, { marksKey: `j:${round}:${i % 1000}`, mark: 1 << (i % 9) })
   },
   'not taken: native claim and a GET together; the completion script, SETBIT and PEXPIRE together': async (i, round) => {
     await Promise.all([client.set(`f:${round}:${i}`, 't', 'PX', 60_000, 'NX', 'GET'), client.get(`j:${round}:${i % 1000}`)])

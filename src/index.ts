@@ -37,7 +37,7 @@ export {
 export type { SuperaiDecorator } from './plugin.js'
 export type { SuperaiCallbacksOptions } from './options.js'
 export { canonicalJson, defaultIdempotencyKey } from './delivery/idempotency-key.js'
-export type { ClaimResult, IdempotencyStore, MarkedClaimResult } from './store/store.js'
+export type { ClaimResult, IdempotencyStore, JobStatesQuery, MarkedClaimResult, StateRecord } from './store/store.js'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type { RedisClusterConfig, RedisSentinelOptions } from './store/redis-config.js'

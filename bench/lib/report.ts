@@ -275,6 +275,7 @@ const COLORS: Readonly<Record<string, string>> = {
   'plugin-memory': '#60a5fa',
   bare: '#9ca3af',
   handwritten: '#f59e0b',
+  'handwritten-digest': '#fcd34d',
   powertools: '#10b981',
   'node-idempotency': '#a855f7'
 }

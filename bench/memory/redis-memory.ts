@@ -1,12 +1,15 @@
 /**
- * Redis memory per remembered callback: callbacks written exactly the way the plugin writes them (its
- * RedisStore's claim then complete, its default key format and ttl), then `MEMORY USAGE` of every key.
+ * Redis memory per remembered callback: callbacks written exactly the way the plugin writes a state change
+ * (its RedisStore's claim reading the job's later states, then the completion recording the state, its
+ * default key format and ttl), then `MEMORY USAGE` of every key. `npm run bench:memory` measures the
+ * whole callback through `app.inject` on a private Redis, per kind and mode (bench/memory/per-callback.ts).
  * The prefix has the default's length ('superai:callbacks:', 18 characters) but is the run's own, so that
  * the shared Redis is never touched outside it. A sweep over key lengths tells which length meets a budget.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { RedisStore, defaultIdempotencyKey, type SuperaiEvent } from '../../src/index.js'
+import { jobMarksOf } from '../../src/delivery/supersession.js'
 import { DEFAULTS } from '../../src/options.js'
 import { batchWrites } from '../../src/store/batch-writes.js'
 import { CLIENT_DEFAULTS } from '../../src/store/redis-defaults.js'
@@ -51,8 +54,10 @@ export async function measureRedisMemory (redisUrl: string, runPrefix: string, c
         const event = { id: String(j), uuid: randomUUID(), state: 'COMPLETED', action: 'RESOLVED' } as SuperaiEvent
         const key = prefix + defaultIdempotencyKey(event)
         const token = randomBytes(12).toString('base64url')
+        const job = jobMarksOf(event, { keyPrefix: prefix, idempotencyKey: defaultIdempotencyKey }, key)
+        if (job === undefined) throw new Error('a state change has its job\'s states')
         keys.push(key)
-        batch.push(store.claim(key, token, DEFAULTS.lease * 1000).then(async () => await store.complete(key, token, DEFAULTS.ttl * 1000)))
+        batch.push(store.claimAndRead(key, token, DEFAULTS.lease * 1000, job.query).then(async () => await store.completeAndMark(key, token, DEFAULTS.ttl * 1000, job.record)))
       }
       await Promise.all(batch)
     }

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto'
-import { STATE_CHANGE_ACTION, isJobAction } from '../events.js'
+import { STATE_CHANGE_ACTION, isJobAction, isJobState, type JobState } from '../events.js'
 import type { SuperaiEvent } from '../schema.js'
 import { normalizeStatus, normalizeValue } from './normalize.js'
 
@@ -50,18 +50,59 @@ const sha256Base64url: (data: string) => string = typeof (crypto as Partial<type
   : (data) => crypto.createHash('sha256').update(data).digest('base64url')
 
 /**
- * 22 base64url characters (132 bits) of SHA-256. A state change (action `RESOLVED`) is keyed by the job
- * uuid and its normalised state alone: a job reaches a state once, so a redelivery, the same callback with
- * other extra fields, and the state change found by reconciliation (`reconciled: true`) share one key.
- * Any other action (an edit, a tag, a verdict) is keyed by the uuid and the canonical body, so that a
- * redelivery is a duplicate while another edit is not. Short on purpose: with the default prefix the key
- * is 40 characters, which Redis stores in 88 bytes (`npm run bench`); a readable `<uuid>:<digest>` key
- * would take 120. Logs carry the uuid beside the key.
+ * Each documented state's letter in the key of its state change. Written out: keys outlive a deploy in a
+ * shared store, so a letter must never change meaning (a new state takes a new letter).
+ */
+const STATE_LETTERS: { readonly [S in JobState]: string } = Object.freeze({
+  FAILED: 'F',
+  SUSPENDED: 'S',
+  CANCELED: 'X',
+  EXPIRED: 'E',
+  COMPLETED: 'C',
+  REVIEWED: 'R',
+  'POST PROCESSING': 'P',
+  'POST PROCESSED': 'D',
+  'NEEDS REVIEW': 'N'
+})
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i
+
+/**
+ * A job's part of its keys: the uuid's 16 bytes in 22 base64url characters (a uuid of another shape: 22
+ * characters of its SHA-256), inside braces, so that on a Redis Cluster every key of one job hashes to one
+ * slot and one script can read them all.
+ */
+export function jobTag (uuid: string): string {
+  const id = UUID.test(uuid) ? Buffer.from(uuid.replaceAll('-', ''), 'hex').toString('base64url') : sha256Base64url('job\n' + uuid.toLowerCase()).slice(0, 22)
+  return `{${id}}`
+}
+
+/**
+ * The key, after the prefix, of a job's state change: its tag and its state's letter (an undocumented
+ * state: `~` and 11 characters of its digest). Derived from the uuid and state alone, so the keys of a
+ * job's other states can be named without having seen them.
+ */
+export function stateChangeKey (uuid: string, state: string): string {
+  return jobTag(uuid) + stateSuffix(state)
+}
+
+/** What follows the job's tag in the key of a state change in `state`. */
+export function stateSuffix (state: string): string {
+  return isJobState(state) ? STATE_LETTERS[state] : '~' + sha256Base64url(state).slice(0, 11)
+}
+
+/**
+ * A state change (action `RESOLVED`) is keyed by the job uuid and its normalised state alone
+ * (`stateChangeKey`): a job reaches a state once, so a redelivery, the same callback with other extra
+ * fields, and the state change found by reconciliation (`reconciled: true`) share one key. Any other
+ * action (an edit, a tag, a verdict) is keyed by 22 base64url characters (132 bits) of the SHA-256 of the
+ * uuid and the canonical body, so that a redelivery is a duplicate while another edit is not. Short on
+ * purpose: with the default prefix a state change's key is 43 characters and another action's 40, both
+ * in one 48-byte allocation in Redis. Logs carry the uuid beside the key.
  */
 export function defaultIdempotencyKey (event: SuperaiEvent): string {
   if (event.action === STATE_CHANGE_ACTION || (!isJobAction(event.action) && normalizeValue(event.action) === STATE_CHANGE_ACTION)) {
-    // the "state" line keeps these digests apart from the body digests below
-    return sha256Base64url('state\n' + event.uuid.toLowerCase() + '\n' + normalizeStatus(event.state)).slice(0, 22)
+    return stateChangeKey(event.uuid, normalizeStatus(event.state))
   }
   return sha256Base64url(event.uuid + '\n' + canonicalJson(event)).slice(0, 22)
 }
@@ -77,8 +118,9 @@ export function batchIdempotencyKey (event: SuperaiEvent<'entity'>): string {
 
 /**
  * The part of a job's key, after the prefix, under which the states of the job already processed are
- * remembered (`context.superseded`): `job:` and a digest of the uuid, as short as a callback's key and
- * never equal to one (a default key has no `:`). It does not depend on `idempotencyKey`.
+ * remembered (`context.superseded`) when `idempotencyKey` is the user's own (the default key's states are
+ * read from the keys of the state changes): `job:` and a digest of the uuid, never equal to a default key
+ * (none has a `:`). Earlier versions kept one for every job: it is read until it expires.
  */
 export function jobMarksKey (uuid: string): string {
   return 'job:' + sha256Base64url('job\n' + uuid.toLowerCase()).slice(0, 22)

@@ -188,7 +188,7 @@ export class DeliveryPipeline {
       // `job` is given only for a store with marks (#marking); the last test narrows the type
       claimed = job === undefined || !job.read || this.#store.claimAndRead === undefined
         ? await this.#store.claim(claimKey, token, this.#settings.leaseMs)
-        : await this.#store.claimAndRead(claimKey, token, this.#settings.leaseMs, job.key)
+        : await this.#store.claimAndRead(claimKey, token, this.#settings.leaseMs, job.query)
     } catch (err) {
       delivery.log.error({ err, key: claimKey }, 'super.AI callback: idempotency store unavailable')
       // a timed-out claim may still land when a frozen Redis wakes up; the release queued behind it on
@@ -208,13 +208,13 @@ export class DeliveryPipeline {
    * worker, not when the callback was received.
    */
   async #claimAndRun (delivery: Delivery, claimKey: string, source: RunSource): Promise<PipelineOutcome> {
-    const job = this.#marking ? jobMarksOf(delivery.event, this.#settings.keyPrefix) : undefined
+    const job = this.#marking ? jobMarksOf(delivery.event, this.#settings, delivery.key) : undefined
     const claimed = await this.#claim(delivery, claimKey, job)
     if (claimed.status !== 'claimed') return claimed
     const latestState = job === undefined || claimed.marks === 0 ? undefined : latestStateOf(job.state, claimed.marks)
     if (latestState !== undefined && this.#settings.superseded === 'skip') {
-      // its state adds nothing to the marks: a later one is already there
-      await this.#settlement.complete(claimKey, claimed.token, delivery.log)
+      // skipped counts as processed: recorded as a success is
+      await this.#settlement.complete(claimKey, claimed.token, delivery.log, job?.write === true ? job : undefined)
       return { status: 'superseded', delivery, latestState }
     }
     const startedAt = performance.now()

@@ -13,7 +13,7 @@ const LEASE_LOST = 'superai-callbacks: the lease ran out before the completion w
 interface Pending {
   readonly kind: Kind
   readonly token: string
-  /** A completion's mark for its job, when the store keeps marks. */
+  /** Where a completion records its job's state, when the store keeps a job's states. */
   readonly marks: JobMarks | undefined
   /** After this the write is pointless: the processed mark would have expired, or the claim's lease ran out. */
   readonly deadline: number
@@ -112,7 +112,7 @@ export class Settlement {
     if (kind === 'release') return this.#store.release(key, token).then(() => true)
     return marks === undefined || this.#store.completeAndMark === undefined
       ? this.#store.complete(key, token, this.#ttlMs)
-      : this.#store.completeAndMark(key, token, this.#ttlMs, marks.key, marks.mark)
+      : this.#store.completeAndMark(key, token, this.#ttlMs, marks.record)
   }
 
   #schedule (key: string, pending: Pending): void {

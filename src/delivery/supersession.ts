@@ -1,6 +1,7 @@
 import { JOB_STATES, STATE_CHANGE_ACTION, isJobState, lifecyclePosition, type JobState } from '../events.js'
-import { isEntityEvent, type AnySuperaiEvent } from '../schema.js'
-import { jobMarksKey } from './idempotency-key.js'
+import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schema.js'
+import type { JobStatesQuery, StateRecord } from '../store/store.js'
+import { defaultIdempotencyKey, jobMarksKey, jobTag, stateSuffix } from './idempotency-key.js'
 
 /**
  * Each callback state's bit in a job's marks. Written out, not taken from the order of JOB_STATES: marks
@@ -37,28 +38,61 @@ const AFTER: ReadonlyMap<JobState, number> = new Map(JOB_STATES.map((state) => [
 /** Whether any state can only come before each state: if none, its mark would never tell anything. */
 const HAS_BEFORE: ReadonlySet<JobState> = new Set(JOB_STATES.filter((state) => JOB_STATES.some((earlier) => comesAfter(earlier, state))))
 
-/** What a state change reads from and adds to its job's marks, and where they are kept. */
+/** For each state, the states that can only come after it: the keys its claim reads. */
+const LATER: ReadonlyMap<JobState, readonly JobState[]> = new Map(JOB_STATES.map((state) => [state, JOB_STATES.filter((later) => comesAfter(state, later))]))
+
+/** What a state change reads of its job's processed states, and where its completion records its own. */
 export interface JobMarks {
-  /** The store key of the job's marks, prefix included. */
-  readonly key: string
   readonly state: JobState
-  /** This state's bit. */
-  readonly mark: number
-  /** Whether a later state could supersede it: only then is the claim the script that reads the marks. */
+  /** Whether a later state could supersede it: only then is the claim the script that reads the job's states. */
   readonly read: boolean
-  /** Whether an earlier state could be superseded by it: only then does the completion add its mark. */
+  /** What the claim reads: the keys of the later states (default key) and the job's marks key. */
+  readonly query: JobStatesQuery
+  /** Whether the completion records the state: only then is it `completeAndMark`. */
   readonly write: boolean
+  readonly record: StateRecord
+}
+
+/** The part of the settings that decides where a job's states are kept. */
+export interface MarksSettings {
+  readonly keyPrefix: string
+  readonly idempotencyKey: (event: SuperaiEvent) => string
 }
 
 /**
- * The marks of a job state change (action RESOLVED) in a documented state; undefined for any other
- * action, a v2 callback or an undocumented state, which are never superseded. A state that ends a job
- * (POST PROCESSED, REVIEWED, FAILED, ...) reads nothing, so its claim stays the plain one.
+ * What a job state change (action RESOLVED) in a documented state reads and records; undefined for any
+ * other action, a v2 callback or an undocumented state, which are never superseded. A state that ends a
+ * job (POST PROCESSED, REVIEWED, FAILED, ...) reads nothing, so its claim stays the plain one.
+ *
+ * With the default `idempotencyKey` a state change's key derives from (uuid, state), so its processed
+ * states are its state keys holding HANDLED: the claim reads the keys of the later states, the completion
+ * writes HANDLED into `key` (the callback's key; in queue mode the worker's run claim sits beside it), and
+ * no key is kept per job. The per-job marks key an earlier version wrote is read too until it expires. A
+ * custom `idempotencyKey` cannot be derived: its states are bits in the per-job marks key.
  */
-export function jobMarksOf (event: AnySuperaiEvent, keyPrefix: string): JobMarks | undefined {
+export function jobMarksOf (event: AnySuperaiEvent, settings: MarksSettings, key: string): JobMarks | undefined {
   if (isEntityEvent(event) || event.action !== STATE_CHANGE_ACTION || !isJobState(event.state)) return undefined
   const state = event.state
-  return { key: keyPrefix + jobMarksKey(event.uuid), state, mark: markOf(state), read: AFTER.get(state) !== 0, write: HAS_BEFORE.has(state) }
+  const marksKey = settings.keyPrefix + jobMarksKey(event.uuid)
+  const later = LATER.get(state) ?? []
+  if (settings.idempotencyKey !== defaultIdempotencyKey) {
+    return { state, read: later.length > 0, query: { marksKey, stateKeys: [], stateBits: [] }, write: HAS_BEFORE.has(state), record: { marksKey, mark: markOf(state) } }
+  }
+  const tag = settings.keyPrefix + jobTag(event.uuid)
+  return {
+    state,
+    read: later.length > 0,
+    query: { marksKey, stateKeys: later.map((s) => tag + stateSuffix(s)), stateBits: later.map(markOf) },
+    // every state is recorded: its key is written anyway, and a job's processed states are read from them
+    write: true,
+    record: { stateKey: key }
+  }
+}
+
+/** The keys of a job's state changes under the default key, and each one's state: where its processed states are read (`handled`). */
+export function stateKeysOf (uuid: string, keyPrefix: string): ReadonlyArray<{ readonly state: JobState, readonly key: string }> {
+  const tag = keyPrefix + jobTag(uuid)
+  return JOB_STATES.map((state) => ({ state, key: tag + stateSuffix(state) }))
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
-import { PROCESSED, type ClaimResult, type IdempotencyStore, type MarkedClaimResult } from './store.js'
+import { HANDLED, PROCESSED, isProcessed, type ClaimResult, type IdempotencyStore, type JobStatesQuery, type MarkedClaimResult, type StateRecord } from './store.js'
 
 export interface MemoryStoreOptions {
   /** At most this many keys are kept; past it the oldest 1/64 are dropped (the dedupe window shrinks). */
@@ -41,27 +41,35 @@ export class MemoryStore implements IdempotencyStore {
       this.#write(key, token, leaseMs)
       return { status: 'claimed' }
     }
-    if (entry.value === PROCESSED) return { status: 'processed' }
+    if (isProcessed(entry.value)) return { status: 'processed' }
     return { status: 'in-flight', retryAfterMs: entry.expiresAt - this.#now() }
   }
 
   async complete (key: string, token: string, ttlMs: number): Promise<boolean> {
-    const entry = this.#live(key)
-    if (entry !== undefined && entry.value !== token) return false
-    this.#write(key, PROCESSED, ttlMs)
-    return true
+    return this.#complete(key, token, ttlMs, PROCESSED)
   }
 
-  async claimAndRead (key: string, token: string, leaseMs: number, marksKey: string): Promise<MarkedClaimResult> {
+  async claimAndRead (key: string, token: string, leaseMs: number, query: JobStatesQuery): Promise<MarkedClaimResult> {
     const claimed = await this.claim(key, token, leaseMs)
-    if (claimed.status === 'claimed') return { status: 'claimed', marks: Number(this.#live(marksKey)?.value ?? 0) }
-    return claimed
+    if (claimed.status !== 'claimed') return claimed
+    let marks = query.marksKey === undefined ? 0 : Number(this.#live(query.marksKey)?.value ?? 0)
+    query.stateKeys.forEach((stateKey, i) => { if (this.#live(stateKey)?.value === HANDLED) marks |= query.stateBits[i] ?? 0 })
+    return { status: 'claimed', marks }
   }
 
-  async completeAndMark (key: string, token: string, ttlMs: number, marksKey: string, mark: number): Promise<boolean> {
+  async completeAndMark (key: string, token: string, ttlMs: number, record: StateRecord): Promise<boolean> {
     // one synchronous step: no other completion runs between the read and the write
-    this.#write(marksKey, String(Number(this.#live(marksKey)?.value ?? 0) | mark), ttlMs)
-    return await this.complete(key, token, ttlMs)
+    if ('stateKey' in record) {
+      if (record.stateKey === key) return this.#complete(key, token, ttlMs, HANDLED)
+      this.#write(record.stateKey, HANDLED, ttlMs)
+    } else {
+      this.#write(record.marksKey, String(Number(this.#live(record.marksKey)?.value ?? 0) | record.mark), ttlMs)
+    }
+    return this.#complete(key, token, ttlMs, PROCESSED)
+  }
+
+  async handled (keys: readonly string[]): Promise<boolean[]> {
+    return keys.map((key) => this.#live(key)?.value === HANDLED)
   }
 
   async release (key: string, token: string): Promise<boolean> {
@@ -81,6 +89,13 @@ export class MemoryStore implements IdempotencyStore {
 
   async write (key: string, value: string, ttlMs: number): Promise<void> {
     this.#write(key, value, ttlMs)
+  }
+
+  #complete (key: string, token: string, ttlMs: number, value: string): boolean {
+    const entry = this.#live(key)
+    if (entry !== undefined && entry.value !== token) return false
+    this.#write(key, value, ttlMs)
+    return true
   }
 
   #live (key: string): Entry | undefined {

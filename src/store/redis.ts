@@ -1,100 +1,9 @@
-import { createHash } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { keySlot } from './key-slot.js'
 import { OpBatch } from './op-batch.js'
+import { SCRIPTS, type Script } from './redis-scripts.js'
 import { describe, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
-import { PROCESSED, type ClaimResult, type IdempotencyStore, type MarkedClaimResult } from './store.js'
-
-/**
- * Each operation once, as a Lua function: the scripts below call one of them (or, the batch, any of them
- * in turn), so an operation means the same whether it is sent alone or in a batch.
- */
-const FUNCTIONS = {
-  /**
-   * The claim as a script: alone on servers without `SET ... NX GET` (before 7.0) and on every server for
-   * the rare in-flight path, and in every batch. `SET NX PX` plus, only when the key exists, the read that
-   * tells "processed" from "in flight", atomic on the server. -2 claimed, -1 processed, else the lease's PTTL.
-   */
-  claim: `local function claim (key, token, lease)
-  if redis.call('SET', key, token, 'NX', 'PX', lease) then return -2 end
-  if redis.call('GET', key) == '${PROCESSED}' then return -1 end
-  return redis.call('PTTL', key)
-end`,
-  /** The claim of a delivery that wants the marks too: a table, `{0, marks}` claimed, `{1}` processed, `{2, pttl}`. */
-  claimAndRead: `local function claimAndRead (key, marksKey, token, lease)
-  if redis.call('SET', key, token, 'NX', 'PX', lease) then return {0, tonumber(redis.call('GET', marksKey)) or 0} end
-  if redis.call('GET', key) == '${PROCESSED}' then return {1} end
-  return {2, redis.call('PTTL', key)}
-end`,
-  /** 1 recorded; 0 when another token holds the key (this one's lease ran out and another took over). */
-  complete: `local function complete (key, token, ttl)
-  local value = redis.call('GET', key)
-  if value ~= false and value ~= token then return 0 end
-  redis.call('SET', key, '${PROCESSED}', 'PX', ttl)
-  return 1
-end`,
-  /** OR the mark in (never a read-then-write race between two completions) and restart its ttl. */
-  mark: `local function mark (marksKey, ttl, bits)
-  local marks = bit.bor(tonumber(redis.call('GET', marksKey)) or 0, tonumber(bits))
-  redis.call('SET', marksKey, tostring(marks), 'PX', ttl)
-end`,
-  /** The mark added whatever the completion answers: the handlers did succeed. */
-  completeAndMark: `local function completeAndMark (key, marksKey, token, ttl, bits)
-  mark(marksKey, ttl, bits)
-  return complete(key, token, ttl)
-end`,
-  release: `local function release (key, token)
-  if redis.call('GET', key) == token then return redis.call('DEL', key) end
-  return 0
-end`
-} as const
-
-/** A script that defines `uses` and returns `body`. */
-const lua = (uses: ReadonlyArray<keyof typeof FUNCTIONS>, body: string): string => `${uses.map((name) => FUNCTIONS[name]).join('\n')}\n${body}`
-
-/**
- * The operations of one turn (`OpBatch`), in order: each a letter and its arguments in ARGV, its keys next
- * in KEYS. Each runs in `pcall`, so an error (a key of another type) is its own entry, not the batch's.
- */
-const BATCH = lua(['claim', 'claimAndRead', 'complete', 'mark', 'completeAndMark', 'release'], `
-local out, k, a = {}, 1, 1
-while a <= #ARGV do
-  local op, ok, result = ARGV[a]
-  if op == 'c' then
-    ok, result = pcall(claim, KEYS[k], ARGV[a + 1], ARGV[a + 2])
-    k, a = k + 1, a + 3
-  elseif op == 'r' then
-    ok, result = pcall(claimAndRead, KEYS[k], KEYS[k + 1], ARGV[a + 1], ARGV[a + 2])
-    k, a = k + 2, a + 3
-  elseif op == 'f' then
-    ok, result = pcall(complete, KEYS[k], ARGV[a + 1], ARGV[a + 2])
-    k, a = k + 1, a + 3
-  elseif op == 'm' then
-    ok, result = pcall(completeAndMark, KEYS[k], KEYS[k + 1], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
-    k, a = k + 2, a + 4
-  elseif op == 'x' then
-    ok, result = pcall(release, KEYS[k], ARGV[a + 1])
-    k, a = k + 1, a + 2
-  else
-    return redis.error_reply('unknown store operation ' .. tostring(op))
-  end
-  if ok then out[#out + 1] = result else out[#out + 1] = redis.error_reply(type(result) == 'table' and result.err or tostring(result)) end
-end
-return out`)
-
-interface Script { readonly lua: string, readonly sha: string }
-
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') })
-const SCRIPTS = {
-  claim: script(lua(['claim'], 'return claim(KEYS[1], ARGV[1], ARGV[2])')),
-  complete: script(lua(['complete'], 'return complete(KEYS[1], ARGV[1], ARGV[2])')),
-  release: script(lua(['release'], 'return release(KEYS[1], ARGV[1])')),
-  claimAndRead: script(lua(['claimAndRead'], 'return claimAndRead(KEYS[1], KEYS[2], ARGV[1], ARGV[2])')),
-  completeAndMark: script(lua(['complete', 'mark', 'completeAndMark'], 'return completeAndMark(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])')),
-  /** The mark alone (the marks are KEYS[1]), for a Cluster where the marks live in another slot than the claim. */
-  mark: script(lua(['mark'], 'mark(KEYS[1], ARGV[2], ARGV[3])')),
-  batch: script(BATCH)
-} as const
+import { HANDLED, PROCESSED, isProcessed, type ClaimResult, type IdempotencyStore, type JobStatesQuery, type MarkedClaimResult, type StateRecord } from './store.js'
 
 /** Claim results carry no per-delivery data except the in-flight one, so they are shared. */
 const CLAIMED: ClaimResult = Object.freeze({ status: 'claimed' })
@@ -144,6 +53,15 @@ async function serverMajorVersion (client: Redis | Cluster): Promise<number> {
   return Number(/^redis_version:(\d+)\./m.exec(info)?.[1] ?? 0)
 }
 
+/** The batch script's letter and arguments of a state record: a state key and 0, or the marks key and its mark. */
+const recordOf = (record: StateRecord): [key: string, mark: number] => 'stateKey' in record ? [record.stateKey, 0] : [record.marksKey, record.mark]
+
+/** `claimAndRead`'s keys and its arguments after the token and lease, as the scripts read them. */
+function readArgsOf (key: string, query: JobStatesQuery): [keys: string[], args: Array<string | number>] {
+  const keys = query.marksKey === undefined ? [key, ...query.stateKeys] : [key, query.marksKey, ...query.stateKeys]
+  return [keys, [query.marksKey === undefined ? 0 : 1, query.stateKeys.length, ...query.stateBits]]
+}
+
 /** Marks as stored: a decimal integer, or nothing. */
 const marksOf = (value: string | null): number => {
   const marks = Number(value ?? 0)
@@ -152,9 +70,10 @@ const marksOf = (value: string | null): number => {
 
 /**
  * Redis (standalone, Sentinel or Cluster) behind the store interface. Every command touches one key, or
- * two that share a Cluster slot: `claimAndRead` and `completeAndMark` are one script each where the claim
- * and the marks share a slot (always outside a Cluster), and otherwise two commands sent together. Outside
- * a Cluster the operations of one turn go as one script call (`OpBatch`).
+ * keys that share a Cluster slot: `claimAndRead` and `completeAndMark` are one script each where their
+ * keys share a slot (always outside a Cluster, and on one for a job's own keys, which share a hash tag),
+ * and otherwise commands sent together. Outside a Cluster the operations of one turn go as one script
+ * call (`OpBatch`).
  */
 export class RedisStore implements IdempotencyStore {
   readonly #client: Redis | Cluster
@@ -196,12 +115,20 @@ export class RedisStore implements IdempotencyStore {
     return await this.#op('f', [key], [token, ttlMs], isOne, async () => await this.#complete(key, token, ttlMs))
   }
 
-  async claimAndRead (key: string, token: string, leaseMs: number, marksKey: string): Promise<MarkedClaimResult> {
-    return await this.#op('r', [key, marksKey], [token, leaseMs], markedClaimResultOf, async () => await this.#claimAndRead(key, token, leaseMs, marksKey))
+  async claimAndRead (key: string, token: string, leaseMs: number, query: JobStatesQuery): Promise<MarkedClaimResult> {
+    const [keys, args] = readArgsOf(key, query)
+    return await this.#op('r', keys, [token, leaseMs, ...args], markedClaimResultOf, async () => await this.#claimAndRead(key, token, leaseMs, query))
   }
 
-  async completeAndMark (key: string, token: string, ttlMs: number, marksKey: string, mark: number): Promise<boolean> {
-    return await this.#op('m', [key, marksKey], [token, ttlMs, mark], isOne, async () => await this.#completeAndMark(key, token, ttlMs, marksKey, mark))
+  async completeAndMark (key: string, token: string, ttlMs: number, record: StateRecord): Promise<boolean> {
+    const [recordKey, mark] = recordOf(record)
+    return await this.#op('m', [key, recordKey], [token, ttlMs, mark], isOne, async () => await this.#completeAndMark(key, token, ttlMs, recordKey, mark))
+  }
+
+  /** One MGET: a job's state keys share a slot (their hash tag), so this holds on a Cluster too. */
+  async handled (keys: readonly string[]): Promise<boolean[]> {
+    if (keys.length === 0) return []
+    return (await this.#client.mget(...keys)).map((value) => value === HANDLED)
   }
 
   async release (key: string, token: string): Promise<boolean> {
@@ -225,7 +152,7 @@ export class RedisStore implements IdempotencyStore {
         return await this.#claim(key, token, leaseMs)
       }
       if (previous === null) return CLAIMED
-      if (previous === PROCESSED) return DONE
+      if (isProcessed(previous)) return DONE
       // in flight: the script reads the lease, and decides again if the key changed in between
     }
     return claimResultOf(await this.#eval(SCRIPTS.claim, key, token, leaseMs))
@@ -236,32 +163,47 @@ export class RedisStore implements IdempotencyStore {
   }
 
   /**
-   * One script (one command, in place of the native claim) where the keys share a slot; on a Cluster
-   * where they do not, the claim and a GET of the marks, sent together: two commands, one round trip.
+   * One script (one command, in place of the native claim) reading the keys in the claim's slot (all of
+   * them outside a Cluster, and a job's state keys on one: they share its hash tag); on a Cluster, a key
+   * in another slot (a marks key) is read by a GET sent with the script: two commands, one round trip.
    */
-  async #claimAndRead (key: string, token: string, leaseMs: number, marksKey: string): Promise<MarkedClaimResult> {
-    if (!this.#sameSlot(key, marksKey)) {
-      const [claimed, marks] = await Promise.all([this.#claim(key, token, leaseMs), this.#client.get(marksKey)])
-      if (claimed.status === 'claimed') return { status: 'claimed', marks: marksOf(marks) }
-      return claimed
+  async #claimAndRead (key: string, token: string, leaseMs: number, query: JobStatesQuery): Promise<MarkedClaimResult> {
+    const near = (other: string): boolean => this.#sameSlot(key, other)
+    if ((query.marksKey === undefined || near(query.marksKey)) && query.stateKeys.every(near)) {
+      const [keys, args] = readArgsOf(key, query)
+      return markedClaimResultOf(await this.#evalKeys(SCRIPTS.claimAndRead, keys, token, leaseMs, ...args))
     }
-    return markedClaimResultOf(await this.#evalKeys(SCRIPTS.claimAndRead, [key, marksKey], token, leaseMs))
+    const nearStates = query.stateKeys.flatMap((stateKey, i) => near(stateKey) ? [i] : [])
+    const farStates = query.stateKeys.flatMap((stateKey, i) => near(stateKey) ? [] : [i])
+    const marksNear = query.marksKey !== undefined && near(query.marksKey)
+    const [keys, args] = readArgsOf(key, {
+      marksKey: marksNear ? query.marksKey : undefined,
+      stateKeys: nearStates.map((i) => query.stateKeys[i] as string),
+      stateBits: nearStates.map((i) => query.stateBits[i] ?? 0)
+    })
+    const [claimed, marks, ...far] = await Promise.all([
+      this.#evalKeys(SCRIPTS.claimAndRead, keys, token, leaseMs, ...args).then(markedClaimResultOf),
+      query.marksKey === undefined || marksNear ? null : this.#client.get(query.marksKey),
+      ...farStates.map(async (i) => await this.#client.get(query.stateKeys[i] as string))
+    ])
+    if (claimed.status !== 'claimed') return claimed
+    return { status: 'claimed', marks: far.reduce((all, value, j) => value === HANDLED ? all | (query.stateBits[farStates[j] as number] ?? 0) : all, claimed.marks | marksOf(marks)) }
   }
 
   /**
-   * One script where the keys share a slot; otherwise the completion and the mark sent together, where a
-   * mark that fails while the completion lands is lost (the state is then not remembered), as a write
+   * One script where the keys share a slot; otherwise the completion and the record sent together, where
+   * a record that fails while the completion lands is lost (the state is then not remembered), as a write
    * acknowledged just before a failover can be.
    */
-  async #completeAndMark (key: string, token: string, ttlMs: number, marksKey: string, mark: number): Promise<boolean> {
-    if (!this.#sameSlot(key, marksKey)) {
+  async #completeAndMark (key: string, token: string, ttlMs: number, recordKey: string, mark: number): Promise<boolean> {
+    if (!this.#sameSlot(key, recordKey)) {
       const [completed] = await Promise.all([
         this.#complete(key, token, ttlMs),
-        this.#evalKeys(SCRIPTS.mark, [marksKey], token, ttlMs, mark).catch(() => {})
+        this.#evalKeys(SCRIPTS.recordState, [recordKey], ttlMs, mark).catch(() => {})
       ])
       return completed
     }
-    return isOne(await this.#evalKeys(SCRIPTS.completeAndMark, [key, marksKey], token, ttlMs, mark))
+    return isOne(await this.#evalKeys(SCRIPTS.completeAndMark, [key, recordKey], token, ttlMs, mark))
   }
 
   async #release (key: string, token: string): Promise<boolean> {

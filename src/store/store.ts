@@ -6,13 +6,35 @@ export type ClaimResult =
   | { readonly status: 'processed' }
 
 /**
- * `claimAndRead`'s answer: a claim, and when it was claimed the marks held at the marks key (0 when none).
- * The marks are read only for a delivery that will run; the other answers carry none.
+ * `claimAndRead`'s answer: a claim, and when it was claimed the job's processed states it read, as bits
+ * (0 when none). They are read only for a delivery that will run; the other answers carry none.
  */
 export type MarkedClaimResult =
   | { readonly status: 'claimed', readonly marks: number }
   | { readonly status: 'in-flight', readonly retryAfterMs: number }
   | { readonly status: 'processed' }
+
+/**
+ * Where a claim reads which states of a job were processed, as a set of bits: the marks kept at
+ * `marksKey` (a non-negative integer below 2^31, ORed in by completions), and the bit of each of
+ * `stateKeys` whose key holds HANDLED (the keys of the job's state changes, when they derive from its
+ * uuid and state).
+ */
+export interface JobStatesQuery {
+  readonly marksKey?: string | undefined
+  readonly stateKeys: readonly string[]
+  /** The bit of each of `stateKeys`, in the same order. */
+  readonly stateBits: readonly number[]
+}
+
+/**
+ * Where a completion records that its job reached a state: `stateKey` set to HANDLED (the key of the state
+ * change: the completed key itself, or, for a queue worker's run claim, the callback's key), or `mark` ORed
+ * into the marks at `marksKey`.
+ */
+export type StateRecord =
+  | { readonly stateKey: string }
+  | { readonly marksKey: string, readonly mark: number }
 
 /**
  * The two-phase idempotency store every backend implements (memory, Redis, a user's own). A key moves
@@ -40,19 +62,24 @@ export interface IdempotencyStore {
   /** Set `key` to `value` for `ttlMs`, whatever it held. */
   write? (key: string, value: string, ttlMs: number): Promise<void>
   /**
-   * `claim`, and in the same step the marks at `marksKey`: a set of bits (a non-negative integer below
-   * 2^31) that only ever grows, kept beside the claims. The plugin keeps one per job, a bit per state
-   * whose handlers succeeded, to tell a late state change (`context.superseded`). Optional, with
-   * `completeAndMark`: a store with neither remembers nothing per job, and every state change is then
-   * `superseded: false`; a store with only one of them is used as if it had neither.
+   * `claim`, and in the same step which states of the claim's job were processed (`query`): the plugin
+   * reads them to tell a late state change (`context.superseded`). Optional, with `completeAndMark`: a
+   * store with neither remembers nothing per job, and every state change is then `superseded: false`; a
+   * store with only one of them is used as if it had neither.
    */
-  claimAndRead? (key: string, token: string, leaseMs: number, marksKey: string): Promise<MarkedClaimResult>
+  claimAndRead? (key: string, token: string, leaseMs: number, query: JobStatesQuery): Promise<MarkedClaimResult>
   /**
-   * `complete`, and in the same step OR `mark` into the marks at `marksKey`, which then expire `ttlMs`
-   * from now. The mark is added whatever `complete` answers: the handlers did succeed. Concurrent calls
-   * never lose a bit (no read-then-write race), so the marks never go backwards.
+   * `complete`, and in the same step `record` the job's state, which then expires `ttlMs` from now. The
+   * state is recorded whatever `complete` answers, except where it is the completed key's own value (a
+   * newer claim holds that key): the handlers did succeed. Concurrent calls never lose a mark (no
+   * read-then-write race), so a job's states never go backwards.
    */
-  completeAndMark? (key: string, token: string, ttlMs: number, marksKey: string, mark: number): Promise<boolean>
+  completeAndMark? (key: string, token: string, ttlMs: number, record: StateRecord): Promise<boolean>
+  /**
+   * Which of `keys` (keys of state changes, as `JobStatesQuery.stateKeys`) hold HANDLED: a job's
+   * processed states, read at once. Optional.
+   */
+  handled? (keys: readonly string[]): Promise<boolean[]>
 }
 
 /** A store that remembers marks beside its claims (both optional methods present). */
@@ -61,5 +88,16 @@ export type MarkingStore = IdempotencyStore & Required<Pick<IdempotencyStore, 'c
 export const isMarkingStore = (store: IdempotencyStore): store is MarkingStore =>
   typeof store.claimAndRead === 'function' && typeof store.completeAndMark === 'function'
 
-/** The value a processed key holds; claim tokens are longer, so the two never collide. */
+/**
+ * The value a processed key holds (stored, in queue mode; claim tokens are longer, so the two never collide),
+ * as every earlier version wrote it.
+ */
 export const PROCESSED = '1'
+/**
+ * The value of a processed state change whose handlers succeeded (or that was skipped as superseded): what
+ * a job's processed states are read from. Another value than PROCESSED, which queue mode writes on enqueue.
+ */
+export const HANDLED = '2'
+
+/** Whether a key's value says its callback was processed. */
+export const isProcessed = (value: string | null | undefined): boolean => value === PROCESSED || value === HANDLED

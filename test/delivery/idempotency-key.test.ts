@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { test } from 'tap'
 import fc from 'fast-check'
 import { JOB_STATES, canonicalJson, defaultIdempotencyKey, type SuperaiEvent } from '../../src/index.js'
+import { jobTag, stateChangeKey } from '../../src/delivery/idempotency-key.js'
 
 /**
  * The key computation as first released, which other actions than RESOLVED keep: keys the plugin wrote
@@ -98,7 +99,20 @@ test('another state, or another job, is another key', async (t) => {
     const key = (u: string, state: string): string => defaultIdempotencyKey({ id: '1', uuid: u, state, action: 'RESOLVED', reconciled: true } as unknown as SuperaiEvent)
     return key(uuid, a) !== key(uuid, b) && (uuid === otherUuid || key(uuid, a) !== key(otherUuid, a))
   }), { numRuns: 300 })
-  t.equal(defaultIdempotencyKey({ id: '1', uuid: '0b8f7c0e-8a3b-4f8e-9d2a-2f3d4c5b6a79', state: 'POST PROCESSED', action: 'RESOLVED' } as SuperaiEvent).length, 22)
+  t.equal(defaultIdempotencyKey({ id: '1', uuid: '0b8f7c0e-8a3b-4f8e-9d2a-2f3d4c5b6a79', state: 'POST PROCESSED', action: 'RESOLVED' } as SuperaiEvent), '{C498Doo7T46dKi89TFtqeQ}D')
+})
+
+test('a state change\'s key: the job\'s tag (its uuid in base64url, in braces: one Cluster slot per job) and its state\'s letter', async (t) => {
+  const key = (uuid: string, state: string): string => defaultIdempotencyKey({ id: '1', uuid, state, action: 'RESOLVED' } as SuperaiEvent)
+  const uuid = '0b8f7c0e-8a3b-4f8e-9d2a-2f3d4c5b6a79'
+  t.equal(key(uuid, 'COMPLETED'), `{${Buffer.from('0b8f7c0e8a3b4f8e9d2a2f3d4c5b6a79', 'hex').toString('base64url')}}C`, 'the uuid\'s 16 bytes, exactly')
+  t.equal(key(uuid.toUpperCase(), 'COMPLETED'), key(uuid, 'COMPLETED'), 'the uuid in any case')
+  t.equal(key(uuid, 'POST_PROCESSED'), stateChangeKey(uuid, 'POST PROCESSED'), 'the normalised state')
+  t.equal(new Set(JOB_STATES.map((state) => key(uuid, state).slice(-1))).size, JOB_STATES.length, 'a letter of its own per state')
+  t.match(key(uuid, 'ARCHIVED'), /^\{[\w-]{22}\}~[\w-]{11}$/, 'an undocumented state: a digest of it')
+  t.not(key(uuid, 'ARCHIVED'), key(uuid, 'PAUSED'))
+  t.match(key('not-a-uuid', 'COMPLETED'), /^\{[\w-]{22}\}C$/, 'any other uuid: a digest of it')
+  t.equal(jobTag(uuid), key(uuid, 'FAILED').slice(0, -1))
 })
 
 test('a state change and an edit of the same job in the same state are two deliveries', async (t) => {

@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { IdempotencyStore } from '../../src/index.js'
+import type { IdempotencyStore, MarkedClaimResult } from '../../src/index.js'
 
 /**
  * The behaviour every store must have, as subtests of `t`: on each implementation, on a Redis Cluster, and
@@ -88,8 +88,10 @@ export function storeContract (t: Test, store: IdempotencyStore, prefix: string)
       t.pass('this store keeps no marks (no state change is ever superseded)')
       return
     }
-    const claimRead = claimAndRead.bind(store)
-    const completeMark = completeAndMark.bind(store)
+    const claimRead = async (k: string, token: string, leaseMs: number, marksKey: string): Promise<MarkedClaimResult> =>
+      await claimAndRead.call(store, k, token, leaseMs, { marksKey, stateKeys: [], stateBits: [] })
+    const completeMark = async (k: string, token: string, ttlMs: number, marksKey: string, mark: number): Promise<boolean> =>
+      await completeAndMark.call(store, k, token, ttlMs, { marksKey, mark })
     // on a Cluster these keys usually sit in different slots, the hash-tagged ones below in one
     for (const [name, claimKey, marksKey] of [['apart', key('m1'), key('marks-1')], ['one slot', key('{j2}m'), key('{j2}marks')]] as const) {
       t.same(await claimRead(claimKey + 'a', 'token-a', 5000, marksKey), { status: 'claimed', marks: 0 }, `${name}: no marks yet`)
@@ -114,10 +116,11 @@ export function storeContract (t: Test, store: IdempotencyStore, prefix: string)
     for (let round = 0; round < 5; round++) {
       const marksKey = key(`marks-race-${round}`)
       const bits = Array.from({ length: 9 }, (_, i) => i)
-      await Promise.all(bits.map((i) => claimAndRead.call(store, key(`race-${round}-${i}`), `t${i}`, 5000, marksKey)))
-      const done = await Promise.all(bits.map((i) => completeAndMark.call(store, key(`race-${round}-${i}`), `t${i}`, 5000, marksKey, 1 << i)))
+      const query = { marksKey, stateKeys: [], stateBits: [] }
+      await Promise.all(bits.map((i) => claimAndRead.call(store, key(`race-${round}-${i}`), `t${i}`, 5000, query)))
+      const done = await Promise.all(bits.map((i) => completeAndMark.call(store, key(`race-${round}-${i}`), `t${i}`, 5000, { marksKey, mark: 1 << i })))
       t.ok(done.every(Boolean))
-      t.same(await claimAndRead.call(store, key(`race-${round}-probe`), 'probe', 5000, marksKey), { status: 'claimed', marks: 0b1_1111_1111 },
+      t.same(await claimAndRead.call(store, key(`race-${round}-probe`), 'probe', 5000, query), { status: 'claimed', marks: 0b1_1111_1111 },
         `round ${round}: all nine bits, none lost to another completion`)
     }
   })
@@ -129,13 +132,63 @@ export function storeContract (t: Test, store: IdempotencyStore, prefix: string)
       return
     }
     const marksKey = key('marks-stale')
-    await claimAndRead.call(store, key('n'), 'old', 100, marksKey)
+    const query = { marksKey, stateKeys: [], stateBits: [] }
+    await claimAndRead.call(store, key('n'), 'old', 100, query)
     await sleep(150)
-    t.same(await claimAndRead.call(store, key('n'), 'new', 5000, marksKey), { status: 'claimed', marks: 0 }, 'taken over')
-    t.equal(await completeAndMark.call(store, key('n'), 'old', 300, marksKey, 0b10), false, 'the claim is not the old owner\'s')
+    t.same(await claimAndRead.call(store, key('n'), 'new', 5000, query), { status: 'claimed', marks: 0 }, 'taken over')
+    t.equal(await completeAndMark.call(store, key('n'), 'old', 300, { marksKey, mark: 0b10 }), false, 'the claim is not the old owner\'s')
     t.equal((await store.claim(key('n'), 'probe', 5000)).status, 'in-flight', 'the new claim is intact')
-    t.same(await claimAndRead.call(store, key('o'), 'o', 5000, marksKey), { status: 'claimed', marks: 0b10 }, 'the handlers did succeed: marked')
+    t.same(await claimAndRead.call(store, key('o'), 'o', 5000, query), { status: 'claimed', marks: 0b10 }, 'the handlers did succeed: marked')
     await sleep(400)
-    t.same(await claimAndRead.call(store, key('p'), 'p', 5000, marksKey), { status: 'claimed', marks: 0 }, 'expired after the ttl')
+    t.same(await claimAndRead.call(store, key('p'), 'p', 5000, query), { status: 'claimed', marks: 0 }, 'expired after the ttl')
+  })
+
+  t.test('state keys: a completion that records its state in its own key; claims read the bits of the ones that hold it', async (t) => {
+    const { claimAndRead, completeAndMark } = store
+    if (claimAndRead === undefined || completeAndMark === undefined) {
+      t.pass('this store keeps no job states')
+      return
+    }
+    // one job's keys share a hash tag: one Cluster slot; the marks key (an earlier version's) does not
+    const job = (letter: string): string => key(`{job-q}${letter}`)
+    const marksKey = key('marks-q')
+    const read = (k: string, token: string): Promise<MarkedClaimResult> =>
+      claimAndRead.call(store, job(k), token, 5000, { marksKey, stateKeys: [job('R'), job('D'), job('N')], stateBits: [0b001, 0b010, 0b100] })
+    t.same(await read('C1', 'a'), { status: 'claimed', marks: 0 }, 'nothing processed yet')
+    t.equal(await completeAndMark.call(store, job('D'), 'x', 5000, { stateKey: job('D') }), true, 'D completed (no claim needed, as complete)')
+    t.same(await store.claim(job('D'), 'again', 5000), { status: 'processed' }, 'a state key recorded is processed: a redelivery is a duplicate')
+    t.same(await read('C2', 'b'), { status: 'claimed', marks: 0b010 }, 'its bit read with the next claim')
+    await store.claim(job('R'), 'r', 5000)
+    t.same(await read('C3', 'c'), { status: 'claimed', marks: 0b010 }, 'a state key merely claimed is not processed')
+    t.equal(await store.complete(job('R'), 'r', 5000), true)
+    t.same(await read('C4', 'd'), { status: 'claimed', marks: 0b010 }, 'nor one completed as stored (PROCESSED, what queue mode writes on enqueue)')
+    t.equal(await completeAndMark.call(store, job('R:run'), 'w', 5000, { stateKey: job('R') }), true, 'a worker\'s run claim records it in the callback\'s key')
+    t.same(await store.claim(job('R:run'), 'w2', 5000), { status: 'processed' }, 'the run claim itself processed')
+    t.same(await read('C5', 'e'), { status: 'claimed', marks: 0b011 })
+    await completeAndMark.call(store, key('marks-src'), 'm', 5000, { marksKey, mark: 0b100 })
+    t.same(await read('C6', 'f'), { status: 'claimed', marks: 0b111 }, 'ORed with the marks key\'s bits, in the same claim')
+    const { handled } = store
+    if (handled !== undefined) {
+      t.same(await handled.call(store, [job('R'), job('D'), job('N'), job('C6')]), [true, true, false, false], 'handled: the state keys that hold it')
+      t.same(await handled.call(store, []), [])
+    }
+  })
+
+  t.test('state keys: a stale owner\'s completion leaves the newer claim, and records nothing in it', async (t) => {
+    const { claimAndRead, completeAndMark } = store
+    if (claimAndRead === undefined || completeAndMark === undefined) {
+      t.pass('this store keeps no job states')
+      return
+    }
+    const stateKey = key('{job-s}C')
+    await store.claim(stateKey, 'old', 100)
+    await sleep(150)
+    t.same(await store.claim(stateKey, 'new', 5000), { status: 'claimed' }, 'taken over')
+    t.equal(await completeAndMark.call(store, stateKey, 'old', 5000, { stateKey }), false, 'not the old owner\'s')
+    t.equal((await store.claim(stateKey, 'probe', 5000)).status, 'in-flight', 'the new claim is intact')
+    t.equal(await completeAndMark.call(store, stateKey, 'new', 300, { stateKey }), true)
+    t.same(await claimAndRead.call(store, key('{job-s}X'), 'x', 5000, { stateKeys: [stateKey], stateBits: [1] }), { status: 'claimed', marks: 1 })
+    await sleep(400)
+    t.same(await claimAndRead.call(store, key('{job-s}Y'), 'y', 5000, { stateKeys: [stateKey], stateBits: [1] }), { status: 'claimed', marks: 0 }, 'expired after the ttl')
   })
 }

@@ -198,7 +198,7 @@ test('handlers get a string id, a boolean flag, every extra property, and the co
     url: '/superai/callbacks/',
     hasLog: true
   })
-  t.match((events[0] as { key: string }).key, new RegExp(`^${prefix}[\\w-]{22}$`), 'a 22-character digest after the prefix')
+  t.match((events[0] as { key: string }).key, new RegExp(`^${prefix}\\{[\\w-]{22}\\}C$`), 'the job\'s tag and its state\'s letter after the prefix')
   t.match(events[1], { event: { id: '77', postProcessingEnabled: false } })
 })
 

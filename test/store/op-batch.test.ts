@@ -27,16 +27,20 @@ async function setUp (t: Test, name: string): Promise<{ prefix: string, redis: R
   return { prefix, redis, store, log: logCommands(redis) }
 }
 
-/** One store operation, on one of a few keys (so that they meet), with one of two tokens. */
+/**
+ * One store operation, on one of a few keys (so that they meet), with one of two tokens. A claim that
+ * reads a job's states reads some of the same keys as state keys, with or without the marks key; a
+ * completion records its state in one of them (its own, or another: a worker's run claim) or ORs a mark.
+ */
 type Op =
-  | { readonly op: 'claim' | 'claimAndRead', readonly key: number, readonly token: number }
-  | { readonly op: 'complete' | 'release', readonly key: number, readonly token: number }
-  | { readonly op: 'completeAndMark', readonly key: number, readonly token: number, readonly mark: number }
+  | { readonly op: 'claim' | 'complete' | 'release', readonly key: number, readonly token: number }
+  | { readonly op: 'claimAndRead', readonly key: number, readonly token: number, readonly marks: boolean, readonly states: readonly number[] }
+  | { readonly op: 'completeAndMark', readonly key: number, readonly token: number, readonly record: number, readonly mark: number }
 
 const anOp: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constantFrom('claim' as const, 'claimAndRead' as const), key: fc.nat(3), token: fc.nat(1) }),
-  fc.record({ op: fc.constantFrom('complete' as const, 'release' as const), key: fc.nat(3), token: fc.nat(1) }),
-  fc.record({ op: fc.constant('completeAndMark' as const), key: fc.nat(3), token: fc.nat(1), mark: fc.integer({ min: 1, max: 255 }) })
+  fc.record({ op: fc.constantFrom('claim' as const, 'complete' as const, 'release' as const), key: fc.nat(3), token: fc.nat(1) }),
+  fc.record({ op: fc.constant('claimAndRead' as const), key: fc.nat(3), token: fc.nat(1), marks: fc.boolean(), states: fc.uniqueArray(fc.nat(3), { maxLength: 3 }) }),
+  fc.record({ op: fc.constant('completeAndMark' as const), key: fc.nat(3), token: fc.nat(1), record: fc.nat(3), mark: fc.integer({ min: 0, max: 255 }) })
 )
 
 /** Starts every operation in this turn, in order, and collects the answers (in-flight leases rounded to seconds). */
@@ -44,13 +48,15 @@ async function runInOneTurn (store: RedisStore, prefix: string, ops: readonly Op
   const answers = ops.map(async (o) => {
     const key = `${prefix}k${o.key}`
     const token = `token-${o.token}`
-    const marks = `${prefix}marks`
+    const marksKey = `${prefix}marks`
     switch (o.op) {
       case 'claim': return await store.claim(key, token, 60_000)
-      case 'claimAndRead': return await store.claimAndRead(key, token, 60_000, marks)
+      case 'claimAndRead': return await store.claimAndRead(key, token, 60_000, {
+        marksKey: o.marks ? marksKey : undefined, stateKeys: o.states.map((k) => `${prefix}k${k}`), stateBits: o.states.map((k) => 1 << (k + 8))
+      })
       case 'complete': return await store.complete(key, token, 60_000)
       case 'release': return await store.release(key, token)
-      case 'completeAndMark': return await store.completeAndMark(key, token, 60_000, marks, o.mark)
+      case 'completeAndMark': return await store.completeAndMark(key, token, 60_000, o.mark === 0 ? { stateKey: `${prefix}k${o.record}` } : { marksKey, mark: o.mark })
     }
   })
   return (await Promise.all(answers)).map((answer) =>
@@ -107,7 +113,7 @@ test('an operation\'s error is its own; a call that fails fails each of its oper
   const [before, wrong, after] = await Promise.allSettled([
     store.claim(`${prefix}a`, 'x', 60_000),
     store.claim(`${prefix}list`, 'x', 60_000),
-    store.claimAndRead(`${prefix}b`, 'x', 60_000, `${prefix}marks`)
+    store.claimAndRead(`${prefix}b`, 'x', 60_000, { marksKey: `${prefix}marks`, stateKeys: [`${prefix}c`], stateBits: [1] })
   ])
   t.same(before, { status: 'fulfilled', value: { status: 'claimed' } })
   t.equal(wrong?.status, 'rejected')
@@ -141,7 +147,7 @@ test('a server that lost its scripts (restarted): the batch is sent again as EVA
   const store = await RedisStore.create(redis)
   await redis.script('FLUSH')
   const log = logCommands(redis)
-  const answers = await Promise.all([store.claim('a', 'x', 60_000), store.claimAndRead('b', 'x', 60_000, 'marks')])
+  const answers = await Promise.all([store.claim('a', 'x', 60_000), store.claimAndRead('b', 'x', 60_000, { marksKey: 'marks', stateKeys: ['c'], stateBits: [1] })])
   t.same(answers, [{ status: 'claimed' }, { status: 'claimed', marks: 0 }])
   t.same(log.filter((entry) => entry.startsWith('send ')), ['send evalsha', 'send eval'])
 })

@@ -1,7 +1,7 @@
 /** Superseded state changes: the context fields on every context type, the option, and a store that keeps marks. */
 import Fastify from 'fastify'
 import superaiCallbacks, {
-  createSuperaiWorker, type HandlerContext, type IdempotencyStore, type JobState, type MarkedClaimResult, type SuperaiStats
+  createSuperaiWorker, type HandlerContext, type IdempotencyStore, type JobState, type MarkedClaimResult, type StateRecord, type SuperaiStats
 } from '../../src/index.js'
 import { assertType, type Equal } from './assert.js'
 
@@ -30,9 +30,11 @@ const minimal: IdempotencyStore = {
 }
 const marking: IdempotencyStore = {
   ...minimal,
-  claimAndRead: async (): Promise<MarkedClaimResult> => ({ status: 'claimed', marks: 0 }),
-  completeAndMark: async (_key, _token, _ttlMs, _marksKey, mark) => mark >= 0
+  claimAndRead: async (_key, _token, _leaseMs, query): Promise<MarkedClaimResult> => ({ status: 'claimed', marks: query.stateBits.length }),
+  completeAndMark: async (_key, _token, _ttlMs, record) => 'stateKey' in record ? record.stateKey.length > 0 : record.mark >= 0
 }
+// @ts-expect-error a record is a state key or a marks key with its mark, not both halves
+export const halfRecord: StateRecord = { marksKey: 'k' }
 // @ts-expect-error a claim that read the marks says what they are
 export const noMarks: MarkedClaimResult = { status: 'claimed' }
 export { marking }
