@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Dispatcher } from './delivery/dispatcher.js'
 import { DeliveryPipeline } from './delivery/pipeline.js'
+import { RunHandlers } from './delivery/run-handlers.js'
 import { JobVerifier } from './delivery/verify.js'
 import { Observer } from './observability.js'
 import type { ResolvedOptions } from './options.js'
@@ -47,10 +48,12 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
       throw err
     }
   }
-  const pipeline = new DeliveryPipeline({ settings: options, store, dispatcher, verifier, observer, handoff: queueSide?.handoff })
+  // the one step after a claim: where queue mode receives callbacks, the enqueue; else the handlers
+  const step = queueSide?.handoff ?? new RunHandlers({ dispatcher, verifier, superseded: options.superseded })
+  const pipeline = new DeliveryPipeline({ settings: options, store, observer, step })
   const workerSide = bullmq === undefined || options.queue === undefined || connection === undefined || options.queue.concurrency === 0
     ? undefined
-    : openWorker(bullmq, connection.client, options.queue, { pipeline, leaseMs: options.leaseMs, observer, log })
+    : openWorker(bullmq, connection.client, options.queue, { settings: options, store, dispatcher, verifier, superseded: options.superseded, observer, log })
   const reconciler = options.reconcile === undefined
     ? undefined
     : new Reconciler({ options: options.reconcile, store: scheduleStoreOf(store), keyPrefix: options.keyPrefix, pipeline, observer, log })

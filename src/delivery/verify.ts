@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { createSuperaiClient, isSuperaiApiError, type SuperaiClient } from '../client/client.js'
 import type { SuperaiBatch, SuperaiJob } from '../client/api-schema.js'
-import { codes } from '../errors.js'
+import { codes, type CodedError } from '../errors.js'
 import { lifecyclePosition } from '../events.js'
 import { normalizeStatus } from './normalize.js'
 import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schema.js'
@@ -18,6 +18,14 @@ export interface VerifyOptions {
   readonly timeout?: number
   /** Accept only jobs and batches of these projects (app ids); others are refused (422). Default: any. */
   readonly appIds?: readonly string[]
+}
+
+/** The codes of a verification that may yet pass (the API behind the callback, or unreachable): the sender retries. */
+const RETRYABLE: ReadonlySet<string> = new Set<keyof typeof codes>(['FST_SUPERAI_VERIFY_UNAVAILABLE', 'FST_SUPERAI_VERIFY_API_BEHIND'])
+
+/** How a failed verification ends a delivery: refused for good, or unavailable for now. */
+export function verifyFailureOf (error: CodedError): 'rejected' | 'verifyUnavailable' {
+  return RETRYABLE.has(error.code) ? 'verifyUnavailable' : 'rejected'
 }
 
 /** What super.AI itself says about a callback's job or batch, for the handlers' context. */

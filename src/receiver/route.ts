@@ -94,8 +94,12 @@ export function registerCallbackRoute (
         return sendError(reply, coded)
       },
       async handler (request, reply) {
-        const outcome = await pipeline.receive(request.body as CallbackBody | BatchCallbackBody, request.log, { source: 'http', request })
+        const outcome = await pipeline.deliver({ body: request.body as CallbackBody | BatchCallbackBody }, { source: 'http', request }, request.log)
         const { status, delivery } = outcome
+        if (status === 'rejected') {
+          const { code, statusCode, message } = outcome.error
+          request.log.warn({ ...(delivery === undefined ? {} : logFieldsOf(delivery.event)), code, statusCode, reason: message, source: 'http' }, 'super.AI callback refused: %s', message)
+        }
         if (delivery !== undefined && infoEnabled(request.log) && (status === 'processed' || status === 'duplicate' || status === 'queued' || status === 'inFlight' || status === 'superseded')) {
           const { event, key } = delivery
           const logged = { ...logFieldsOf(event), key }
