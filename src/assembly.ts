@@ -51,6 +51,11 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
   // the one step after a claim: where queue mode receives callbacks, the enqueue; else the handlers
   const step = queueSide?.handoff ?? new RunHandlers({ dispatcher, verifier, superseded: options.superseded })
   const pipeline = new DeliveryPipeline({ settings: options, store, observer, step })
+  if (queueSide !== undefined && options.queue?.concurrency === 0) {
+    // both act where the handlers run, and this app runs none: the workers' own options decide
+    if (options.superseded === 'skip') log.warn('superai-callbacks: "superseded: skip" has no effect in an app that runs no queue job (queue.concurrency 0); set it on createSuperaiWorker')
+    if (options.verify !== undefined) log.warn('superai-callbacks: "verify" has no effect in an app that runs no queue job (queue.concurrency 0); set it on createSuperaiWorker')
+  }
   const workerSide = bullmq === undefined || options.queue === undefined || connection === undefined || options.queue.concurrency === 0
     ? undefined
     : openWorker(bullmq, connection.client, options.queue, { settings: options, store, dispatcher, verifier, superseded: options.superseded, observer, log })
