@@ -6,7 +6,7 @@ import type { PipelineOutcome } from './outcome.js'
 import type { AfterClaim, ClaimedDelivery } from './pipeline.js'
 import type { Settlement } from './settlement.js'
 import { latestStateOf } from './supersession.js'
-import { verifyFailureOf, type JobVerifier, type Verified } from './verify.js'
+import { verifyFailureOf, type JobVerifier, type Verified } from './api-check.js'
 
 /**
  * The step after the claim that runs the handlers: verify -> supersession -> dispatch -> settle. A state

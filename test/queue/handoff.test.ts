@@ -118,7 +118,7 @@ test('another process\'s claim is polled until it settles: stored there is a dup
   t.equal((await queue.deliver(delivery('k'))).status, 'duplicate')
   t.ok(performance.now() - started >= 35)
   t.equal(claims.at(-1), 'processed')
-  t.ok(claims.length >= 2 && claims.slice(0, -1).every((status) => status === 'in-flight'))
+  t.ok(claims.length >= 2 && claims.slice(0, -1).every((status) => status === 'inFlight'))
 })
 
 test('another process\'s claim released meanwhile: this one stores the callback', async (t) => {

@@ -3,7 +3,7 @@ import { createPublicKey, verify } from 'node:crypto'
 import { test } from 'tap'
 import { signCallback } from '../../src/index.js'
 import { pythonJson, pythonJsonOfText } from '../../src/signature/python-json.js'
-import { SignatureVerifier } from '../../src/signature/verify.js'
+import { SignatureVerifier } from '../../src/signature/ecdsa.js'
 
 /** Made by test/fixtures/signature/make-vectors.py with Python's `cryptography`; see that script. */
 interface Vectors {

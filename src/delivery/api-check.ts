@@ -34,7 +34,8 @@ export type Verified =
   | { readonly job?: undefined, readonly batch: SuperaiBatch | undefined }
 
 /**
- * Checks a callback against what the super.AI API reports, since super.AI does not sign its callbacks:
+ * Checks a callback against what the super.AI API reports (the `verify` option; a signature, where the
+ * callback carries one, proves who sent it, this proves that the job really is in that state):
  * a job callback against its job (`GET {baseUrl}/jobs/{uuid}`) along the lifecycle of events.ts, a batch
  * callback against its batch (`GET {baseUrl}/apps/{appId}/{entityId}`). Refuses for good (422) only what
  * can never turn into an acceptance; what may yet (the API behind the callback, the API unreachable) is a
