@@ -6,7 +6,7 @@ import { JobVerifier } from './delivery/api-check.js'
 import { Observer } from './observability.js'
 import type { ResolvedOptions } from './options.js'
 import { loadBullmq } from './queue/bullmq.js'
-import { openQueue, openWorker, type QueueSide } from './queue/queue-mode.js'
+import { openQueueSide, openWorkerSide, type QueueSide } from './queue/queue-mode.js'
 import { Reconciler, scheduleStoreOf } from './reconcile/reconciler.js'
 import { closeInOrder } from './shutdown.js'
 import { openStore } from './store/open-store.js'
@@ -42,7 +42,7 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
   let queueSide: QueueSide | undefined
   if (bullmq !== undefined && options.queue !== undefined && connection !== undefined) {
     try {
-      queueSide = await openQueue(bullmq, connection.client, options.queue, options.ttlMs, observer, log)
+      queueSide = await openQueueSide(bullmq, connection.client, options.queue, options.ttlMs, observer, log)
     } catch (err) {
       await connection.close()
       throw err
@@ -58,7 +58,7 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
   }
   const workerSide = bullmq === undefined || options.queue === undefined || connection === undefined || options.queue.concurrency === 0
     ? undefined
-    : openWorker(bullmq, connection.client, options.queue, { settings: options, store, dispatcher, verifier, superseded: options.superseded, observer, log })
+    : openWorkerSide(bullmq, connection.client, options.queue, { settings: options, store, dispatcher, verifier, superseded: options.superseded, observer, log })
   const reconciler = options.reconcile === undefined
     ? undefined
     : new Reconciler({ options: options.reconcile, store: scheduleStoreOf(store), keyPrefix: options.keyPrefix, pipeline, observer, log })

@@ -26,7 +26,7 @@ export interface QueueSide {
 }
 
 /** The callback queue on the store's own connection: commands fail fast, so a failed enqueue is a 503. */
-export async function openQueue (bullmq: Bullmq, client: Redis | Cluster, options: ResolvedQueueOptions, ttlMs: number,
+export async function openQueueSide (bullmq: Bullmq, client: Redis | Cluster, options: ResolvedQueueOptions, ttlMs: number,
   observer: Observer, log: FastifyBaseLogger): Promise<QueueSide> {
   checkClusterPrefix(options.prefix, client)
   const queue: SuperaiQueue = new bullmq.Queue<CallbackJobData>(options.name, { connection: client, prefix: options.prefix })
@@ -71,7 +71,7 @@ export interface WorkerParts {
  * wait for the store (BullMQ finishes the job next, and a finished job never runs again; a job retried
  * after a crash in between finds the mark, or the claim until its lease ends).
  */
-export function openWorker (bullmq: Bullmq, client: Redis | Cluster, options: ResolvedQueueOptions, parts: WorkerParts): WorkerSide {
+export function openWorkerSide (bullmq: Bullmq, client: Redis | Cluster, options: ResolvedQueueOptions, parts: WorkerParts): WorkerSide {
   const { settings, store, dispatcher, verifier, superseded, observer, log } = parts
   const step = new RunHandlers({ dispatcher, verifier, superseded, claimKeyOf: runClaimKey, awaitCompletion: false })
   const pipeline = new DeliveryPipeline({ settings, store, observer, step })
