@@ -54,9 +54,9 @@ const sha256Base64url: (data: string) => string = typeof (crypto as Partial<type
  * uuid and its normalised state alone: a job reaches a state once, so a redelivery, the same callback with
  * other extra fields, and the state change found by reconciliation (`reconciled: true`) share one key.
  * Any other action (an edit, a tag, a verdict) is keyed by the uuid and the canonical body, so that a
- * redelivery is a duplicate while another edit is not. Short on purpose: with the default prefix the key
- * is 40 characters, which Redis stores in 88 bytes (`npm run bench`); a readable `<uuid>:<digest>` key
- * would take 120. Logs carry the uuid beside the key.
+ * redelivery is a duplicate while another edit is not. Short on purpose, since Redis keeps one per
+ * remembered callback for `ttl`: with the default prefix the key is 40 characters, where a readable
+ * `<uuid>:<digest>` key would be 77. Logs carry the uuid beside the key.
  */
 export function defaultIdempotencyKey (event: SuperaiEvent): string {
   if (event.action === STATE_CHANGE_ACTION || (!isJobAction(event.action) && normalizeValue(event.action) === STATE_CHANGE_ACTION)) {
