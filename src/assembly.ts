@@ -8,7 +8,6 @@ import type { ResolvedOptions } from './options.js'
 import { loadBullmq } from './queue/bullmq.js'
 import { openQueueSide, openWorkerSide, type QueueSide } from './queue/queue-mode.js'
 import { Reconciler, scheduleStoreOf } from './reconcile/reconciler.js'
-import { closeInOrder } from './shutdown.js'
 import { openStore } from './store/open-store.js'
 
 /** The parts behind both front ends (the plugin's route and `createSuperaiWorker`), opened in order. */
@@ -75,4 +74,26 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
     },
     close: async () => { await closeInOrder({ reconciler, workerSide, pipeline, queueSide, connection }) }
   }
+}
+
+/** Anything the plugin opened that closes asynchronously. */
+interface Closable { close (): Promise<void> }
+
+/**
+ * Shutdown, in the one order that loses nothing: reconciliation's running pass, the worker's running jobs, the deliveries in flight and
+ * the outcomes still owed to the store, the queue, then the connection (shared by the plugin and
+ * createSuperaiWorker). Typed structurally so that no declaration reaches bullmq's types.
+ */
+async function closeInOrder (parts: {
+  readonly reconciler?: Closable | undefined
+  readonly workerSide?: Closable | undefined
+  readonly pipeline: { drain (): Promise<void> }
+  readonly queueSide?: Closable | undefined
+  readonly connection?: Closable | undefined
+}): Promise<void> {
+  await parts.reconciler?.close()
+  await parts.workerSide?.close()
+  await parts.pipeline.drain()
+  await parts.queueSide?.close()
+  await parts.connection?.close()
 }
