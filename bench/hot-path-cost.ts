@@ -14,6 +14,7 @@ import Fastify, { type FastifyRequest } from 'fastify'
 import { Dispatcher } from '../src/delivery/dispatcher.js'
 import { defaultIdempotencyKey } from '../src/delivery/idempotency-key.js'
 import { normalizeCallback } from '../src/delivery/normalize.js'
+import { RunHandlers } from '../src/delivery/run-handlers.js'
 import { DeliveryPipeline } from '../src/delivery/pipeline.js'
 import { Observer } from '../src/observability.js'
 import type { CallbackBody } from '../src/schema.js'
@@ -49,14 +50,14 @@ async function pipelineNs (): Promise<number[]> {
   const pipeline = new DeliveryPipeline({
     settings: { keyPrefix: 'p:', ttlMs: 60_000, leaseMs: 60_000, idempotencyKey: defaultIdempotencyKey, unknownValues: 'accept' },
     store,
-    dispatcher,
-    observer: new Observer()
+    observer: new Observer(),
+    step: new RunHandlers({ dispatcher })
   })
   const source = { source: 'http', request: {} as FastifyRequest } as const
   const rounds: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
     const started = performance.now()
-    for (const body of bodies) await pipeline.receive(body, silent, source)
+    for (const body of bodies) await pipeline.deliver({ body }, source, silent)
     rounds.push((performance.now() - started) * 1e6 / deliveries)
   }
   if (runs !== deliveries * ROUNDS) throw new Error(`the handler ran ${runs} times, not ${deliveries * ROUNDS}`)

@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads'
 import type { FastifyBaseLogger } from 'fastify'
 import { Dispatcher } from '../src/delivery/dispatcher.js'
 import { defaultIdempotencyKey } from '../src/delivery/idempotency-key.js'
+import { RunHandlers } from '../src/delivery/run-handlers.js'
 import { DeliveryPipeline } from '../src/delivery/pipeline.js'
 import { Observer } from '../src/observability.js'
 import { Reconciler } from '../src/reconcile/reconciler.js'
@@ -119,8 +120,8 @@ async function measure (jobsPerDay: number): Promise<Figures> {
   const pipeline = new DeliveryPipeline({
     settings: { keyPrefix: 'bench:', ttlMs: 7 * LOOKBACK_MS, leaseMs: 60_000, idempotencyKey: defaultIdempotencyKey, unknownValues: 'accept' },
     store,
-    dispatcher: new Dispatcher(),
-    observer
+    observer,
+    step: new RunHandlers({ dispatcher: new Dispatcher() })
   })
   const options = { apiKey: 'bench', appIds: [APP_ID], baseUrl: fake.baseUrl, intervalMs: INTERVAL_MS, lookbackMs: LOOKBACK_MS }
   const parts = { options, store, keyPrefix: 'bench:', pipeline, observer, log: silent }

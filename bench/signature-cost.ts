@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { signCallback } from '../src/signature/sign.js'
-import { SignatureVerifier } from '../src/signature/verify.js'
+import { SignatureVerifier } from '../src/signature/ecdsa.js'
 import { pythonJsonFormsOfText } from '../src/signature/python-json.js'
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })

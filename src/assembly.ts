@@ -1,13 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Dispatcher } from './delivery/dispatcher.js'
 import { DeliveryPipeline } from './delivery/pipeline.js'
-import { JobVerifier } from './delivery/verify.js'
+import { RunHandlers } from './delivery/run-handlers.js'
+import { JobVerifier } from './delivery/api-check.js'
 import { Observer } from './observability.js'
 import type { ResolvedOptions } from './options.js'
 import { loadBullmq } from './queue/bullmq.js'
-import { openQueue, openWorker, type QueueSide } from './queue/queue-mode.js'
+import { openQueueSide, openWorkerSide, type QueueSide } from './queue/queue-mode.js'
 import { Reconciler, scheduleStoreOf } from './reconcile/reconciler.js'
-import { closeInOrder } from './shutdown.js'
 import { openStore } from './store/open-store.js'
 
 /** The parts behind both front ends (the plugin's route and `createSuperaiWorker`), opened in order. */
@@ -41,16 +41,23 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
   let queueSide: QueueSide | undefined
   if (bullmq !== undefined && options.queue !== undefined && connection !== undefined) {
     try {
-      queueSide = await openQueue(bullmq, connection.client, options.queue, options.ttlMs, observer, log)
+      queueSide = await openQueueSide(bullmq, connection.client, options.queue, options.ttlMs, observer, log)
     } catch (err) {
       await connection.close()
       throw err
     }
   }
-  const pipeline = new DeliveryPipeline({ settings: options, store, dispatcher, verifier, observer, handoff: queueSide?.handoff })
+  // the one step after a claim: where queue mode receives callbacks, the enqueue; else the handlers
+  const step = queueSide?.handoff ?? new RunHandlers({ dispatcher, verifier, superseded: options.superseded })
+  const pipeline = new DeliveryPipeline({ settings: options, store, observer, step })
+  if (queueSide !== undefined && options.queue?.concurrency === 0) {
+    // both act where the handlers run, and this app runs none: the workers' own options decide
+    if (options.superseded === 'skip') log.warn('superai-callbacks: "superseded: skip" has no effect in an app that runs no queue job (queue.concurrency 0); set it on createSuperaiWorker')
+    if (options.verify !== undefined) log.warn('superai-callbacks: "verify" has no effect in an app that runs no queue job (queue.concurrency 0); set it on createSuperaiWorker')
+  }
   const workerSide = bullmq === undefined || options.queue === undefined || connection === undefined || options.queue.concurrency === 0
     ? undefined
-    : openWorker(bullmq, connection.client, options.queue, { pipeline, leaseMs: options.leaseMs, observer, log })
+    : openWorkerSide(bullmq, connection.client, options.queue, { settings: options, store, dispatcher, verifier, superseded: options.superseded, observer, log })
   const reconciler = options.reconcile === undefined
     ? undefined
     : new Reconciler({ options: options.reconcile, store: scheduleStoreOf(store), keyPrefix: options.keyPrefix, pipeline, observer, log })
@@ -67,4 +74,26 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
     },
     close: async () => { await closeInOrder({ reconciler, workerSide, pipeline, queueSide, connection }) }
   }
+}
+
+/** Anything the plugin opened that closes asynchronously. */
+interface Closable { close (): Promise<void> }
+
+/**
+ * Shutdown, in the one order that loses nothing: reconciliation's running pass, the worker's running jobs, the deliveries in flight and
+ * the outcomes still owed to the store, the queue, then the connection (shared by the plugin and
+ * createSuperaiWorker). Typed structurally so that no declaration reaches bullmq's types.
+ */
+async function closeInOrder (parts: {
+  readonly reconciler?: Closable | undefined
+  readonly workerSide?: Closable | undefined
+  readonly pipeline: { drain (): Promise<void> }
+  readonly queueSide?: Closable | undefined
+  readonly connection?: Closable | undefined
+}): Promise<void> {
+  await parts.reconciler?.close()
+  await parts.workerSide?.close()
+  await parts.pipeline.drain()
+  await parts.queueSide?.close()
+  await parts.connection?.close()
 }

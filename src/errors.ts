@@ -5,7 +5,7 @@ import { createError } from '@fastify/error'
 /**
  * Every error the plugin, the client and the CLI raise: one `@fastify/error` each, so users match on
  * `err.code` and Fastify serialises them as `{ statusCode, code, error, message }`. In sections, as
- * fastify's lib/errors.js; docs/errors.md has the same sections in the same order.
+ * fastify's lib/errors.js.
  */
 export const codes = {
   // Options and registration: `register`, `createSuperaiWorker`, `createSuperaiClient`, the stores

@@ -44,7 +44,7 @@ export type { RedisClusterConfig, RedisSentinelOptions } from './store/redis-con
 export type { SecretLocation } from './receiver/authenticate.js'
 export { signCallback, type SignatureKey, type SignedCallback } from './signature/sign.js'
 export type { SignatureOptions } from './signature/options.js'
-export type { VerifyOptions } from './delivery/verify.js'
+export type { VerifyOptions } from './delivery/api-check.js'
 export {
   DEFAULT_SUPERAI_BASE_URL, createSuperaiClient, isSuperaiApiError, type GetJobResponse, type ListJobsQuery, type SuperaiJobList, type SubmitJobsRequest, type SuperaiApiError,
   type SuperaiApiErrorDetails, type SuperaiBatch, type SuperaiClient,

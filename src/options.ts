@@ -3,7 +3,7 @@ import { buildAllowList, hashSecrets, type Guard, type SecretLocation } from './
 import { defaultIdempotencyKey } from './delivery/idempotency-key.js'
 import type { SuperaiEvent } from './schema.js'
 import { isMarkingStore, type IdempotencyStore } from './store/store.js'
-import { VERIFY_TIMEOUT_MS, type VerifyOptions } from './delivery/verify.js'
+import { VERIFY_TIMEOUT_MS, type VerifyOptions } from './delivery/api-check.js'
 import { isRedisChoice, resolveStoreChoice } from './store/open-store.js'
 import type { RedisOption } from './store/redis-config.js'
 import { resolveQueueOptions, type SuperaiQueueOptions } from './queue/options.js'
@@ -229,7 +229,7 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
     queue,
     /** Reconciliation's settings; undefined without the option. */
     reconcile,
-    /** The signature check; undefined without the option. */
-    signature: resolveSignatureOptions(raw.signature)
+    /** The `signature` option resolved to its verifier (the public keys, the header's rules); undefined without it. */
+    signatureVerifier: resolveSignatureOptions(raw.signature)
   })
 }

@@ -84,7 +84,7 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
   await app.register(async (child) => {
     child.removeAllContentTypeParsers()
     const parse = child.getDefaultJsonParser('error', 'error')
-    child.addContentTypeParser('application/json', { parseAs: 'string' }, options.signature === undefined ? parse : keepingRawBody(parse))
+    child.addContentTypeParser('application/json', { parseAs: 'string' }, options.signatureVerifier === undefined ? parse : keepingRawBody(parse))
     registerCallbackRoute(child, options, pipeline, observer, lifecycle)
   })
 }

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import {
   BATCH_STATES, ENTITY_TYPES, JOB_ACTIONS, JOB_STATES,
-  type EntityEventName, type EntityValues, type EventName, type EventValues, type JobEventName
+  type BatchState, type EntityEventName, type EntityType, type JobAction, type JobState, type EntityValues, type EventName, type EventValues, type JobEventName
 } from './events.js'
 
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
@@ -52,27 +52,27 @@ export const isV2Body = (body: unknown): boolean =>
   typeof body === 'object' && body !== null && (body as { version?: unknown }).version === '2'
 
 /** A callback as handlers receive it: id always a string, known values as literals, the flag a boolean. */
-export const SuperaiCallbackSchema = Type.Object({
-  id: Type.String(),
-  uuid: Type.String(),
-  state: Type.Union(JOB_STATES.map((state) => Type.Literal(state))),
-  action: Type.Union(JOB_ACTIONS.map((action) => Type.Literal(action))),
-  postProcessingEnabled: Type.Optional(Type.Boolean())
-}, { additionalProperties: true })
+interface SuperaiCallbackFields {
+  id: string
+  uuid: string
+  state: JobState
+  action: JobAction
+  postProcessingEnabled?: boolean
+}
 
 /** Everything in the body besides the documented fields is kept and handed on. */
 export interface ExtraFields { readonly [property: string]: unknown }
 
-export type SuperaiCallback = Static<typeof SuperaiCallbackSchema> & ExtraFields
+export type SuperaiCallback = SuperaiCallbackFields & ExtraFields
 
 /** A v2 callback as handlers receive it: known entity types and batch states as literals. */
-export const SuperaiEntityCallbackSchema = Type.Object({
-  version: Type.Literal('2'),
-  entityType: Type.Union(ENTITY_TYPES.map((type) => Type.Literal(type))),
-  entityId: Type.String(),
-  state: Type.Union(BATCH_STATES.map((state) => Type.Literal(state))),
-  appId: Type.Optional(Type.String())
-}, { additionalProperties: true })
+interface SuperaiEntityCallbackFields {
+  version: '2'
+  entityType: EntityType
+  entityId: string
+  state: BatchState
+  appId?: string
+}
 
 /**
  * What a handler of event `E` receives: the schema's static type with `state` and `action` (job events)
@@ -80,9 +80,9 @@ export const SuperaiEntityCallbackSchema = Type.Object({
  * handlers may also see a value added after this release).
  */
 export type SuperaiEvent<E extends EventName = 'callback'> = E extends JobEventName
-  ? Omit<Static<typeof SuperaiCallbackSchema>, 'state' | 'action'> & EventValues<E> & ExtraFields
+  ? Omit<SuperaiCallbackFields, 'state' | 'action'> & EventValues<E> & ExtraFields
   : E extends EntityEventName
-    ? Omit<Static<typeof SuperaiEntityCallbackSchema>, 'entityType' | 'state'> & EntityValues<E> & ExtraFields
+    ? Omit<SuperaiEntityCallbackFields, 'entityType' | 'state'> & EntityValues<E> & ExtraFields
     : never
 
 /** Any accepted callback: a job callback (`SuperaiEvent`) or a v2 one (`SuperaiEvent<'entity'>`). */

@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -50,9 +50,16 @@ async function writeFiles (dir: string, files: Record<string, string>): Promise<
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text)
 }
 
+/** What building and packing read: a copy of them, so that the build never replaces this checkout's dist/ under other tests. */
+const BUILD_INPUTS = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.cjs.json', 'README.md', 'src', 'sandbox']
+
 t.before(async () => {
-  // `npm pack` runs prepack, so the tarball holds a fresh build of this checkout
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, maxBuffer: 16 * 1024 * 1024 })
+  const copy = join(scratch, 'checkout')
+  await mkdir(copy)
+  for (const name of BUILD_INPUTS) await cp(join(root, name), join(copy, name), { recursive: true })
+  await symlink(join(root, 'node_modules'), join(copy, 'node_modules'), 'junction')
+  // `npm pack` runs prepack, so the tarball holds a fresh build of the copy
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: copy, maxBuffer: 16 * 1024 * 1024 })
   const [{ filename }] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string }]
   await mkdir(modules, { recursive: true })
   await run('tar', ['-xzf', join(scratch, filename), '-C', scratch])

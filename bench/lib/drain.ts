@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis'
 import { defaultIdempotencyKey } from '../../src/delivery/idempotency-key.js'
 import { normalizeCallback } from '../../src/delivery/normalize.js'
 import { resolveQueueOptions } from '../../src/queue/options.js'
-import { enqueueHandoff } from '../../src/queue/enqueue.js'
+import { enqueueTo } from '../../src/queue/handoff.js'
 import type { CallbackBody } from '../../src/index.js'
 import { DEFAULTS } from '../../src/options.js'
 import type { FastifyBaseLogger } from 'fastify'
@@ -67,11 +67,11 @@ export async function fillQueue (queue: Queue, contender: DrainContender, prefix
   // the plugin's own hand-off: the job name, data and options its receiver writes
   const options = resolveQueueOptions({ name: QUEUE, prefix: `${prefix}bull` })
   if (options === undefined) throw new Error('queue options')
-  const handoff = enqueueHandoff(queue, options, DEFAULTS.ttl * 1000)
+  const enqueue = enqueueTo(queue, options, DEFAULTS.ttl * 1000)
   for (let i = 0; i < bodies.length; i += 500) {
     await Promise.all(bodies.slice(i, i + 500).map(async (body) => {
       const { event } = normalizeCallback(body)
-      await handoff({ event, key: prefix + defaultIdempotencyKey(event), log: silent })
+      await enqueue({ event, key: prefix + defaultIdempotencyKey(event), log: silent })
     }))
   }
 }

@@ -4,7 +4,7 @@ import { completedJobs, forEachBounded, stateChangeOf } from '../reconcile/state
 import type { SuperaiEvent } from '../schema.js'
 import { isHttpUrl, isNonBlankString } from '../validate.js'
 import { DELIVERY_HELP, DELIVERY_OPTIONS, EXIT, UsageError, callbackUrlArgument, deliveryPolicy, integerFlag, parse } from './args.js'
-import { deliverCallback, type DeliveryPolicy } from './deliver.js'
+import { deliverCallback, type DeliveryPolicy, type DeliveryResult } from './deliver.js'
 import { printJson, type CliIo } from './io.js'
 import { table } from './report.js'
 
@@ -26,7 +26,9 @@ Options:
 ${DELIVERY_HELP}
 
 The summary counts the jobs listed, skipped (no callback announces their state), missed (delivered and
-processed as new), queued (a queueing receiver's 202), duplicate (already processed) and failed.
+processed as new), queued (a queue-mode receiver's 202: stored for its workers), accepted (another 2xx),
+duplicate (already processed) and failed. Exit code: 0 when no delivery or listing failed, 1 when one
+did, 2 for a bad command line, 3 for an error in the tool itself, 130 when interrupted.
 
 Example:
   superai-callbacks reconcile https://example.com/superai/callbacks/ --app 2c4a1e3f-... --since 48h
@@ -50,8 +52,10 @@ interface ReconcileCounts {
   skipped: number
   /** Delivered and processed as new: callbacks the receiver had missed. */
   missed: number
-  /** Answered 202 (or another 2xx without `duplicate`): stored by a queueing receiver. */
+  /** Answered 202 `queued: true`: stored by a queue-mode receiver for its workers. */
   queued: number
+  /** Answered with another 2xx (not the plugin's documented answers): taken, but what became of it is not said. */
+  accepted: number
   /** Answered as already processed. */
   duplicate: number
   /** Deliveries not accepted after the retries, and projects whose listing failed. */
@@ -92,7 +96,7 @@ export async function reconcile (args: readonly string[], io: CliIo): Promise<nu
   const json = values.json === true
 
   const client = createSuperaiClient({ apiKey, baseUrl, timeout: policy.timeout })
-  const counts: ReconcileCounts = { listed: 0, skipped: 0, missed: 0, queued: 0, duplicate: 0, failed: 0, wouldDeliver: 0 }
+  const counts: ReconcileCounts = { listed: 0, skipped: 0, missed: 0, queued: 0, accepted: 0, duplicate: 0, failed: 0, wouldDeliver: 0 }
   const errors: Array<{ app: string, message: string }> = []
   const undocumented = new Set<string>()
   const bar = json || io.progress === undefined ? undefined : startBar(io.progress)
@@ -156,14 +160,18 @@ async function reconcileProject (jobs: AsyncIterable<SuperaiJob>, run: Run, coun
   })
 }
 
+/** Which count each answer goes to: every outcome has one, so no delivery drops out of the summary. */
+const COUNTED: { readonly [O in DeliveryResult['outcome']]: keyof ReconcileCounts } = {
+  processed: 'missed',
+  queued: 'queued',
+  duplicate: 'duplicate',
+  accepted: 'accepted',
+  failed: 'failed'
+}
+
 async function deliver (body: SuperaiEvent, run: Run, counts: ReconcileCounts): Promise<void> {
   const result = await deliverCallback(run.url, body, run.policy, run.signal)
-  switch (result.outcome) {
-    case 'processed': counts.missed++; break
-    case 'duplicate': counts.duplicate++; break
-    case 'accepted': counts.queued++; break
-    case 'failed': counts.failed++; break
-  }
+  counts[COUNTED[result.outcome]]++
 }
 
 function render (counts: ReconcileCounts, run: {
@@ -184,6 +192,7 @@ function render (counts: ReconcileCounts, run: {
       : [
           ['missed (now processed)', String(counts.missed)],
           ...(counts.queued > 0 ? [['queued (202)', String(counts.queued)] as [string, string]] : []),
+          ...(counts.accepted > 0 ? [['accepted (other 2xx)', String(counts.accepted)] as [string, string]] : []),
           ['duplicate', String(counts.duplicate)]
         ] as Array<[string, string]>),
     ['failed', String(counts.failed)],

@@ -49,6 +49,12 @@ export interface ReconcileHandlerContext extends ContextBase {
 /** What a handler gets besides the event; `source` tells where it runs and narrows the rest. */
 export type HandlerContext = HttpHandlerContext | QueueHandlerContext | ReconcileHandlerContext
 
+/** The part of a handler's context the adapter that brought the delivery gives; the pipeline adds the rest. */
+export type SourceContext =
+  | Pick<HttpHandlerContext, 'source' | 'request'>
+  | Pick<QueueHandlerContext, 'source' | 'attempt'>
+  | Pick<ReconcileHandlerContext, 'source' | 'job'>
+
 export type SuperaiHandler<E extends EventName = 'callback'> =
   (event: SuperaiEvent<E>, context: HandlerContext) => void | Promise<void>
 

@@ -1,25 +1,28 @@
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import { codes, isCoded, type CodedError } from '../errors.js'
-import type { JobState } from '../events.js'
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyBaseLogger } from 'fastify'
+import { codes } from '../errors.js'
 import type { Observer } from '../observability.js'
-import { traceHandlers, type DeliverySource } from '../observability.js'
 import { isEntityEvent, isV2Body, logFieldsOf, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiEvent } from '../schema.js'
 import { isMarkingStore, type ClaimResult, type IdempotencyStore, type MarkedClaimResult } from '../store/store.js'
-import type { SuperaiJob } from '../client/client.js'
-import { nextClaimToken } from './claim-token.js'
-import { HandlerFailures, type Dispatcher, type HandlerContext } from './dispatcher.js'
-import { QueueHandoff, type Handoff } from './handoff.js'
+import type { SourceContext } from './dispatcher.js'
 import { MAX_KEY_LENGTH, batchIdempotencyKey } from './idempotency-key.js'
 import { normalizeCallback, normalizeEntityCallback } from './normalize.js'
 import type { Delivery, PipelineOutcome } from './outcome.js'
 import { RetryAfterEstimate } from './retry-after.js'
 import { RunningDeliveries } from './running.js'
 import { Settlement } from './settlement.js'
-import { jobMarksOf, latestStateOf, type JobMarks } from './supersession.js'
-import type { JobVerifier, Verified } from './verify.js'
+import { jobMarksOf, type JobMarks } from './supersession.js'
 
 // the pipeline's vocabulary, for the adapters that build it and map its outcomes
-export type { Delivery, Handoff, PipelineOutcome }
+export type { Delivery, PipelineOutcome, Settlement, SourceContext }
+
+/**
+ * Claim tokens only have to be unique among the deliveries sharing a store, and never equal the
+ * processed marker: a random per-process part and a counter, far cheaper than random bytes per claim.
+ */
+const TOKEN_PREFIX = randomBytes(9).toString('base64url')
+let tokenCounter = 0
 
 /** The part of the resolved options the pipeline reads. */
 export interface PipelineSettings {
@@ -28,164 +31,177 @@ export interface PipelineSettings {
   readonly leaseMs: number
   readonly idempotencyKey: (event: SuperaiEvent) => string
   readonly unknownValues: 'accept' | 'reject'
-  /** A state change a later state of its job overtook: run the handlers with the flag (default), or skip them. */
-  readonly superseded?: 'dispatch' | 'skip'
 }
 
-/** Where the handlers would run, without the parts the pipeline adds (`log`, `key`, `job`). */
-type RunSource =
-  | { readonly source: 'http', readonly request: FastifyRequest }
-  | { readonly source: 'queue', readonly attempt: number }
-  /** Reconciliation: `job` is the job object the API listed, so there is nothing to verify. */
-  | { readonly source: 'reconcile', readonly job: SuperaiJob }
+/**
+ * What arrives: a callback body the route validated, or an event already normalised (reconciliation's),
+ * with its key when it was computed where the callback was received (a queue job's).
+ */
+export type Arrival =
+  | { readonly body: CallbackBody | BatchCallbackBody }
+  | { readonly event: AnySuperaiEvent, readonly key?: string | undefined }
 
-/** A worker's claim on running the handlers sits beside the receiver's claim on storing the callback. */
-const RUN_SUFFIX = ':run'
-
-/** A claim taken: its token, and the marks of the delivery's job when they were read with it (else 0). */
-interface Claimed { readonly status: 'claimed', readonly token: string, readonly marks: number }
+/** A delivery that holds its claim, for the step after the claim to settle. */
+export interface ClaimedDelivery {
+  readonly delivery: Delivery
+  /** The store key claimed (the delivery's key, or the step's own beside it) and the claim's token. */
+  readonly claimKey: string
+  readonly token: string
+  /** The job's marks when the step asked for them (`readsMarks`) and the store keeps them; else undefined. */
+  readonly job: JobMarks | undefined
+  /** The processed states of the job read with the claim (0 when none were read). */
+  readonly marks: number
+}
 
 /**
- * The delivery pipeline, knowing nothing of HTTP: normalise -> key -> claim -> verify -> dispatch ->
- * settle, or, in queue mode, claim -> hand off -> settle. The route and the queue worker are thin
- * adapters that feed it and map its outcomes.
+ * The one step a pipeline takes after a successful claim, chosen at assembly: run the handlers
+ * (`RunHandlers`), or, where queue mode receives callbacks, store them for a worker (`QueueHandoff`).
+ */
+export interface AfterClaim {
+  /** The store key a delivery claims: its own key, unless the step keeps a claim of its own beside it. */
+  claimKeyOf (key: string): string
+  /** Whether the claim also reads the job's processed states (a step that decides supersession needs them). */
+  readonly readsMarks: boolean
+  /**
+   * How long a delivery that finds its key claimed waits for that claim to settle before it is answered
+   * in flight: worth it only for a step that takes milliseconds. With a wait, deliveries of one key in
+   * this process take turns, and another process's claim is polled.
+   */
+  readonly waitForClaimMs: number
+  /** Takes the step and settles the claim through `settlement`; never throws. */
+  run (claimed: ClaimedDelivery, source: SourceContext, settlement: Settlement): Promise<PipelineOutcome>
+}
+
+/**
+ * The delivery pipeline, knowing nothing of HTTP or of queues: normalise -> key -> claim -> the step after
+ * the claim. `deliver` is where every delivery starts and ends, whichever adapter brought it.
  */
 export class DeliveryPipeline {
   readonly #settings: PipelineSettings
   readonly #store: IdempotencyStore
-  readonly #dispatcher: Dispatcher
-  readonly #verifier: JobVerifier | undefined
   readonly #observer: Observer
+  readonly #step: AfterClaim
   readonly #settlement: Settlement
   readonly #retryAfter = new RetryAfterEstimate()
   readonly #running = new RunningDeliveries()
-  /** Whether the store keeps marks beside its claims; without, no state change is ever superseded. */
-  readonly #marking: boolean
-  /** Queue mode only: claim -> hand off -> settle in place of the run. */
-  readonly #queue: QueueHandoff | undefined
+  /** Whether the step reads marks and the store keeps them; without, no state change is ever superseded. */
+  readonly #readsMarks: boolean
+  /** With a wait for held claims: the deliveries under way in this process, by key, for the next to wait on. */
+  readonly #underWay = new Map<string, Promise<unknown>>()
 
   constructor (parts: {
     readonly settings: PipelineSettings
     readonly store: IdempotencyStore
-    readonly dispatcher: Dispatcher
-    readonly verifier?: JobVerifier | undefined
     readonly observer: Observer
-    readonly handoff?: Handoff | undefined
+    readonly step: AfterClaim
   }) {
     this.#settings = parts.settings
     this.#store = parts.store
-    this.#dispatcher = parts.dispatcher
-    this.#verifier = parts.verifier
     this.#observer = parts.observer
-    this.#marking = isMarkingStore(parts.store)
+    this.#step = parts.step
+    this.#readsMarks = parts.step.readsMarks && isMarkingStore(parts.store)
     this.#settlement = new Settlement(parts.store, parts.settings)
-    this.#queue = parts.handoff === undefined
-      ? undefined
-      : new QueueHandoff({
-        handoff: parts.handoff,
-        claim: async (delivery) => {
-          const claimed = await this.#claim(delivery, delivery.key, undefined)
-          return claimed.status === 'claimed' ? claimed.token : claimed
-        },
-        settlement: this.#settlement,
-        durations: this.#retryAfter
-      })
   }
 
-  /** Outcomes this process owes the store (a completion or release waiting for Redis to come back). */
+  /**
+   * Outcomes this process owes the store (a completion or release waiting for Redis to come back).
+   * @internal exposed only for testing purposes
+   */
   get pendingSettlements (): number {
     return this.#settlement.pendingCount
   }
 
   /**
-   * A validated body received over HTTP: runs the handlers (synchronous mode) or hands the callback to
-   * the queue (queue mode). Never throws: every failure is an outcome.
+   * One delivery, from any adapter (`source` is the part of the handlers' context the adapter gives):
+   * normalised and keyed, claimed, then the step after the claim. Never throws: every failure is an outcome.
    */
-  async receive (body: CallbackBody | BatchCallbackBody, log: FastifyBaseLogger, source: RunSource & { readonly source: 'http' }): Promise<PipelineOutcome> {
+  async deliver (arrival: Arrival, source: SourceContext, log: FastifyBaseLogger): Promise<PipelineOutcome> {
     const startedAt = performance.now()
-    let delivery: Delivery
-    try {
-      delivery = this.#prepare(body, log)
-    } catch (err) {
-      const error = asCoded(err)
-      const rejected = error.statusCode === 400
-      if (rejected) logRefusal(log, error, 'http')
-      return this.#end({ status: rejected ? 'rejected' : 'error', error, delivery: undefined }, 'http', startedAt)
+    const prepared = this.#prepare(arrival, log)
+    const outcome = 'status' in prepared
+      ? prepared
+      : await this.#running.track(this.#step.waitForClaimMs > 0 ? this.#inTurn(prepared, source) : this.#claimAndStep(prepared, source))
+    const delivery = outcome.delivery
+    const latestState = outcome.status === 'processed' || outcome.status === 'failed' || outcome.status === 'superseded' ? outcome.latestState : undefined
+    this.#observer.delivered(outcome.status, source.source, startedAt, delivery?.event, delivery?.key, latestState)
+    return outcome
+  }
+
+  /** The delivery of an arrival, or the outcome that refuses it before anything is stored. */
+  #prepare (arrival: Arrival, log: FastifyBaseLogger): Delivery | PipelineOutcome {
+    let event: AnySuperaiEvent
+    if ('body' in arrival) {
+      // the validator already told the two shapes apart by `version`
+      const v2 = isV2Body(arrival.body)
+      const normalized = v2 ? normalizeEntityCallback(arrival.body as BatchCallbackBody) : normalizeCallback(arrival.body as CallbackBody)
+      event = normalized.event
+      for (const { field, value } of normalized.unknown) {
+        if (this.#settings.unknownValues === 'reject') return { status: 'rejected', error: new codes.FST_SUPERAI_UNKNOWN_VALUE(field, value), delivery: undefined }
+        log.warn({ ...logFieldsOf(event), field, value }, 'super.AI callback with an undocumented %s; dispatched to "%s" handlers only', field, v2 ? 'entity' : 'callback')
+      }
+    } else {
+      if (arrival.key !== undefined) return { event: arrival.event, key: arrival.key, log }
+      event = arrival.event
     }
-    return this.#end(await this.#deliver(delivery, source), 'http', startedAt)
-  }
-
-  /**
-   * A stored callback taken by a queue worker: its handlers run once across every worker, guarded by a
-   * claim of its own beside the receiver's. Never throws.
-   */
-  async process (event: AnySuperaiEvent, key: string, log: FastifyBaseLogger, attempt: number): Promise<PipelineOutcome> {
-    const startedAt = performance.now()
-    const delivery: Delivery = { event, key, log }
-    const outcome = await this.#running.track(this.#claimAndRun(delivery, key + RUN_SUFFIX, { source: 'queue', attempt }))
-    return this.#end(outcome, 'queue', startedAt)
-  }
-
-  /**
-   * A state change found by reconciliation (`reconciled: true`), with the job the API listed: keyed as its
-   * callback would be, so that one already processed is a duplicate. Synchronous mode runs the handlers
-   * (context `source: 'reconcile'`); queue mode hands it to the queue like a callback. Never throws.
-   */
-  async reconcile (event: SuperaiEvent, job: SuperaiJob, log: FastifyBaseLogger): Promise<PipelineOutcome> {
-    const startedAt = performance.now()
-    let delivery: Delivery
-    try {
-      delivery = { event, key: this.#keyOf(event, log), log }
-    } catch (err) {
-      return this.#end({ status: 'error', error: asCoded(err), delivery: undefined }, 'reconcile', startedAt)
-    }
-    return this.#end(await this.#deliver(delivery, { source: 'reconcile', job }), 'reconcile', startedAt)
-  }
-
-  /** A delivery that arrived (a callback, a reconciled event): its handlers run here, or the queue stores it. */
-  #deliver (delivery: Delivery, source: RunSource): Promise<PipelineOutcome> {
-    return this.#running.track(this.#queue === undefined
-      ? this.#claimAndRun(delivery, delivery.key, source)
-      : this.#queue.deliver(delivery))
-  }
-
-  /** The key a callback would get, or a coded error for one refused before anything is stored. */
-  #prepare (body: CallbackBody | BatchCallbackBody, log: FastifyBaseLogger): Delivery {
-    // the validator already told the two shapes apart by `version`
-    const v2 = isV2Body(body)
-    const { event, unknown } = v2 ? normalizeEntityCallback(body as BatchCallbackBody) : normalizeCallback(body as CallbackBody)
-    for (const { field, value } of unknown) {
-      if (this.#settings.unknownValues === 'reject') throw new codes.FST_SUPERAI_UNKNOWN_VALUE(field, value)
-      log.warn({ ...logFieldsOf(event), field, value }, 'super.AI callback with an undocumented %s; dispatched to "%s" handlers only', field, v2 ? 'entity' : 'callback')
-    }
-    return { event, key: this.#keyOf(event, log), log }
-  }
-
-  /** The store key of an event: v2 callbacks by entity, job callbacks by the `idempotencyKey` option. */
-  #keyOf (event: AnySuperaiEvent, log: FastifyBaseLogger): string {
     let custom: string
     try {
       custom = isEntityEvent(event) ? batchIdempotencyKey(event) : this.#settings.idempotencyKey(event)
     } catch (err) {
       log.error({ err, ...logFieldsOf(event) }, 'super.AI callback: the idempotencyKey option threw')
-      throw new codes.FST_SUPERAI_INTERNAL()
+      return { status: 'error', error: new codes.FST_SUPERAI_INTERNAL(), delivery: undefined }
     }
     if (typeof custom !== 'string' || custom.length === 0 || custom.length > MAX_KEY_LENGTH) {
-      throw new codes.FST_SUPERAI_INVALID_IDEMPOTENCY_KEY()
+      return { status: 'rejected', error: new codes.FST_SUPERAI_INVALID_IDEMPOTENCY_KEY(), delivery: undefined }
     }
-    return this.#settings.keyPrefix + custom
+    return { event, key: this.#settings.keyPrefix + custom, log }
+  }
+
+  /** After any delivery of the same key under way in this process, then claimed (waiting for a held claim). */
+  async #inTurn (delivery: Delivery, source: SourceContext): Promise<PipelineOutcome> {
+    const { key } = delivery
+    const previous = this.#underWay.get(key)
+    const current = (async () => {
+      if (previous !== undefined) await previous
+      return await this.#claimAndStep(delivery, source)
+    })()
+    this.#underWay.set(key, current)
+    try {
+      return await current
+    } finally {
+      if (this.#underWay.get(key) === current) this.#underWay.delete(key)
+    }
+  }
+
+  /** Claims (polling a held claim for up to the step's wait, with a growing pause), then takes the step. */
+  async #claimAndStep (delivery: Delivery, source: SourceContext): Promise<PipelineOutcome> {
+    const claimKey = this.#step.claimKeyOf(delivery.key)
+    const job = this.#readsMarks ? jobMarksOf(delivery.event, this.#settings, delivery.key) : undefined
+    const waitMs = this.#step.waitForClaimMs
+    const deadline = waitMs > 0 ? performance.now() + waitMs : 0
+    for (let pause = 2; ; pause *= 2) {
+      const claimed = await this.#claim(delivery, claimKey, job)
+      if (claimed.status === 'claimed') {
+        const startedAt = performance.now()
+        const outcome = await this.#step.run({ delivery, claimKey, token: claimed.token, job, marks: claimed.marks }, source, this.#settlement)
+        if (outcome.status !== 'storeUnavailable') this.#retryAfter.observe(performance.now() - startedAt)
+        return outcome
+      }
+      const left = deadline - performance.now()
+      if (claimed.status !== 'inFlight' || left <= 0) return claimed
+      await sleep(Math.min(pause, left))
+    }
   }
 
   /**
    * Claims `claimKey`, reading the job's marks in the same step when `job` is given: the claim, or the
    * outcome that ends the delivery here.
    */
-  async #claim (delivery: Delivery, claimKey: string, job: JobMarks | undefined): Promise<Claimed | PipelineOutcome> {
+  async #claim (delivery: Delivery, claimKey: string, job: JobMarks | undefined): Promise<{ readonly status: 'claimed', readonly token: string, readonly marks: number } | PipelineOutcome> {
     if (this.#settlement.isPending(claimKey)) return { status: 'inFlight', delivery, retryAfter: 1 }
-    const token = nextClaimToken()
+    const token = `${TOKEN_PREFIX}${(tokenCounter++).toString(36)}`
     let claimed: ClaimResult | MarkedClaimResult
     try {
-      // `job` is given only for a store with marks (#marking); the last test narrows the type
+      // `job` is given only for a store with marks (#readsMarks); the last test narrows the type
       claimed = job === undefined || !job.read || this.#store.claimAndRead === undefined
         ? await this.#store.claim(claimKey, token, this.#settings.leaseMs)
         : await this.#store.claimAndRead(claimKey, token, this.#settings.leaseMs, job.query)
@@ -201,95 +217,9 @@ export class DeliveryPipeline {
     return { status: 'inFlight', delivery, retryAfter: this.#retryAfter.seconds(claimed.retryAfterMs) }
   }
 
-  /**
-   * Claims and runs a delivery. A state change learns with its claim which states of its job were already
-   * processed; one a later state overtook runs with `superseded` (or, with `superseded: 'skip'`, is
-   * marked processed without running). Decided here, when the handlers would run: in queue mode by the
-   * worker, not when the callback was received.
-   */
-  async #claimAndRun (delivery: Delivery, claimKey: string, source: RunSource): Promise<PipelineOutcome> {
-    const job = this.#marking ? jobMarksOf(delivery.event, this.#settings, delivery.key) : undefined
-    const claimed = await this.#claim(delivery, claimKey, job)
-    if (claimed.status !== 'claimed') return claimed
-    const latestState = job === undefined || claimed.marks === 0 ? undefined : latestStateOf(job.state, claimed.marks)
-    if (latestState !== undefined && this.#settings.superseded === 'skip') {
-      // skipped counts as processed: recorded as a success is
-      await this.#settlement.complete(claimKey, claimed.token, delivery.log, job?.write === true ? job : undefined)
-      return { status: 'superseded', delivery, latestState }
-    }
-    const startedAt = performance.now()
-    const outcome = await this.#run(delivery, claimKey, claimed.token, source, job, latestState)
-    this.#retryAfter.observe(performance.now() - startedAt)
-    return outcome
-  }
-
-  /** verify -> dispatch -> settle, for a claimed delivery; a success adds the state to its job's marks. */
-  async #run (
-    delivery: Delivery, claimKey: string, token: string, source: RunSource, job: JobMarks | undefined, latestState: JobState | undefined
-  ): Promise<PipelineOutcome> {
-    const { event, key, log } = delivery
-    let verified: Verified | undefined
-    if (this.#verifier !== undefined && source.source !== 'reconcile') {
-      try {
-        verified = await this.#verifier.verify(event, log)
-      } catch (err) {
-        await this.#settlement.release(claimKey, token, log)
-        const error = asCoded(err)
-        const rejected = error.statusCode !== 503
-        if (rejected) logRefusal(log, error, source.source, event)
-        return { status: rejected ? 'rejected' : 'verifyUnavailable', error, delivery }
-      }
-    }
-    const apiJob = source.source === 'reconcile' ? source.job : verified?.job
-    const batch = verified?.batch
-    // built field by field: a spread of `source` costs more than the rest of this step
-    const superseded = latestState !== undefined
-    const context: HandlerContext = source.source === 'http'
-      ? { source: 'http', request: source.request, log, key, job: apiJob, batch, superseded, latestState }
-      : source.source === 'queue'
-        ? { source: 'queue', attempt: source.attempt, log, key, job: apiJob, batch, superseded, latestState }
-        : { source: 'reconcile', log, key, job: source.job, superseded, latestState }
-    try {
-      await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context))
-    } catch (cause) {
-      const failures = cause instanceof AggregateError ? cause.errors.length : 1
-      const handlers = cause instanceof HandlerFailures ? cause.handlerCount : failures
-      log.error({ err: cause, ...logFieldsOf(event), key }, 'super.AI callback handler failed')
-      await this.#settlement.release(claimKey, token, log)
-      const error = new codes.FST_SUPERAI_HANDLER_FAILED(failures, handlers)
-      return { status: 'failed', error, cause, delivery, failures, handlers, latestState }
-    }
-    const marks = job?.write === true ? job : undefined
-    if (source.source === 'queue') {
-      // BullMQ finishes the job next, and a finished job never runs again: the mark need not hold it up
-      // (a job retried after a crash in between finds the mark, or the claim until its lease ends, as before)
-      this.#settlement.completeSoon(claimKey, token, log, marks)
-    } else {
-      await this.#settlement.complete(claimKey, token, log, marks)
-    }
-    return { status: 'processed', delivery, latestState }
-  }
-
-  #end (outcome: PipelineOutcome, source: DeliverySource, startedAt: number): PipelineOutcome {
-    const delivery = outcome.delivery
-    const latestState = outcome.status === 'processed' || outcome.status === 'failed' || outcome.status === 'superseded' ? outcome.latestState : undefined
-    this.#observer.delivered(outcome.status, source, startedAt, delivery?.event, delivery?.key, latestState)
-    return outcome
-  }
-
-  /** For shutdown: waits for the deliveries being handled, then gives every pending outcome one last try. */
+  /** For shutdown: waits for the deliveries being handled, then gives every outcome owed to the store one last try. */
   async drain (): Promise<void> {
     await this.#running.idle()
     await this.#settlement.flush()
   }
-}
-
-/** One warn line per refused callback: its code and reason, never the body, a token or the API key. */
-function logRefusal (log: FastifyBaseLogger, error: CodedError, source: DeliverySource, event?: AnySuperaiEvent): void {
-  log.warn({ ...(event === undefined ? {} : logFieldsOf(event)), code: error.code, statusCode: error.statusCode, reason: error.message, source },
-    source === 'queue' ? 'super.AI callback dropped by the queue worker, not retried: %s' : 'super.AI callback refused: %s', error.message)
-}
-
-function asCoded (err: unknown): CodedError {
-  return isCoded(err) ? err : new codes.FST_SUPERAI_INTERNAL()
 }

@@ -32,8 +32,10 @@ export class Settlement {
   readonly #ttlMs: number
   readonly #leaseMs: number
   readonly #pending = new Map<string, Pending>()
-  /** `completeSoon` writes still waiting for Redis' answer. */
-  readonly #underWay = new Set<Promise<void>>()
+  /** Writes waiting for the store's answer, awaited by their caller or not (a queue job's completion need not be). */
+  #underWay = 0
+  /** Flushes waiting for `#underWay` to reach zero. */
+  #waiters: Array<() => void> = []
 
   constructor (store: IdempotencyStore, { ttlMs, leaseMs }: { readonly ttlMs: number, readonly leaseMs: number }) {
     this.#store = store
@@ -59,19 +61,6 @@ export class Settlement {
     await this.#write('complete', key, token, log, Date.now() + this.#ttlMs, marks)
   }
 
-  /**
-   * `complete` without waiting for Redis' answer, where nothing waits on it: in queue mode, once the job
-   * is stored (the receiver) or finished (the worker), what keeps the handlers from running twice is the
-   * job itself, and the mark only turns a redelivery's claim into "duplicate" sooner. Commands on one
-   * connection run in order, so a claim of the same key from this process still finds it; a failed write is
-   * retried as `complete`'s is, and `flush` waits for the ones under way.
-   */
-  completeSoon (key: string, token: string, log: FastifyBaseLogger, marks?: JobMarks): void {
-    const write = this.complete(key, token, log, marks)
-    this.#underWay.add(write)
-    void write.finally(() => this.#underWay.delete(write))
-  }
-
   /** Frees the claim so that the next delivery runs the handlers. */
   async release (key: string, token: string, log: FastifyBaseLogger): Promise<void> {
     await this.#write('release', key, token, log, Date.now() + this.#leaseMs, undefined)
@@ -79,8 +68,8 @@ export class Settlement {
 
   /** One last try for every pending write (at shutdown, before the connection closes); the rest is logged. */
   async flush (): Promise<void> {
-    // the writes not awaited first: one that fails becomes pending, and is tried once more below
-    while (this.#underWay.size > 0) await Promise.all(this.#underWay)
+    // the writes under way first (a caller need not await one): one that fails becomes pending, and is tried once more below
+    if (this.#underWay > 0) await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
     const entries = [...this.#pending]
     for (const [, pending] of entries) clearTimeout(pending.timer)
     await Promise.all(entries.map(async ([key, pending]) => {
@@ -95,7 +84,9 @@ export class Settlement {
     }))
   }
 
+  /** Never rejects: a write that fails is retried, so a caller may leave it unawaited. */
   async #write (kind: Kind, key: string, token: string, log: FastifyBaseLogger, deadline: number, marks: JobMarks | undefined): Promise<void> {
+    this.#underWay++
     try {
       const landed = await this.#send(kind, key, token, marks)
       if (!landed) log.warn({ key }, LEASE_LOST)
@@ -104,6 +95,12 @@ export class Settlement {
         ? 'superai-callbacks: handlers ran but the store could not record it; retrying, and redeliveries are answered 409 meanwhile'
         : 'superai-callbacks: could not release the claim; retrying until its lease runs out')
       this.#schedule(key, { kind, token, marks, deadline, log, retries: 0, timer: undefined })
+    } finally {
+      if (--this.#underWay === 0 && this.#waiters.length > 0) {
+        const waiters = this.#waiters
+        this.#waiters = []
+        for (const resolve of waiters) resolve()
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq'
 import type { Observer } from '../observability.js'
-import { jobIdsOf } from './job-id.js'
+import { encodeJobId } from './job-id.js'
 import type { CallbackJobData, DeadLetter, ReplayResult, SuperaiDeadLetters, SuperaiQueue } from './types.js'
 
 /** Failed jobs are read in pages of this many, so a long list never arrives in one reply. */
@@ -56,13 +56,9 @@ export class DeadLetters implements SuperaiDeadLetters {
     return { replayed, missing }
   }
 
-  /** The job of `key`, under today's id or, for a job queued before an upgrade, the earlier one. */
+  /** The job of `key`. */
   async #jobOf (key: string): Promise<Job<CallbackJobData> | undefined> {
-    for (const id of jobIdsOf(key)) {
-      const job = await this.#queue.getJob(id) as Job<CallbackJobData> | undefined
-      if (job !== undefined) return job
-    }
-    return undefined
+    return await this.#queue.getJob(encodeJobId(key)) as Job<CallbackJobData> | undefined
   }
 
   async #failedJobs (): Promise<Array<Job<CallbackJobData>>> {

@@ -13,8 +13,6 @@ import { createHash } from 'node:crypto'
  *   of SHA-256 over the key. The exact key is in the job's data (`job.data.key`).
  */
 const HEAD = 'cb.'
-/** Ids made before the unreserved encoding: `cb_` + the key with "%" and ":" percent-encoded. */
-const LEGACY_HEAD = 'cb_'
 const DIGEST_MARK = '~~'
 const DIGEST_LENGTH = 22
 const MAX_JOB_ID_LENGTH = 100
@@ -50,9 +48,4 @@ export function encodeJobId (key: string): string {
   }
   if (id.length <= MAX_JOB_ID_LENGTH) return id
   return id.slice(0, cut) + DIGEST_MARK + digestOf(key)
-}
-
-/** The job ids a key may have in the queue: today's, and the one of versions before the unreserved encoding. */
-export function jobIdsOf (key: string): readonly [string, string] {
-  return [encodeJobId(key), LEGACY_HEAD + key.replace(/%/g, '%25').replace(/:/g, '%3A')]
 }

@@ -15,7 +15,7 @@ const MAX_STALLED_INTERVAL_MS = 30_000
 /** After a Redis error the worker tries again this soon (BullMQ's 15 s would leave callbacks waiting after an outage). */
 const RUN_RETRY_DELAY_MS = 1000
 
-interface CallbackWorkerParts {
+interface BullmqWorkerParts {
   readonly bullmq: Bullmq
   readonly pipeline: DeliveryPipeline
   /** A connection for the worker alone (BullMQ blocks on it); see `workerConnection`. */
@@ -45,23 +45,25 @@ export function workerConnection (client: Redis | Cluster): Redis | Cluster {
 
 /**
  * The queue adapter of the pipeline: a BullMQ Worker (not started: `run()` it once the handlers are
- * subscribed) whose processor runs `pipeline.process` and maps its outcome to the job's fate.
+ * subscribed) whose processor delivers each job's callback and maps the outcome to the job's fate.
  */
-export function createCallbackWorker (parts: CallbackWorkerParts): Worker<CallbackJobData> {
+export function createBullmqWorker (parts: BullmqWorkerParts): Worker<CallbackJobData> {
   const { bullmq, pipeline, options, leaseMs, observer, log } = parts
 
   const processor = async (job: Job<CallbackJobData>, token?: string): Promise<void> => {
     const { event, key } = job.data
     const attempt = job.attemptsMade + 1
-    const outcome = await pipeline.process(event, key, jobLog(log, job.id, attempt), attempt)
+    const runLog = jobLog(log, job.id, attempt)
+    const outcome = await pipeline.deliver({ event, key }, { source: 'queue', attempt }, runLog)
     switch (outcome.status) {
       case 'processed':
       case 'duplicate':
       case 'superseded':
-      case 'queued':
         return
       case 'rejected':
-        // verify refused it (the pipeline logged why): super.AI does not back this callback, so no retry can help
+        // verify refused it: super.AI does not back this callback, so no retry can help
+        runLog.warn({ ...logFieldsOf(event), code: outcome.error.code, statusCode: outcome.error.statusCode, reason: outcome.error.message, source: 'queue' },
+          'super.AI callback dropped by the queue worker, not retried: %s', outcome.error.message)
         return
       case 'inFlight':
         // another worker still holds the run claim (a stalled job taken over early): come back when it
@@ -71,7 +73,7 @@ export function createCallbackWorker (parts: CallbackWorkerParts): Worker<Callba
         throw new bullmq.DelayedError()
       default:
         // a handler failed, or the store or verify was unavailable: retried with backoff, then a dead letter
-        throw tryFailure(bullmq.Backoffs, { attempt, key, job }, causeOf(outcome), outcome.status === 'failed' ? outcome.cause : outcome.error)
+        throw tryFailure(bullmq.Backoffs, { attempt, key, job }, causeOf(outcome), outcome.status === 'failed' ? outcome.cause : 'error' in outcome ? outcome.error : undefined)
     }
   }
 

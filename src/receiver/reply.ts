@@ -4,10 +4,10 @@ import { codes, isCoded, type CodedError } from '../errors.js'
 import type { PipelineOutcome } from '../delivery/pipeline.js'
 
 /** Constant bodies: nothing to build per request. */
-const PROCESSED = Object.freeze({ ok: true, duplicate: false })
-const DUPLICATE = Object.freeze({ ok: true, duplicate: true })
-const QUEUED = Object.freeze({ ok: true, duplicate: false, queued: true })
-const SUPERSEDED = Object.freeze({ ok: true, duplicate: false, superseded: true })
+const PROCESSED_BODY = Object.freeze({ ok: true, duplicate: false })
+const DUPLICATE_BODY = Object.freeze({ ok: true, duplicate: true })
+const QUEUED_BODY = Object.freeze({ ok: true, duplicate: false, queued: true })
+const SUPERSEDED_BODY = Object.freeze({ ok: true, duplicate: false, superseded: true })
 
 /** What an error reply is built from: the plugin's coded errors, or a 4xx another plugin raised on purpose. */
 type ReplyError = Pick<CodedError, 'message' | 'statusCode'> & { readonly code: string }
@@ -52,10 +52,10 @@ export function sendError (reply: FastifyReply, err: ReplyError): FastifyReply {
 /** The response table (see the README's "Responses"), from the pipeline's outcome. */
 export function sendOutcome (reply: FastifyReply, outcome: PipelineOutcome): FastifyReply {
   switch (outcome.status) {
-    case 'processed': return reply.send(PROCESSED)
-    case 'duplicate': return reply.send(DUPLICATE)
-    case 'superseded': return reply.send(SUPERSEDED)
-    case 'queued': return reply.code(202).send(QUEUED)
+    case 'processed': return reply.send(PROCESSED_BODY)
+    case 'duplicate': return reply.send(DUPLICATE_BODY)
+    case 'superseded': return reply.send(SUPERSEDED_BODY)
+    case 'queued': return reply.code(202).send(QUEUED_BODY)
     case 'inFlight':
       reply.header('retry-after', String(outcome.retryAfter))
       return sendError(reply, new codes.FST_SUPERAI_IN_FLIGHT(outcome.retryAfter))

@@ -10,7 +10,7 @@ import { sendError, sendOutcome, toReplyError } from './reply.js'
 import { validatorCompiler } from './validator.js'
 import type { Guard } from './authenticate.js'
 import { checkSignature, requireSignatureHeader } from './signature-check.js'
-import type { SignatureVerifier } from '../signature/verify.js'
+import type { SignatureVerifier } from '../signature/ecdsa.js'
 
 /** The part of the resolved options the route reads. */
 interface RouteSettings {
@@ -19,8 +19,11 @@ interface RouteSettings {
   /** The checks run before the body is read. */
   readonly guard: Guard
   readonly routeConfig: Readonly<FastifyContextConfig>
-  /** super.AI's signature, checked after parsing and before anything else (the header's presence before the body is read). */
-  readonly signature: SignatureVerifier | undefined
+  /**
+   * The check of super.AI's signature: after the guard (`secret`, `allowFrom`) and parsing, before the schema
+   * (the header's presence before the body is read).
+   */
+  readonly signatureVerifier: SignatureVerifier | undefined
 }
 
 /** Whether `info` lines are written, so that none is built for nothing: pino answers; Fastify's no-op logger (`logger: false`) has no level. */
@@ -37,7 +40,7 @@ export function registerCallbackRoute (
   instance: FastifyInstance, options: RouteSettings, pipeline: DeliveryPipeline, observer: Observer,
   lifecycle: { readonly closing: boolean }
 ): void {
-  const { guard, signature } = options
+  const { guard, signatureVerifier: signature } = options
   const guarded = guard.allowList !== undefined || guard.secrets !== undefined
   const tokenInPath = guard.secrets !== undefined && guard.secretIn === 'path'
 
@@ -94,8 +97,12 @@ export function registerCallbackRoute (
         return sendError(reply, coded)
       },
       async handler (request, reply) {
-        const outcome = await pipeline.receive(request.body as CallbackBody | BatchCallbackBody, request.log, { source: 'http', request })
+        const outcome = await pipeline.deliver({ body: request.body as CallbackBody | BatchCallbackBody }, { source: 'http', request }, request.log)
         const { status, delivery } = outcome
+        if (status === 'rejected') {
+          const { code, statusCode, message } = outcome.error
+          request.log.warn({ ...(delivery === undefined ? {} : logFieldsOf(delivery.event)), code, statusCode, reason: message, source: 'http' }, 'super.AI callback refused: %s', message)
+        }
         if (delivery !== undefined && infoEnabled(request.log) && (status === 'processed' || status === 'duplicate' || status === 'queued' || status === 'inFlight' || status === 'superseded')) {
           const { event, key } = delivery
           const logged = { ...logFieldsOf(event), key }

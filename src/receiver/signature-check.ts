@@ -1,7 +1,7 @@
 import type { FastifyBodyParser, FastifyRequest } from 'fastify'
 import { codes } from '../errors.js'
 import { SIGNATURE_HEADER } from '../signature/sign.js'
-import type { SignatureVerifier } from '../signature/verify.js'
+import type { SignatureVerifier } from '../signature/ecdsa.js'
 
 /** Fastify's default JSON parser is callback-style: its `done` form of `FastifyBodyParser<string>`. */
 type StringParser = (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => void

@@ -211,7 +211,7 @@ export class Reconciler {
   }
 
   async #dispatch (event: SuperaiEvent, job: SuperaiJob, counts: Counts): Promise<void> {
-    const outcome = await this.#pipeline.reconcile(event, job, this.#log)
+    const outcome = await this.#pipeline.deliver({ event }, { source: 'reconcile', job }, this.#log)
     switch (outcome.status) {
       case 'processed':
       case 'queued':

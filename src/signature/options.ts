@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import { invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 import type { SignatureKey } from './sign.js'
-import { ecPublicKey, SignatureVerifier } from './verify.js'
+import { ecPublicKey, SignatureVerifier } from './ecdsa.js'
 
 /** Signed callbacks: check super.AI's `X-SuperAI-Webhook-Signature` before anything else happens to a callback. */
 export interface SignatureOptions {

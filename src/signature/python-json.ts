@@ -4,7 +4,7 @@
  * `": "` between items (or `","` and `":"`, the compact form), and every character outside printable ASCII
  * escaped as `\uXXXX` in lower-case hex (an astral character as its surrogate pair), as `ensure_ascii` does.
  *
- * Two entry points: `pythonJson` writes a JavaScript value (what the signer sends), `pythonJsonOfText`
+ * Two entry points: `pythonJson` writes a JavaScript value (what the signer sends), `pythonJsonFormsOfText`
  * re-writes a JSON text keeping each number exactly as it was written (what the verifier checks), because
  * Python's numbers are its own `repr` (`1.0`, `1e-07`, integers of any size) and a round trip through a
  * JavaScript number would change them.
@@ -127,18 +127,12 @@ const WORD = /true|false|null/y
 const SPACE = /[ \t\n\r]*/y
 
 /**
- * A JSON text re-written as `json.dumps(json.loads(text), sort_keys=True)` would write it, except that
- * each number keeps the exact text it had (Python's `repr` of the number, when super.AI wrote it). A key
- * given twice keeps its last value, as both `json.loads` and `JSON.parse` do. Returns `undefined` for a text
- * that is not JSON or is nested deeper than `MAX_DEPTH`; the work is linear in the text (plus the sorting).
+ * A JSON text re-written as `json.dumps(json.loads(text), sort_keys=True)` would write it, in both
+ * spacings, except that each number keeps the exact text it had (Python's `repr` of the number, when
+ * super.AI wrote it). A key given twice keeps its last value, as both `json.loads` and `JSON.parse` do.
+ * Returns `undefined` for a text that is not JSON or is nested deeper than `MAX_DEPTH`; the work is linear
+ * in the text (plus the sorting). Parsed once, written twice: the verifier tries both.
  */
-export function pythonJsonOfText (text: string, spacing: PythonJsonSpacing = 'spaced'): string | undefined {
-  const node = parseText(text)
-  if (node === undefined) return undefined
-  return writeNode(node, spacing === 'spaced' ? ', ' : ',', spacing === 'spaced' ? ': ' : ':')
-}
-
-/** Parsed once, written in both spacings: what the verifier needs. */
 export function pythonJsonFormsOfText (text: string): readonly [spaced: string, compact: string] | undefined {
   const node = parseText(text)
   if (node === undefined) return undefined

@@ -30,8 +30,8 @@ function batchConnectionWrites (connection: Redis): void {
  * segment) instead of one each: the first corks the socket, and the end of the turn (`setImmediate`)
  * uncorks it once the turn's I/O callbacks have run, after what the store flushes then. A
  * `process.nextTick` would only gather the commands of one callback, and each request arrives in its
- * own; measured, it saved nothing. What ioredis' auto-pipelining buys,
- * without its per-command pipeline. On a Cluster, every node connection, present and future.
+ * own. What ioredis' auto-pipelining buys, without its per-command pipeline. On a Cluster, every node
+ * connection, present and future. Only clients the plugin creates: a client passed in is never patched.
  */
 export function batchWrites (client: Redis | Cluster): void {
   if (!client.isCluster) {

@@ -42,7 +42,7 @@ export class MemoryStore implements IdempotencyStore {
       return { status: 'claimed' }
     }
     if (isProcessed(entry.value)) return { status: 'processed' }
-    return { status: 'in-flight', retryAfterMs: entry.expiresAt - this.#now() }
+    return { status: 'inFlight', retryAfterMs: entry.expiresAt - this.#now() }
   }
 
   async complete (key: string, token: string, ttlMs: number): Promise<boolean> {

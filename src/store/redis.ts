@@ -34,7 +34,7 @@ function claimResultOf (reply: unknown): ClaimResult {
   if (reply === -2) return CLAIMED
   if (reply === -1) return DONE
   // PTTL is -1 only for a key without expiry, which this store never writes; treat it as just expired
-  return { status: 'in-flight', retryAfterMs: Math.max(Number(reply), 0) }
+  return { status: 'inFlight', retryAfterMs: Math.max(Number(reply), 0) }
 }
 
 /** `claimAndRead`'s script answer: `{0, marks}` claimed, `{1}` processed, `{2, pttl}` in flight. */
@@ -42,7 +42,7 @@ function markedClaimResultOf (reply: unknown): MarkedClaimResult {
   const [status, value = 0] = reply as [number, number?]
   if (status === 0) return { status: 'claimed', marks: value }
   if (status === 1) return DONE
-  return { status: 'in-flight', retryAfterMs: Math.max(value, 0) }
+  return { status: 'inFlight', retryAfterMs: Math.max(value, 0) }
 }
 
 const isOne = (reply: unknown): boolean => reply === 1

@@ -2,7 +2,7 @@
 export type ClaimResult =
   | { readonly status: 'claimed' }
   /** Another delivery holds the claim; it expires in `retryAfterMs` unless that delivery settles first. */
-  | { readonly status: 'in-flight', readonly retryAfterMs: number }
+  | { readonly status: 'inFlight', readonly retryAfterMs: number }
   | { readonly status: 'processed' }
 
 /**
@@ -11,7 +11,7 @@ export type ClaimResult =
  */
 export type MarkedClaimResult =
   | { readonly status: 'claimed', readonly marks: number }
-  | { readonly status: 'in-flight', readonly retryAfterMs: number }
+  | { readonly status: 'inFlight', readonly retryAfterMs: number }
   | { readonly status: 'processed' }
 
 /**

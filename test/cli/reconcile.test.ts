@@ -8,7 +8,7 @@ const APP_ID = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
 interface ReconcileJson {
   readonly ok: boolean
   readonly dryRun: boolean
-  readonly summary: { listed: number, skipped: number, missed: number, queued: number, duplicate: number, failed: number, wouldDeliver: number }
+  readonly summary: { listed: number, skipped: number, missed: number, queued: number, accepted: number, duplicate: number, failed: number, wouldDeliver: number }
   readonly errors: ReadonlyArray<{ app: string, message: string }>
   readonly undocumentedStatuses: readonly string[]
 }
@@ -37,7 +37,7 @@ t.test('reconcile: --dry-run only lists; then the missed state changes are deliv
 
   const real = await runCli(args)
   t.equal(real.code, 0, real.stderr)
-  t.match(jsonOf<ReconcileJson>(real), { ok: true, dryRun: false, summary: { listed: 8, skipped: 2, missed: 4, duplicate: 2, queued: 0, failed: 0 } })
+  t.match(jsonOf<ReconcileJson>(real), { ok: true, dryRun: false, summary: { listed: 8, skipped: 2, missed: 4, duplicate: 2, queued: 0, accepted: 0, failed: 0 } })
   t.same([...receiver.runs.values()].filter((n) => n !== 1), [], 'no state change processed twice')
   t.equal(receiver.runs.size, 6)
   t.equal(receiver.bodies.filter((body) => body.reconciled === true).length, 4, 'the missed ones arrive marked reconciled')
@@ -59,4 +59,39 @@ t.test('reconcile: a refused API key exits 1 naming the project; a missing --app
   t.equal(usage.code, 2)
   t.match(usage.stderr, /missing --app/)
   t.equal(receiver.answers.total, 0)
+})
+
+t.test('reconcile against a queue-mode receiver: every 202 counted queued (text and --json), the rest duplicates, exit 0', async (t) => {
+  const api = await startFakeSuperai(t)
+  const receiver = await startReceiver(t, { queue: {} })
+  const jobs = Array.from({ length: 4 }, () => api.addJob({ appId: APP_ID, status: 'COMPLETED' }))
+  const args = ['reconcile', receiver.url, '--api-key', api.apiKey, '--app', APP_ID, '--since', '2h', '--base-url', api.baseUrl]
+  const first = await runCli([...args, '--json'])
+  t.equal(first.code, 0, first.stderr)
+  t.match(jsonOf<ReconcileJson>(first), { ok: true, summary: { listed: 4, missed: 0, queued: 4, accepted: 0, duplicate: 0, failed: 0 } })
+  t.equal(receiver.answers.queued, 4, 'what the receiver answered')
+  const again = await runCli(args)
+  t.equal(again.code, 0, again.stderr)
+  t.match(again.stdout, /│ duplicate +│ 4 +│/)
+  t.notMatch(again.stdout, /queued \(202\)/, 'nothing new to queue the second time')
+  t.equal(jobs.length, 4)
+})
+
+t.test('reconcile: a receiver answering another 2xx is counted accepted; one refusing is failed and exits 1', async (t) => {
+  const api = await startFakeSuperai(t)
+  api.addJob({ appId: APP_ID, status: 'COMPLETED' })
+  const Fastify = (await import('fastify')).default
+  const other = Fastify()
+  let answer = 204
+  other.post('/', async (_request, reply) => await reply.code(answer).send())
+  t.teardown(async () => { await other.close() })
+  const url = `${await other.listen({ port: 0, host: '127.0.0.1' })}/`
+  const args = ['reconcile', url, '--api-key', api.apiKey, '--app', APP_ID, '--base-url', api.baseUrl, '--json', '--retries', '0']
+  const accepted = await runCli(args)
+  t.equal(accepted.code, 0, accepted.stderr)
+  t.match(jsonOf<ReconcileJson>(accepted), { ok: true, summary: { listed: 1, accepted: 1, queued: 0, missed: 0, failed: 0 } })
+  answer = 422
+  const refused = await runCli(args)
+  t.equal(refused.code, 1)
+  t.match(jsonOf<ReconcileJson>(refused), { ok: false, summary: { listed: 1, accepted: 0, failed: 1 } })
 })

@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { test } from 'tap'
 import { Dispatcher } from '../../src/delivery/dispatcher.js'
-import { DeliveryPipeline, type Handoff, type PipelineSettings } from '../../src/delivery/pipeline.js'
+import { DeliveryPipeline, type PipelineSettings } from '../../src/delivery/pipeline.js'
+import { RunHandlers } from '../../src/delivery/run-handlers.js'
+import { QueueHandoff, runClaimKey, type Enqueue } from '../../src/queue/handoff.js'
 import { defaultIdempotencyKey } from '../../src/delivery/idempotency-key.js'
 import { DELIVERY_CHANNEL, HANDLE_CHANNEL, Observer, type DeliveryMessage } from '../../src/observability.js'
 import { MemoryStore } from '../../src/store/memory.js'
@@ -39,10 +41,12 @@ class FlakyStore implements IdempotencyStore {
   }
 }
 
-function build (store: IdempotencyStore, handoff?: Handoff) {
+/** A pipeline that runs the handlers, or with `enqueue` one that hands callbacks to a queue. */
+function build (store: IdempotencyStore, enqueue?: Enqueue, runOptions: Omit<ConstructorParameters<typeof RunHandlers>[0], 'dispatcher'> = {}) {
   const dispatcher = new Dispatcher()
   const observer = new Observer()
-  const pipeline = new DeliveryPipeline({ settings, store, dispatcher, observer, handoff })
+  const step = enqueue === undefined ? new RunHandlers({ dispatcher, ...runOptions }) : new QueueHandoff(enqueue)
+  const pipeline = new DeliveryPipeline({ settings, store, observer, step })
   return { dispatcher, observer, pipeline }
 }
 
@@ -53,11 +57,11 @@ test('processed, then duplicate; refused bodies are outcomes, never throws', asy
   let runs = 0
   dispatcher.on('job.completed', () => { runs++ })
   const callback = body()
-  t.equal((await pipeline.receive(callback, silent, http)).status, 'processed')
-  t.equal((await pipeline.receive(callback, silent, http)).status, 'duplicate')
+  t.equal((await pipeline.deliver({ body: callback }, http, silent)).status, 'processed')
+  t.equal((await pipeline.deliver({ body: callback }, http, silent)).status, 'duplicate')
   const unknown = await new DeliveryPipeline({
-    settings: { ...settings, unknownValues: 'reject' }, store: new MemoryStore(), dispatcher, observer
-  }).receive(body({ state: 'ARCHIVED' }), silent, http)
+    settings: { ...settings, unknownValues: 'reject' }, store: new MemoryStore(), observer, step: new RunHandlers({ dispatcher })
+  }).deliver({ body: body({ state: 'ARCHIVED' }) }, http, silent)
   t.match(unknown, { status: 'rejected', error: { code: 'FST_SUPERAI_UNKNOWN_VALUE', statusCode: 400 } })
   t.equal(runs, 1)
   t.match(observer.stats(), { received: 3, processed: 1, duplicate: 1, rejected: 1 })
@@ -70,14 +74,14 @@ test('a completion the store could not record is retried; redeliveries meanwhile
   dispatcher.on('callback', () => { runs++ })
   const callback = body()
   store.failComplete = 3
-  t.equal((await pipeline.receive(callback, silent, http)).status, 'processed', 'the handlers succeeded')
+  t.equal((await pipeline.deliver({ body: callback }, http, silent)).status, 'processed', 'the handlers succeeded')
   t.equal(pipeline.pendingSettlements, 1)
-  const meanwhile = await pipeline.receive(callback, silent, http)
+  const meanwhile = await pipeline.deliver({ body: callback }, http, silent)
   t.match(meanwhile, { status: 'inFlight', retryAfter: 1 })
   const deadline = Date.now() + 5000
   while (pipeline.pendingSettlements > 0 && Date.now() < deadline) await sleep(20)
   t.equal(pipeline.pendingSettlements, 0, 'the completion landed after the retries')
-  t.equal((await pipeline.receive(callback, silent, http)).status, 'duplicate')
+  t.equal((await pipeline.deliver({ body: callback }, http, silent)).status, 'duplicate')
   t.equal(runs, 1)
 })
 
@@ -88,11 +92,11 @@ test('a release the store could not take is retried, so the next delivery runs t
   dispatcher.on('callback', () => { if (++calls === 1) throw new Error('boom') })
   const callback = body()
   store.failRelease = 2
-  t.match(await pipeline.receive(callback, silent, http), { status: 'failed', error: { code: 'FST_SUPERAI_HANDLER_FAILED' } })
-  t.equal((await pipeline.receive(callback, silent, http)).status, 'inFlight', 'still claimed while the release is pending')
+  t.match(await pipeline.deliver({ body: callback }, http, silent), { status: 'failed', error: { code: 'FST_SUPERAI_HANDLER_FAILED' } })
+  t.equal((await pipeline.deliver({ body: callback }, http, silent)).status, 'inFlight', 'still claimed while the release is pending')
   const deadline = Date.now() + 5000
   while (pipeline.pendingSettlements > 0 && Date.now() < deadline) await sleep(20)
-  t.equal((await pipeline.receive(callback, silent, http)).status, 'processed')
+  t.equal((await pipeline.deliver({ body: callback }, http, silent)).status, 'processed')
   t.equal(calls, 2)
   t.match(observer.stats(), { failed: 1, inFlight: 1, processed: 1 })
 })
@@ -103,7 +107,7 @@ test('store down at claim: storeUnavailable, nothing runs', async (t) => {
   let runs = 0
   dispatcher.on('callback', () => { runs++ })
   store.down = true
-  t.match(await pipeline.receive(body(), silent, http), { status: 'storeUnavailable', error: { statusCode: 503 } })
+  t.match(await pipeline.deliver({ body: body() }, http, silent), { status: 'storeUnavailable', error: { statusCode: 503 } })
   t.equal(runs, 0)
   t.equal(observer.stats().storeUnavailable, 1)
 })
@@ -118,21 +122,23 @@ test('queue mode: handed off then stored; a failed hand-off releases the claim',
   let runs = 0
   dispatcher.on('callback', () => { runs++ })
   const callback = body()
-  t.equal((await pipeline.receive(callback, silent, http)).status, 'storeUnavailable')
-  t.equal((await pipeline.receive(callback, silent, http)).status, 'queued', 'the claim was released, so the next delivery stores it')
-  t.equal((await pipeline.receive(callback, silent, http)).status, 'duplicate')
+  t.equal((await pipeline.deliver({ body: callback }, http, silent)).status, 'storeUnavailable')
+  t.equal((await pipeline.deliver({ body: callback }, http, silent)).status, 'queued', 'the claim was released, so the next delivery stores it')
+  t.equal((await pipeline.deliver({ body: callback }, http, silent)).status, 'duplicate')
   t.equal(handed.length, 1)
   t.equal(runs, 0, 'the receiver runs no handler in queue mode')
 })
 
-test('process(): a worker run claims a key of its own, runs once, and gets the queue context', async (t) => {
-  const { dispatcher, pipeline } = build(new MemoryStore())
+test('a queue worker\'s run claims a key of its own, runs once, and gets the queue context', async (t) => {
+  const store = new MemoryStore()
+  const { dispatcher, pipeline } = build(store, undefined, { claimKeyOf: runClaimKey, awaitCompletion: false })
   const contexts: unknown[] = []
   dispatcher.on('callback', (_event, context) => { contexts.push(context.source === 'queue' ? context.attempt : 'http') })
   const event = { id: '1', uuid: '00000000-0000-4000-8000-000000000000', state: 'COMPLETED', action: 'RESOLVED' } as const
-  t.equal((await pipeline.process(event, 'test:k', silent, 2)).status, 'processed')
-  t.equal((await pipeline.process(event, 'test:k', silent, 3)).status, 'duplicate')
+  t.equal((await pipeline.deliver({ event, key: 'test:k' }, { source: 'queue', attempt: 2 }, silent)).status, 'processed')
+  t.equal((await pipeline.deliver({ event, key: 'test:k' }, { source: 'queue', attempt: 3 }, silent)).status, 'duplicate')
   t.same(contexts, [2])
+  t.same(await store.claim('test:k', 'receiver', 30_000), { status: 'claimed' }, 'the callback\'s own key is the receiver\'s, untouched')
 })
 
 test('diagnostics: one delivery message per delivery and a trace around each handler run', async (t) => {
@@ -153,8 +159,8 @@ test('diagnostics: one delivery message per delivery and a trace around each han
   tracing.subscribe(handlers)
   t.teardown(() => { diagnosticsChannel.unsubscribe(DELIVERY_CHANNEL, onMessage); tracing.unsubscribe(handlers) })
   const callback = body()
-  await pipeline.receive(callback, silent, http)
-  await pipeline.receive(callback, silent, http)
+  await pipeline.deliver({ body: callback }, http, silent)
+  await pipeline.deliver({ body: callback }, http, silent)
   t.match(messages, [
     { outcome: 'processed', uuid: callback.uuid, state: 'COMPLETED', action: 'RESOLVED', source: 'http', key: /^test:/ },
     { outcome: 'duplicate', source: 'http' }
@@ -167,7 +173,7 @@ test('drain waits for running deliveries', async (t) => {
   const { dispatcher, pipeline } = build(new MemoryStore())
   let finished = false
   dispatcher.on('callback', async () => { await sleep(100); finished = true })
-  const running = pipeline.receive(body(), silent, http)
+  const running = pipeline.deliver({ body: body() }, http, silent)
   await sleep(10)
   await pipeline.drain()
   t.ok(finished)
@@ -176,14 +182,14 @@ test('drain waits for running deliveries', async (t) => {
 
 test('queue mode: a redelivery racing the claim-then-enqueue waits for it and is a duplicate, in this process or another', async (t) => {
   const store = new MemoryStore()
-  const slowHandoff: Handoff = async () => { await sleep(50) }
+  const slowHandoff: Enqueue = async () => { await sleep(50) }
   const first = build(store, slowHandoff)
   const other = build(store, slowHandoff)
   const callback = body()
   const outcomes = await Promise.all([
-    first.pipeline.receive(callback, silent, http),
-    first.pipeline.receive(callback, silent, http),
-    other.pipeline.receive(callback, silent, http)
+    first.pipeline.deliver({ body: callback }, http, silent),
+    first.pipeline.deliver({ body: callback }, http, silent),
+    other.pipeline.deliver({ body: callback }, http, silent)
   ])
   t.same(outcomes.map((o) => o.status).sort(), ['duplicate', 'duplicate', 'queued'])
 })

@@ -23,11 +23,11 @@ function heldStore (): { store: IdempotencyStore, answer: () => void, completes:
   return { store, answer: () => { for (const resolve of held.splice(0)) resolve() }, completes: () => completes }
 }
 
-test('completeSoon sends the completion at once without waiting for it, and flush waits for it', async (t) => {
+test('a completion its caller does not await is sent at once, and flush waits for it', async (t) => {
   const { store, answer, completes } = heldStore()
   const settlement = new Settlement(store, { ttlMs: 60_000, leaseMs: 30_000 })
   t.same(await store.claim('k', 'token', 30_000), { status: 'claimed' })
-  settlement.completeSoon('k', 'token', silent)
+  void settlement.complete('k', 'token', silent)
   t.equal(completes(), 1, 'sent at once')
   let flushed = false
   const flushing = settlement.flush().then(() => { flushed = true })
@@ -38,7 +38,7 @@ test('completeSoon sends the completion at once without waiting for it, and flus
   t.same(await store.claim('k', 'other', 30_000), { status: 'processed' }, 'the key is marked processed')
 })
 
-test('a completeSoon that fails is retried like a completion, and the key answered in flight meanwhile', async (t) => {
+test('a completion not awaited that fails is retried, and the key answered in flight meanwhile', async (t) => {
   const inner = new MemoryStore()
   let failures = 1
   const store: IdempotencyStore = {
@@ -51,7 +51,7 @@ test('a completeSoon that fails is retried like a completion, and the key answer
   }
   const settlement = new Settlement(store, { ttlMs: 60_000, leaseMs: 30_000 })
   await inner.claim('k', 'token', 30_000)
-  settlement.completeSoon('k', 'token', silent)
+  void settlement.complete('k', 'token', silent)
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(settlement.isPending('k'), true, 'owed to the store')
   await settlement.flush()

@@ -6,6 +6,7 @@ import { test, type Test } from 'tap'
 import { Dispatcher, type HandlerContext } from '../../src/delivery/dispatcher.js'
 import { defaultIdempotencyKey, jobMarksKey, stateChangeKey } from '../../src/delivery/idempotency-key.js'
 import { DeliveryPipeline, type PipelineSettings } from '../../src/delivery/pipeline.js'
+import { RunHandlers } from '../../src/delivery/run-handlers.js'
 import { comesAfter, jobMarksOf, latestStateOf, stateKeysOf } from '../../src/delivery/supersession.js'
 import { JOB_STATES, type JobState } from '../../src/events.js'
 import { Observer } from '../../src/observability.js'
@@ -91,7 +92,7 @@ test('jobMarksOf, custom key: one marks key per job, a bit per state, as earlier
 function harness (store: IdempotencyStore, keyPrefix: string, idempotencyKey = defaultIdempotencyKey) {
   const settings: PipelineSettings = { keyPrefix, ttlMs: 60_000, leaseMs: 30_000, idempotencyKey, unknownValues: 'accept' }
   const dispatcher = new Dispatcher()
-  const pipeline = new DeliveryPipeline({ settings, store, dispatcher, observer: new Observer() })
+  const pipeline = new DeliveryPipeline({ settings, store, observer: new Observer(), step: new RunHandlers({ dispatcher }) })
   let fail = false
   let last: HandlerContext | undefined
   dispatcher.on('callback', (_event, context) => {
@@ -102,12 +103,12 @@ function harness (store: IdempotencyStore, keyPrefix: string, idempotencyKey = d
     async deliver (uuid: string, state: JobState, failing: boolean) {
       fail = failing
       last = undefined
-      const outcome = await pipeline.receive(callbackBody({ uuid, state }) as CallbackBody, silent, http)
+      const outcome = await pipeline.deliver({ body: callbackBody({ uuid, state }) as CallbackBody }, http, silent)
       return { status: outcome.status, context: last as HandlerContext | undefined }
     },
     async reconcile (event: SuperaiEvent, job: SuperaiJob) {
       last = undefined
-      const outcome = await pipeline.reconcile(event, job, silent)
+      const outcome = await pipeline.deliver({ event }, { source: 'reconcile', job }, silent)
       return { status: outcome.status, context: last as HandlerContext | undefined }
     }
   }

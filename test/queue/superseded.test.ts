@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { test } from 'tap'
 import { createSuperaiWorker, type HandlerContext } from '../../src/index.js'
-import { buildApp } from '../helpers/app.js'
+import { buildApp, warnLines } from '../helpers/app.js'
 import { REDIS_URL, callbackBody } from '../helpers/callbacks.js'
 import { removeQueueAtTeardown, uniqueQueue, waitFor } from '../helpers/queue.js'
 
@@ -36,8 +36,13 @@ test('queue mode: superseded is decided when the worker runs the job, not when i
 test('createSuperaiWorker with superseded: "skip": the job completes without running the handlers', async (t) => {
   const queue = uniqueQueue()
   removeQueueAtTeardown(t, queue)
-  const receiver = await buildApp(t, { queue: { ...queue, concurrency: 0 } })
+  // options that act only where jobs run, given where callbacks are received too: the receiver says so
+  const receiver = await buildApp(t, { queue: { ...queue, concurrency: 0 }, superseded: 'skip', verify: { apiKey: 'unused' } })
   await receiver.app.ready()
+  t.match(warnLines(receiver.logs), [
+    { msg: /"superseded: skip" has no effect .* set it on createSuperaiWorker/ },
+    { msg: /"verify" has no effect .* set it on createSuperaiWorker/ }
+  ])
   const worker = await createSuperaiWorker({ redis: REDIS_URL, keyPrefix: receiver.prefix, queue, superseded: 'skip' })
   t.teardown(async () => { await worker.close() })
   const ran: string[] = []

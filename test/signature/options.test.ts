@@ -12,9 +12,9 @@ const ed25519 = generateKeyPairSync('ed25519')
 
 test('EC public keys are accepted as a PEM, a Buffer, a KeyObject, another curve, or a list of them', async (t) => {
   for (const publicKey of [ec.publicPem, Buffer.from(ec.publicPem), ec.publicKey, ecKeyPair('P-384').publicPem, [ec.publicPem, ecKeyPair().publicKey]]) {
-    t.ok(resolveOptions({ signature: { publicKey } }).signature, 'resolved to a verifier')
+    t.ok(resolveOptions({ signature: { publicKey } }).signatureVerifier, 'resolved to a verifier')
   }
-  t.equal(resolveOptions({}).signature, undefined, 'no option, no check')
+  t.equal(resolveOptions({}).signatureVerifier, undefined, 'no option, no check')
 })
 
 test('anything but an EC public key fails register, naming signature and never quoting the key', async (t) => {

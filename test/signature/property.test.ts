@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { test } from 'tap'
 import { signCallback } from '../../src/index.js'
 import { pythonJson, pythonNumber, pythonString } from '../../src/signature/python-json.js'
-import { SignatureVerifier } from '../../src/signature/verify.js'
+import { SignatureVerifier } from '../../src/signature/ecdsa.js'
 import { ecKeyPair, signatureOf } from '../helpers/signing.js'
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }

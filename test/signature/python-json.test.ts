@@ -1,5 +1,6 @@
 import { test } from 'tap'
-import { MAX_DEPTH, compareCodePoints, pythonJson, pythonJsonFormsOfText, pythonJsonOfText, pythonNumber, pythonString } from '../../src/signature/python-json.js'
+import { MAX_DEPTH, compareCodePoints, pythonJson, pythonJsonFormsOfText, pythonNumber, pythonString } from '../../src/signature/python-json.js'
+import { pythonJsonOfText } from '../helpers/signing.js'
 
 test('strings: printable ASCII as is, the short escapes, everything else \\uXXXX in lower-case hex, astral as surrogate pairs', async (t) => {
   t.equal(pythonString('plain ~ text'), '"plain ~ text"')

@@ -22,7 +22,7 @@ test('expired keys are dropped when touched, on an injected clock', async (t) =>
   t.same(await store.claim('a', 'u', 1000), { status: 'processed' })
   now = 5000
   t.same(await store.claim('a', 'u', 1000), { status: 'claimed' })
-  t.same(await store.claim('a', 'v', 1000), { status: 'in-flight', retryAfterMs: 1000 })
+  t.same(await store.claim('a', 'v', 1000), { status: 'inFlight', retryAfterMs: 1000 })
 })
 
 test('its options are validated with the coded error naming the option', async (t) => {

@@ -60,7 +60,7 @@ async function runInOneTurn (store: RedisStore, prefix: string, ops: readonly Op
     }
   })
   return (await Promise.all(answers)).map((answer) =>
-    typeof answer === 'object' && answer.status === 'in-flight' ? { ...answer, retryAfterMs: Math.round(answer.retryAfterMs / 1000) } : answer)
+    typeof answer === 'object' && answer.status === 'inFlight' ? { ...answer, retryAfterMs: Math.round(answer.retryAfterMs / 1000) } : answer)
 }
 
 test('the operations of one turn go as one script call, and each answers as it would alone, in the order called', async (t) => {
@@ -136,7 +136,7 @@ test('more operations than one call takes: several calls, every answer in order'
   const answers = await Promise.all(claims)
   t.same(log.filter((entry) => entry === 'send evalsha').length, 3, '600 operations: 256 + 256 + 88')
   t.same(answers.slice(0, 300), Array(300).fill({ status: 'claimed' }), 'the first claim of each key wins')
-  t.ok(answers.slice(300).every((answer) => answer.status === 'in-flight'), 'the second one, in the same turn, finds it in flight')
+  t.ok(answers.slice(300).every((answer) => answer.status === 'inFlight'), 'the second one, in the same turn, finds it in flight')
 })
 
 test('a server that lost its scripts (restarted): the batch is sent again as EVAL, and answers', async (t) => {

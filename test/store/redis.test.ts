@@ -47,7 +47,7 @@ async function lifecycle (t: Test, store: RedisStore, prefix: string): Promise<v
     const key = `${prefix}${i}`
     t.same(await store.claim(key, 'a', 5000), { status: 'claimed' })
     const busy = await store.claim(key, 'b', 5000)
-    t.ok(busy.status === 'in-flight' && busy.retryAfterMs > 4000, 'in flight with the remaining lease')
+    t.ok(busy.status === 'inFlight' && busy.retryAfterMs > 4000, 'in flight with the remaining lease')
     t.equal(await store.complete(key, 'b', 5000), false, 'only the owner completes')
     t.equal(await store.release(key, 'b'), false, 'only the owner releases')
     if (i % 2 === 0) {
@@ -74,7 +74,7 @@ test('RedisStore.create claims with one native SET on Redis >= 7, and reads the 
   await store.claim(`${prefix}busy`, 'a', 5000)
   counts.clear()
   const busy = await store.claim(`${prefix}busy`, 'b', 5000)
-  t.equal(busy.status, 'in-flight')
+  t.equal(busy.status, 'inFlight')
   t.same(Object.fromEntries(counts), { set: 1, evalsha: 1 }, 'in flight: the script reads the lease')
 })
 

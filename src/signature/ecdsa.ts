@@ -36,7 +36,7 @@ export function ecPublicKey (key: SignatureKey): KeyObject | string {
 }
 
 /**
- * Checks super.AI's `X-SuperAI-Webhook-Signature` (see docs/security.md, "Signed callbacks"). super.AI's
+ * Checks super.AI's `X-SuperAI-Webhook-Signature`. super.AI's
  * page fixes ECDSA with SHA-256 over the payload with sorted keys, but neither how the header encodes the
  * bytes nor the whitespace of the serialisation; so a signature passes when, with any of the keys, it
  * verifies

@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { MAX_SIGNATURE_HEADER_LENGTH, SignatureVerifier, ecPublicKey } from '../../src/signature/verify.js'
+import { MAX_SIGNATURE_HEADER_LENGTH, SignatureVerifier, ecPublicKey } from '../../src/signature/ecdsa.js'
 import { ecKeyPair, signatureOf } from '../helpers/signing.js'
 
 const body = '{"action": "RESOLVED", "id": "1", "state": "COMPLETED", "uuid": "5f0c3c1e-8a4b-4f7e-9a56-2d1b7c9e0f11"}'

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { createSuperaiClient, isSuperaiApiError, type SuperaiClient } from '../client/client.js'
 import type { SuperaiBatch, SuperaiJob } from '../client/api-schema.js'
-import { codes } from '../errors.js'
+import { codes, type CodedError } from '../errors.js'
 import { lifecyclePosition } from '../events.js'
 import { normalizeStatus } from './normalize.js'
 import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schema.js'
@@ -20,13 +20,22 @@ export interface VerifyOptions {
   readonly appIds?: readonly string[]
 }
 
+/** The codes of a verification that may yet pass (the API behind the callback, or unreachable): the sender retries. */
+const RETRYABLE: ReadonlySet<string> = new Set<keyof typeof codes>(['FST_SUPERAI_VERIFY_UNAVAILABLE', 'FST_SUPERAI_VERIFY_API_BEHIND'])
+
+/** How a failed verification ends a delivery: refused for good, or unavailable for now. */
+export function verifyFailureOf (error: CodedError): 'rejected' | 'verifyUnavailable' {
+  return RETRYABLE.has(error.code) ? 'verifyUnavailable' : 'rejected'
+}
+
 /** What super.AI itself says about a callback's job or batch, for the handlers' context. */
 export type Verified =
   | { readonly job: SuperaiJob, readonly batch?: undefined }
   | { readonly job?: undefined, readonly batch: SuperaiBatch | undefined }
 
 /**
- * Checks a callback against what the super.AI API reports, since super.AI does not sign its callbacks:
+ * Checks a callback against what the super.AI API reports (the `verify` option; a signature, where the
+ * callback carries one, proves who sent it, this proves that the job really is in that state):
  * a job callback against its job (`GET {baseUrl}/jobs/{uuid}`) along the lifecycle of events.ts, a batch
  * callback against its batch (`GET {baseUrl}/apps/{appId}/batches/{entityId}`). Refuses for good (422) only what
  * can never turn into an acceptance; what may yet (the API behind the callback, the API unreachable) is a
