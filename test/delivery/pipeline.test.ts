@@ -138,7 +138,9 @@ test('a queue worker\'s run claims a key of its own, runs once, and gets the que
   t.equal((await pipeline.deliver({ event, key: 'test:k' }, { source: 'queue', attempt: 2 }, silent)).status, 'processed')
   t.equal((await pipeline.deliver({ event, key: 'test:k' }, { source: 'queue', attempt: 3 }, silent)).status, 'duplicate')
   t.same(contexts, [2])
-  t.same(await store.claim('test:k', 'receiver', 30_000), { status: 'claimed' }, 'the callback\'s own key is the receiver\'s, untouched')
+  // a state change's run records its state in the callback's own key (what supersession and waits read)
+  t.same(await store.claim('test:k', 'receiver', 30_000), { status: 'processed' }, 'the callback\'s own key holds the state as handled')
+  t.same(await store.claim('test:k:run', 'worker', 30_000), { status: 'processed' }, 'and the run claim is processed')
 })
 
 test('diagnostics: one delivery message per delivery and a trace around each handler run', async (t) => {
