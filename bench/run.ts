@@ -81,10 +81,6 @@ const CONTENDERS: readonly Contender[] = [
   // diagnostics: the plugin with one part of its store taken out, to show what that part costs
   diagnostic('unmarked', 'plugu', 'no job marks (the store without `claimAndRead`/`completeAndMark`)', 'unmarked'),
   diagnostic('unbatched', 'plugb', 'store operations sent one by one (`RedisStore` `batch: false`)', 'unbatched'),
-  // the Redis cork taken out (a client handed over as `redis` is not corked), beside op-batch: what the cork still buys
-  option('uncorked', 'plugc', 'diagnostic: writes not corked (`store/batch-writes.ts` off), op-batch on', {},
-    { server: 'plugin-uncorked', group: 'diagnostic', workloads: ['unique', 'redeliveries'] }),
-  { name: 'plugin-queue-uncorked', code: 'plugk', label: 'diagnostic: queue mode, receiving, writes not corked (`store/batch-writes.ts` off)', dedupe: true, redis: true, group: 'queue', server: 'plugin-uncorked', env: { BENCH_UNCORKED_QUEUE: '1' }, workloads: ['unique', 'redeliveries'] }
 ]
 
 /** Queue mode, draining: each a worker process of its own emptying a queue the harness filled (workload (e)). */

@@ -13,7 +13,6 @@
  */
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
-import { batchWrites } from '../src/store/batch-writes.js'
 import { RedisStore } from '../src/store/redis.js'
 import { startRedisServer } from '../test/helpers/redis-server.js'
 
@@ -26,7 +25,6 @@ const CONCURRENCY = 50
 const teardowns: Array<() => Promise<void>> = []
 const server = await startRedisServer((fn) => { teardowns.push(fn) })
 const client = new Redis(server.url)
-batchWrites(client)
 const store = await RedisStore.create(client)
 
 const cpuSeconds = (info: string): number =>

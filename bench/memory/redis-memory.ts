@@ -11,7 +11,6 @@ import { Redis } from 'ioredis'
 import { RedisStore, defaultIdempotencyKey, type SuperaiEvent } from '../../src/index.js'
 import { jobMarksOf } from '../../src/delivery/supersession.js'
 import { DEFAULTS } from '../../src/options.js'
-import { batchWrites } from '../../src/store/batch-writes.js'
 import { CLIENT_DEFAULTS } from '../../src/store/redis-defaults.js'
 import { deleteKeys, memoryUsage, usedMemory } from '../lib/redis.js'
 
@@ -38,7 +37,6 @@ export async function measureRedisMemory (redisUrl: string, runPrefix: string, c
   const started = performance.now()
   // the plugin's own client settings and store: batched writes, the claim the server supports
   const redis = new Redis(redisUrl, { ...CLIENT_DEFAULTS, commandTimeout: undefined, lazyConnect: true })
-  batchWrites(redis)
   const prefix = `${`${runPrefix}mem`.padEnd(DEFAULTS.keyPrefix.length - 1, '_')}:`
   if (prefix.length !== DEFAULTS.keyPrefix.length) {
     throw new Error(`run prefix "${runPrefix}" is too long for a key prefix of ${DEFAULTS.keyPrefix.length} characters`)

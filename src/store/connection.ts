@@ -1,7 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import { invalid } from '../validate.js'
-import { batchWrites } from './batch-writes.js'
 import type { RedisClusterConfig, RedisSentinelOptions } from './redis-config.js'
 import { CONNECT_TIMEOUT_MS, clientSettings, clusterSettings } from './redis-defaults.js'
 
@@ -71,12 +70,8 @@ export async function connectRedisSentinel (options: RedisSentinelOptions, log: 
   return await connectOwned(client, settings.connectTimeout ?? CONNECT_TIMEOUT_MS, log)
 }
 
-/**
- * Connects a client of ours within its connect timeout, or disconnects it and fails naming `redis`; its
- * writes are batched (auto-pipelining is off in every default).
- */
+/** Connects a client of ours within its connect timeout, or disconnects it and fails naming `redis`. */
 async function connectOwned (client: Redis | Cluster, timeoutMs: number, log: FastifyBaseLogger): Promise<RedisConnection> {
-  batchWrites(client)
   let lastError: Error | undefined
   const remember = (err: Error): void => { lastError = err }
   client.on('error', remember)

@@ -1,5 +1,3 @@
-import { atEndOfTurn } from './end-of-turn.js'
-
 /** At most this many operations per script call: a call holds Redis for all of them (about a microsecond each). */
 const MAX_OPS_PER_CALL = 256
 
@@ -38,7 +36,8 @@ export class OpBatch {
   /** Queues an operation for the end of this turn: its answer, parsed from its entry, or what `alone` answers. */
   run<T> (code: string, keys: readonly string[], args: ReadonlyArray<string | number>, parse: (reply: unknown) => T, alone: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (this.#ops.length === 0) atEndOfTurn('flush', this.#flush)
+      // once the turn's I/O callbacks have run, so that the operations of many requests gather
+      if (this.#ops.length === 0) setImmediate(this.#flush)
       this.#ops.push({ code, keys, args, parse, alone, resolve: resolve as (value: unknown) => void, reject })
     })
   }

@@ -6,7 +6,8 @@ export const CONNECT_TIMEOUT_MS = 5000
 /**
  * Defaults for a client the plugin creates: a command fails at once while Redis is unreachable (the
  * route answers 503 and super.AI retries) instead of waiting in ioredis' offline queue. No
- * auto-pipelining: it costs a pipeline and its promises per command; `batchWrites` shares the writes.
+ * auto-pipelining: it costs a pipeline and its promises per command, where the store already sends a
+ * turn's operations as one script call.
  */
 export const CLIENT_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
   enableAutoPipelining: false,

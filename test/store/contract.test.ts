@@ -1,7 +1,6 @@
 import { test } from 'tap'
 import { Redis } from 'ioredis'
 import { MemoryStore, RedisStore } from '../../src/index.js'
-import { batchWrites } from '../../src/store/batch-writes.js'
 import { CLIENT_DEFAULTS } from '../../src/store/redis-defaults.js'
 import { REDIS_URL, deleteUnder, testRedis, uniquePrefix } from '../helpers/callbacks.js'
 import { storeContract } from '../helpers/store-contract.js'
@@ -23,7 +22,6 @@ test('redis-script: store contract (the Lua claim, as on a server before 7.0, ov
 test('redis-native: store contract (SET NX GET, over a client made as the plugin makes its own)', async (t) => {
   const prefix = uniquePrefix('contract-redis-native')
   const redis = new Redis(REDIS_URL, { ...CLIENT_DEFAULTS, lazyConnect: true })
-  batchWrites(redis)
   await redis.connect()
   t.teardown(async () => {
     await deleteUnder(redis, prefix)

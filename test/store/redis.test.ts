@@ -7,7 +7,6 @@ import { test, type Test } from 'tap'
 import { Cluster, Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import { RedisStore, type RedisStoreOptions } from '../../src/index.js'
-import { batchWrites } from '../../src/store/batch-writes.js'
 import { connectRedis } from '../../src/store/connection.js'
 import { CLIENT_DEFAULTS } from '../../src/store/redis-defaults.js'
 import { REDIS_URL, deleteUnder, uniquePrefix } from '../helpers/callbacks.js'
@@ -138,32 +137,18 @@ test('scripts are sent by digest and loaded with EVAL when the server lacks them
   t.same(Object.fromEntries(counts), { set: 2, evalsha: 2, eval: 1 }, 'release loaded once, complete cached')
 })
 
-test('batchWrites: the commands of one event-loop turn leave in one socket write, and all are answered', async (t) => {
-  const prefix = uniquePrefix('batch')
+test('a created client is ioredis as shipped: no auto-pipelining, no command path of ours patched in', async (t) => {
+  const prefix = uniquePrefix('plain')
   const redis = await pluginClient(t, prefix)
   t.equal(redis.options.enableAutoPipelining, false, 'no auto-pipelining on a created client')
-  const socket = redis.stream
-  const writev = socket._writev?.bind(socket)
-  let writes = 0
-  socket._writev = (chunks, callback) => {
-    writes++
-    writev?.(chunks, callback)
-  }
+  t.equal(redis.sendCommand, Redis.prototype.sendCommand, 'sendCommand is ioredis\' own')
+  t.equal(redis.stream.writableCorked, 0)
   const replies = Array.from({ length: 20 }, (_, i) => redis.set(`${prefix}${i}`, String(i), 'PX', 5000))
-  t.equal(socket.writableCorked, 1, 'corked after the first command of the turn')
-  await new Promise((resolve) => { process.nextTick(resolve) })
-  t.equal(socket.writableCorked, 1, 'still corked after the tick: commands of other I/O callbacks join')
-  await new Promise((resolve) => { setImmediate(resolve) })
-  t.equal(socket.writableCorked, 0, 'uncorked once the turn\'s I/O callbacks have run')
+  t.equal(redis.stream.writableCorked, 0, 'nothing corks the socket')
   t.same(await Promise.all(replies), Array(20).fill('OK'))
-  t.equal(writes, 1, 'one vectored write for the 20 commands')
-  t.equal(await redis.get(`${prefix}7`), '7')
-  batchWrites(redis)
-  redis.set(`${prefix}again`, '1', 'PX', 5000).catch(() => {})
-  t.equal(socket.writableCorked, 1, 'batching twice does not cork twice')
 })
 
-await testNeeding(OPENSSL, 'batchWrites over TLS (rediss://)', async (t) => {
+await testNeeding(OPENSSL, 'RedisStore over TLS (rediss://)', async (t) => {
   const tls = await tlsServer(t)
   if (typeof tls === 'string') {
     skipOrFail(t, tls)
@@ -175,13 +160,12 @@ await testNeeding(OPENSSL, 'batchWrites over TLS (rediss://)', async (t) => {
   const store = await RedisStore.create(redis)
   const replies = Array.from({ length: 10 }, (_, i) => store.claim(`tls:${i}`, 'a', 5000))
   const direct = redis.set('tls:direct', '1', 'PX', 5000)
-  t.equal(redis.stream.writableCorked, 1, 'the TLS socket is corked for the turn')
   t.same(await Promise.all(replies), Array(10).fill({ status: 'claimed' }), 'the turn\'s claims, one batch call')
   t.equal(await direct, 'OK')
   await lifecycle(t, store, 'tls:life:')
 })
 
-test('batchWrites and both claims on a Redis Cluster (3 masters), on every node connection', async (t) => {
+test('both claims on a Redis Cluster (3 masters), and commands to every node in one turn', async (t) => {
   const { nodes: startup } = await startRedisCluster(t.teardown.bind(t))
   const cluster = new Cluster(startup.map(({ host, port }) => ({ host, port })), {
     enableAutoPipelining: false,
@@ -189,7 +173,6 @@ test('batchWrites and both claims on a Redis Cluster (3 masters), on every node 
     lazyConnect: true,
     redisOptions: { ...CLIENT_DEFAULTS }
   })
-  batchWrites(cluster)
   t.teardown(async () => { await cluster.quit() })
   await cluster.connect()
   const native = await RedisStore.create(cluster)
@@ -207,11 +190,8 @@ test('batchWrites and both claims on a Redis Cluster (3 masters), on every node 
 
   const nodes = cluster.nodes('master')
   t.equal(nodes.length, 3)
-  // keys on every node in one turn: each node's socket is corked until the turn ends
   const replies = Array.from({ length: 30 }, (_, i) => cluster.set(`cluster:batch:${i}`, '1', 'PX', 5000))
-  t.same(nodes.map((node) => node.stream.writableCorked), [1, 1, 1])
   t.same(await Promise.all(replies), Array(30).fill('OK'))
-  t.same(nodes.map((node) => node.stream.writableCorked), [0, 0, 0])
 })
 
 /** A TLS-only redis-server with a fresh self-signed certificate; or what is missing to start one. */
