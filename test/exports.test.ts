@@ -37,7 +37,7 @@ test('the public type exports are exactly these', async (t) => {
     'IdempotencyStore', 'JobAction', 'JobEventName', 'JobState', 'JobStatus', 'ListJobsQuery', 'MarkedClaimResult', 'MemoryStoreOptions', 'MethodName',
     'QueueHandlerContext', 'ReconcileHandlerContext', 'ReconcileSummary', 'RedisClusterConfig', 'RedisSentinelOptions',
     'RedisStoreOptions', 'ReplayResult', 'SecretLocation', 'SignatureKey', 'SignatureOptions', 'SignedCallback', 'StateEventName', 'SubmitJobsRequest', 'SuperaiApiError',
-    'SuperaiApiErrorDetails', 'SuperaiBatch', 'SuperaiCallback', 'SuperaiCallbacksOptions', 'SuperaiClient', 'SuperaiClientOptions',
+    'SuperaiApiErrorDetails', 'SuperaiApiOptions', 'SuperaiBatch', 'SuperaiCallback', 'SuperaiCallbacksOptions', 'SuperaiClient', 'SuperaiClientOptions',
     'SuperaiDeadLetters', 'SuperaiDecorator', 'SuperaiErrorCode', 'SuperaiEvent', 'SuperaiHandler', 'SuperaiJob', 'SuperaiJobInput',
     'SuperaiJobList', 'SuperaiQueue', 'SuperaiQueueOptions', 'SuperaiReconcileOptions', 'SuperaiRequestOptions', 'SuperaiStats',
     'SuperaiSubmitJobsResult', 'SuperaiSubscriptions', 'SuperaiWorker', 'SuperaiWorkerOptions', 'UnknownValue', 'Unsubscribe',
