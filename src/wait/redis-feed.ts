@@ -63,12 +63,15 @@ export class RedisStateFeed implements StateChangeFeed {
   async close (): Promise<void> {
     const client = this.#client
     this.#client = undefined
-    if (client === undefined) return
+    if (client === undefined || client.status === 'end') return
+    // quit() answers before the socket closes: close() resolves once it has
+    const ended = new Promise<void>((resolve) => { client.once('end', () => { resolve() }) })
     try {
       await client.quit()
     } catch {
       client.disconnect()
     }
+    await ended
   }
 
   #connection (): Redis | Cluster {
