@@ -1,3 +1,4 @@
+import { retrying } from '../client/retry.js'
 import { codes } from '../errors.js'
 import { isJobState, JOB_STATES, type JobState } from '../events.js'
 import { describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
@@ -99,6 +100,8 @@ export class JobWaiters {
   readonly #makeFeed: JobWaitersOptions['feed']
   #feed: StateChangeFeed | undefined
   #closed = false
+  /** Ends the rechecks' waits between attempts on close. */
+  readonly #closing = new AbortController()
 
   constructor (options: JobWaitersOptions = {}) {
     this.#processedStates = options.processedStates
@@ -130,6 +133,7 @@ export class JobWaiters {
   /** Rejects every pending wait with `FST_SUPERAI_WAIT_CLOSED` and closes the feed; later waits reject at once. */
   async close (): Promise<void> {
     this.#closed = true
+    this.#closing.abort()
     for (const waiters of [...this.#byJob.values()]) {
       for (const waiter of [...waiters]) this.#settle(waiter, () => { waiter.reject(new codes.FST_SUPERAI_WAIT_CLOSED(waiter.uuid)) })
     }
@@ -168,22 +172,37 @@ export class JobWaiters {
   /** Resolves `waiter` when the store already holds one of its states. */
   async #check (waiter: Waiter): Promise<void> {
     if (this.#processedStates === undefined || !this.#isPending(waiter)) return
-    for (const state of await this.#processedStates(waiter.uuid)) {
-      if (waiter.states.has(state) && isJobState(state)) {
-        this.#settle(waiter, () => { waiter.resolve({ uuid: waiter.uuid, state }) })
-        return
-      }
+    this.#resolveFrom(await this.#processedStates(waiter.uuid), [waiter])
+  }
+
+  /** Resolves each of `waiters` still pending whose states `processed` holds. */
+  #resolveFrom (processed: Iterable<string>, waiters: Iterable<Waiter>): void {
+    const states = [...processed].filter(isJobState)
+    for (const waiter of waiters) {
+      const state = states.find((processedState) => waiter.states.has(processedState))
+      if (state !== undefined) this.#settle(waiter, () => { waiter.resolve({ uuid: waiter.uuid, state }) })
     }
   }
 
-  /** After the feed reconnected: a state change published while it was away is read from the store. */
+  /**
+   * After the feed reconnected: a state change published while it was away is read from the store, one
+   * read per job. The store's own connection may come back a moment later, so a failed read is tried
+   * again through the client's retry loop while the job has waiters; after that its waiters wait on.
+   */
   #recheckAll (): void {
-    for (const waiters of this.#byJob.values()) {
-      for (const waiter of waiters) {
-        this.#check(waiter).catch(() => {
-          // still unreachable: the waiter keeps waiting for the feed or its timeout
-        })
-      }
+    const read = this.#processedStates
+    if (read === undefined) return
+    for (const uuid of this.#byJob.keys()) {
+      void retrying(async () => {
+        const waiters = this.#byJob.get(uuid)
+        if (waiters === undefined) return { result: undefined, retryable: false }
+        try {
+          this.#resolveFrom(await read(uuid), [...waiters])
+          return { result: undefined, retryable: false }
+        } catch {
+          return { result: undefined, retryable: this.#byJob.has(uuid) }
+        }
+      }, { retries: 8, baseDelay: 100, maxDelay: 2000, longRetryAfter: 'shorten', signal: this.#closing.signal })
     }
   }
 

@@ -7,6 +7,7 @@ import { RedisStateFeed, processedChannel, subscriberOf } from '../../src/wait/r
 import { clientSettings } from '../../src/store/redis-defaults.js'
 import { REDIS_URL, cleanUpAtTeardown, uniquePrefix } from '../helpers/callbacks.js'
 import { waitFor as eventually } from '../helpers/queue.js'
+import { ask, startRedisServer } from '../helpers/redis-server.js'
 
 const quiet = { warn: () => {} } as unknown as FastifyBaseLogger
 
@@ -97,4 +98,43 @@ test('submit, then wait: a state processed before the wait is read from the stor
   await redis.sadd(marks(uuid), 'COMPLETED')
   await redis.publish(processedChannel(keyPrefix, uuid), 'COMPLETED')
   t.same(await a.waiters.waitFor(uuid, { timeout: 2000 }), { uuid, state: 'COMPLETED' }, 'the publication before the wait was missed; the store was not')
+})
+
+test('after the subscription connection comes back, what was processed meanwhile is read from the store', async (t) => {
+  // a private server: the test drops its pub/sub connections
+  const server = await startRedisServer(t.teardown.bind(t))
+  const keyPrefix = uniquePrefix('wait-feed')
+  const store = new Redis(server.url, clientSettings({}))
+  store.on('error', () => {})
+  await store.connect()
+  const marks = (uuid: string): string => `${keyPrefix}marks:${uuid}`
+  const opened: Array<Redis | Cluster> = []
+  let rechecks = 0
+  let reads = 0
+  const waiters = new JobWaiters({
+    processedStates: async (uuid) => { const states = await store.smembers(marks(uuid)); reads++; return states },
+    feed: (notify, recheck) => new RedisStateFeed({
+      open: () => { const client = subscriberOf(store); opened.push(client); return client },
+      keyPrefix,
+      notify,
+      recheck: () => { rechecks++; recheck() },
+      log: quiet
+    })
+  })
+  t.teardown(async () => {
+    await waiters.close()
+    store.disconnect()
+  })
+  const uuid = randomUUID()
+  const wait = waiters.waitFor(uuid, { timeout: 5000 })
+  // subscribed, and the store read once after subscribing
+  t.ok(await eventually(() => reads === 1))
+  // processed while the subscription connection was down: the mark is written, its publication reached no
+  // one (none is sent); then the connection drops and ioredis reconnects it (this private server's only
+  // subscriber connection is the feed's)
+  await ask(server.port, 'SADD', marks(uuid), 'COMPLETED')
+  t.equal(await ask(server.port, 'CLIENT', 'KILL', 'TYPE', 'pubsub'), 1)
+  t.same(await wait, { uuid, state: 'COMPLETED' })
+  t.ok(rechecks >= 1, 'a recheck after the reconnection')
+  t.equal(opened.length, 1, 'ioredis reconnected the same connection')
 })
