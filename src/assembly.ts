@@ -9,6 +9,8 @@ import { loadBullmq } from './queue/bullmq.js'
 import { openQueueSide, openWorkerSide, type QueueSide } from './queue/queue-mode.js'
 import { Reconciler, scheduleStoreOf } from './reconcile/reconciler.js'
 import { openStore } from './store/open-store.js'
+import { openApiClient } from './client/api-option.js'
+import type { SuperaiClient } from './client/client.js'
 
 /** The parts behind both front ends (the plugin's route and `createSuperaiWorker`), opened in order. */
 interface SuperaiAssembly {
@@ -19,6 +21,8 @@ interface SuperaiAssembly {
   readonly queueSide: QueueSide | undefined
   /** With the `reconcile` option: the reconciler, not started. */
   readonly reconciler: Reconciler | undefined
+  /** `app.superai.api`: the client of the `api` option (without it, one whose calls say to set it). */
+  readonly api: SuperaiClient
   /** Takes jobs and starts reconciling from now on: call once the handlers are subscribed. */
   start (): void
   /** Closes everything opened, in the one order that loses nothing (`closeInOrder`). */
@@ -68,6 +72,7 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
     pipeline,
     queueSide,
     reconciler,
+    api: openApiClient(options.api),
     start: () => {
       workerSide?.start()
       reconciler?.start()

@@ -13,7 +13,7 @@ await app.register(superaiCallbacks, {
   redis: REDIS_URL,
   keyPrefix: PREFIX,
   ...extra,
-  ...(extra.verify === undefined || fakeApi === undefined ? {} : { verify: { ...extra.verify, baseUrl: fakeApi } })
+  ...(typeof extra.verify !== 'object' || fakeApi === undefined ? {} : { verify: { ...extra.verify, baseUrl: fakeApi } })
 } as SuperaiCallbacksOptions)
 app.superai.onJobCompleted((event) => { handleCallback(event) })
 await serve(app)

@@ -10,9 +10,9 @@ import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schem
 export const VERIFY_TIMEOUT_MS = 5000
 
 export interface VerifyOptions {
-  /** super.AI API key, sent as `API-KEY`; never logged. */
-  readonly apiKey: string
-  /** Default `https://api.super.ai/v1`. */
+  /** super.AI API key, sent as `API-KEY`; never logged. Default: the `api` option's. */
+  readonly apiKey?: string
+  /** Default: the `api` option's base URL, else `https://api.super.ai/v1`. */
   readonly baseUrl?: string
   /** Milliseconds the job fetch may take before the callback is answered 503. Default 5000. */
   readonly timeout?: number
@@ -46,7 +46,7 @@ export class JobVerifier {
   readonly #appIds: ReadonlySet<string> | undefined
   readonly #pending = new Map<string, Promise<SuperaiJob | SuperaiBatch>>()
 
-  constructor (options: VerifyOptions) {
+  constructor (options: VerifyOptions & { readonly apiKey: string }) {
     // no retries here: a 503 makes super.AI redeliver later, which is the retry
     this.#client = createSuperaiClient({
       apiKey: options.apiKey,
