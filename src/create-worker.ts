@@ -8,14 +8,14 @@ import { invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
 import type { SuperaiClient } from './client/client.js'
 
 /** The plugin's options a worker shares with the receiving app, once: `Pick` checks each name against them. */
-type SharedOption = 'redis' | 'queue' | 'keyPrefix' | 'lease' | 'ttl' | 'verify' | 'superseded' | 'api'
+type SharedOption = 'redis' | 'queue' | 'keyPrefix' | 'lease' | 'ttl' | 'verify' | 'superseded' | 'api' | 'telemetry'
 
 /**
  * A worker's options: the receiving app's `redis` (required; a client you pass is left open), `queue`
  * (its name and prefix; `concurrency` is this worker's; default `true`), `keyPrefix`, `lease` (how long
  * a job's run holds its claim and BullMQ lock: a dead worker's job is taken over after it), `ttl`,
  * `verify` (a callback that fails it is dropped), `superseded` and `api` (super.AI's API, which `verify`
- * falls back to), plus a `logger`.
+ * falls back to), `telemetry`, plus a `logger`.
  */
 export type SuperaiWorkerOptions = Pick<SuperaiCallbacksOptionFields, SharedOption> & {
   readonly redis: NonNullable<SuperaiCallbacksOptionFields['redis']>
@@ -37,7 +37,7 @@ export type SuperaiWorker = SuperaiSubscriptions & {
   readonly api: SuperaiClient
 }
 
-const WORKER_OPTIONS = optionNames<SuperaiWorkerOptions>({ redis: true, queue: true, keyPrefix: true, lease: true, ttl: true, verify: true, superseded: true, api: true, logger: true })
+const WORKER_OPTIONS = optionNames<SuperaiWorkerOptions>({ redis: true, queue: true, keyPrefix: true, lease: true, ttl: true, verify: true, superseded: true, api: true, telemetry: true, logger: true })
 
 /** Warnings and errors as JSON lines on stderr; the rest is dropped. */
 function stderrLogger (bindings: Record<string, unknown> = {}): FastifyBaseLogger {

@@ -74,6 +74,11 @@ export interface SuperaiCallbacksOptionFields {
    * give none of their own.
    */
   readonly api?: SuperaiApiOptions
+  /**
+   * OpenTelemetry: a span per delivery, handler run, API call and reconciliation pass, and the deliveries'
+   * metrics, through `@opentelemetry/api` (an optional peer dependency) and the SDK the app registers.
+   */
+  readonly telemetry?: boolean
 }
 
 /** The options of `register`: `redis` or `store` (or neither), and `secretIn` only with `secret`. */
@@ -115,7 +120,8 @@ const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
   reconcile: true,
   superseded: true,
   signature: true,
-  api: true
+  api: true,
+  telemetry: true
 })
 
 /** Ours, and those Fastify's `register` itself sets (`prefix`, `logLevel`, `logSerializers`). */
@@ -216,6 +222,8 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
   }
 
   const api = resolveApiOptions(raw.api)
+  const telemetry: unknown = raw.telemetry ?? false
+  if (typeof telemetry !== 'boolean') throw invalid('telemetry', `expected a boolean, got ${describe(telemetry)}`)
   const reconcile = resolveReconcileOptions(raw.reconcile, ttl, api)
   if (reconcile !== undefined && store.kind === 'custom' &&
     (typeof store.store.acquire !== 'function' || typeof store.store.read !== 'function' || typeof store.store.write !== 'function')) {
@@ -245,6 +253,8 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
     /** The `signature` option resolved to its verifier (the public keys, the header's rules); undefined without it. */
     signatureVerifier: resolveSignatureOptions(raw.signature),
     /** super.AI's API for `app.superai.api` and `context.output()`; undefined without the option. */
-    api
+    api,
+    /** Whether OpenTelemetry is on (`@opentelemetry/api` is loaded at assembly only then). */
+    telemetry
   })
 }

@@ -1,6 +1,7 @@
 import { codes } from '../errors.js'
 import { apiKeyOption, baseUrlOption, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
-import { createSuperaiClient, DEFAULT_SUPERAI_BASE_URL, type SuperaiClient } from './client.js'
+import { createTracedClient, DEFAULT_SUPERAI_BASE_URL, type SuperaiClient } from './client.js'
+import type { ApiCallHook } from '../telemetry/telemetry.js'
 
 /** The `api` option: the plugin's (or the worker's) one connection to super.AI's API, `app.superai.api`. */
 export interface SuperaiApiOptions {
@@ -61,8 +62,8 @@ export function credentialsFor (option: string, apiKey: unknown, baseUrl: unknow
  * whose every call rejects with `FST_SUPERAI_API_NOT_CONFIGURED`, so the decorator's type needs no
  * `undefined` check in every route and the mistake still reads plainly.
  */
-export function openApiClient (api: ResolvedApiOptions | undefined): SuperaiClient {
-  return api === undefined ? unconfiguredClient() : createSuperaiClient(api)
+export function openApiClient (api: ResolvedApiOptions | undefined, apiCall?: ApiCallHook): SuperaiClient {
+  return api === undefined ? unconfiguredClient() : createTracedClient(api, apiCall)
 }
 
 function unconfiguredClient (): SuperaiClient {

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { createSuperaiClient, isSuperaiApiError, type SuperaiApiError, type SuperaiClient } from '../client/client.js'
+import { createTracedClient, isSuperaiApiError, type SuperaiApiError, type SuperaiClient } from '../client/client.js'
+import type { ApiCallHook } from '../telemetry/telemetry.js'
 import { isRetryableStatus, retrying } from '../client/retry.js'
 import { codes } from '../errors.js'
 
@@ -68,11 +69,12 @@ export class JobOutputs {
   readonly #timeout: number
   readonly #budgetMs: number
 
-  constructor (credentials: OutputCredentials | undefined, budgetMs: number) {
+  /** `apiCall`: the `telemetry` option's CLIENT span around each fetch. */
+  constructor (credentials: OutputCredentials | undefined, budgetMs: number, apiCall?: ApiCallHook) {
     // no retries in the client: this module's loop retries timeouts and network failures too, within the budget
     this.#client = credentials === undefined
       ? undefined
-      : createSuperaiClient({ apiKey: credentials.apiKey, retries: 0, ...(credentials.baseUrl === undefined ? {} : { baseUrl: credentials.baseUrl }) })
+      : createTracedClient({ apiKey: credentials.apiKey, retries: 0, ...(credentials.baseUrl === undefined ? {} : { baseUrl: credentials.baseUrl }) }, apiCall)
     this.#timeout = credentials?.timeout ?? ATTEMPT_TIMEOUT_MS
     this.#budgetMs = budgetMs
   }
