@@ -31,6 +31,8 @@ const invalid: Array<[string, Record<string, unknown>]> = [
   ['redis', { redis: { sentinels: [{ host: '127.0.0.1', port: 26379 }] } }],
   ['store', { store: { claim: () => {} } }],
   ['store', { store: { claim: () => {}, complete: () => {}, release: () => {} }, redis: 'redis://127.0.0.1:6379' }],
+  ['telemetry', { telemetry: 'on' }],
+  ['telemetry', { telemetry: 1 }],
   ['tll', { tll: 60 }]
 ]
 
