@@ -1,11 +1,15 @@
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import Fastify, { type FastifyInstance } from 'fastify'
 import tap, { test, type Test } from 'tap'
-import { stateChangeKey } from '../../src/delivery/idempotency-key.js'
+import { stateChangeKey, submissionAnchorKey } from '../../src/delivery/idempotency-key.js'
+import { createTracedClient } from '../../src/client/client.js'
+import { MemoryStore, type JobStatesQuery, type MarkedClaimResult } from '../../src/index.js'
+import { openTelemetry } from '../../src/telemetry/telemetry.js'
+import { startFakeApi } from '../helpers/fake-api.js'
 import superaiCallbacks, { type SuperaiCallbacksOptions } from '../../src/index.js'
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js'
-import { REDIS_URL, cleanUpAtTeardown, uniquePrefix } from '../helpers/callbacks.js'
+import { REDIS_URL, cleanUpAtTeardown, testRedis, uniquePrefix } from '../helpers/callbacks.js'
 import { isChildOf, otelHarness, pointOf, pointWith } from '../helpers/otel.js'
 import type { Histogram } from '@opentelemetry/sdk-metrics'
 
@@ -181,4 +185,63 @@ test('telemetry off: no span of the plugin\'s, even with a provider registered',
   const names = otel.spans().map((span) => span.name)
   t.ok(names.includes('request'), '@fastify/otel still traces the requests')
   t.same(names.filter((name) => !name.startsWith('request') && !name.startsWith('handler') && !name.startsWith('hook')), [], `only @fastify/otel's spans: ${names.join(', ')}`)
+})
+
+test('a submission of several inputs: its batch\'s v2 callback links; the anchor lives for ttl under the job\'s tag', async (t) => {
+  otel.reset()
+  const sandbox = await sandboxFor(t)
+  const keyPrefix = uniquePrefix('otel-batch')
+  const app = await appWith(t, sandbox, { keyPrefix })
+  app.superai.onBatchCompleted(async () => {})
+  const tracer = trace.getTracer('test')
+  const { batchId, submitSpan } = await tracer.startActiveSpan('submit documents', async (span) => {
+    const result = await app.superai.api.submitJobs(APP_ID, { inputs: [{ document: 'a.pdf' }, { document: 'b.pdf' }] })
+    span.end()
+    return { batchId: String(result.batchId), submitSpan: span }
+  })
+  const redis = testRedis()
+  t.teardown(() => redis.quit())
+  const pttl = await redis.pttl(keyPrefix + submissionAnchorKey(batchId))
+  t.ok(pttl > 590_000 && pttl <= 600_000, `the anchor expires with ttl (${pttl} ms)`)
+  t.equal(await redis.get(keyPrefix + submissionAnchorKey(batchId)), `00-${submitSpan.spanContext().traceId}-${submitSpan.spanContext().spanId}-01`)
+  t.equal(await postCallback(app, { version: '2', entityType: 'batch', entityId: batchId, state: 'COMPLETED' }), 200)
+  const delivery = otel.span('process superai.callback')
+  t.match(delivery.attributes, { 'superai.entity.type': 'batch', 'superai.entity.id': batchId, 'superai.delivery.outcome': 'processed' })
+  t.same(linkIds(delivery), [submitSpan.spanContext().spanId], 'the batch callback links to the submission')
+})
+
+test('telemetry off: the submission stores nothing and the claim reads no anchor', async (t) => {
+  const sandbox = await sandboxFor(t)
+  const queries: Array<JobStatesQuery | undefined> = []
+  class Spy extends MemoryStore {
+    override async claimAndRead (key: string, token: string, leaseMs: number, query: JobStatesQuery): Promise<MarkedClaimResult> {
+      queries.push(query)
+      return await super.claimAndRead(key, token, leaseMs, query)
+    }
+  }
+  for (const telemetry of [false, true]) {
+    queries.length = 0
+    const store = new Spy()
+    const app = Fastify()
+    await app.register(superaiCallbacks, { store, telemetry, api: { apiKey: sandbox.apiKey, baseUrl: sandbox.baseUrl } })
+    t.teardown(() => app.close())
+    const { uuid } = await trace.getTracer('test').startActiveSpan('submit', async (span) => {
+      try { return await app.superai.api.submitJobs(APP_ID, { inputs: [{ document: 'a.pdf' }] }) } finally { span.end() }
+    })
+    t.equal(await store.read('superai:callbacks:' + submissionAnchorKey(String(uuid))) !== undefined, telemetry, `telemetry ${String(telemetry)}: anchor stored`)
+    t.equal(await postCallback(app, { id: '1', uuid, state: 'COMPLETED', action: 'RESOLVED' }), 200)
+    t.equal(queries.some((query) => query?.anchorKey !== undefined), telemetry, `telemetry ${String(telemetry)}: the claim reads the anchor`)
+  }
+})
+
+test('a retried API call: a CLIENT span per attempt, the resend counted', async (t) => {
+  otel.reset()
+  const api = await startFakeApi((_request, index) => index === 0 ? { status: 503, body: { message: 'busy' } } : { status: 200, body: { uuid: 'u', status: 'COMPLETED' } })
+  t.teardown(() => api.close())
+  const client = createTracedClient({ apiKey: 'k', baseUrl: api.baseUrl, retryDelay: 1 }, (await openTelemetry(true)).apiCall)
+  await client.getJob('5f0c3c1e-8a4b-4f7e-9a56-2d1b7c9e0f12')
+  const calls = otel.spans().filter((span) => span.name === 'GET /v1/jobs/{uuid}')
+  t.same(calls.map((span) => span.attributes['http.response.status_code']), [503, 200])
+  t.same(calls.map((span) => span.attributes['http.request.resend_count']), [undefined, 1])
+  t.same(calls.map((span) => span.status.code), [SpanStatusCode.ERROR, SpanStatusCode.UNSET])
 })
