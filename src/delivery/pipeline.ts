@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { codes } from '../errors.js'
 import type { Observer } from '../observability.js'
 import { isEntityEvent, isV2Body, logFieldsOf, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiEvent } from '../schema.js'
-import { NO_TELEMETRY } from '../telemetry/noop.js'
+import { NO_DELIVERY, NO_TELEMETRY } from '../telemetry/noop.js'
 import type { DeliveryTrace, Telemetry } from '../telemetry/telemetry.js'
 import { isMarkingStore, type ClaimResult, type IdempotencyStore, type JobStatesQuery, type MarkedClaimResult } from '../store/store.js'
 import type { SourceContext } from './dispatcher.js'
@@ -135,23 +135,32 @@ export class DeliveryPipeline {
    */
   async deliver (arrival: Arrival, source: SourceContext, log: FastifyBaseLogger): Promise<PipelineOutcome> {
     const startedAt = performance.now()
-    const trace = this.#telemetry.startDelivery({
-      source: source.source,
-      ...(source.source === 'http' ? { request: source.request } : source.source === 'queue' ? { attempt: source.attempt } : {}),
-      ...('event' in arrival ? { event: arrival.event, key: arrival.key, carrier: arrival.carrier } : {})
-    })
-    // with the span active, what the delivery starts (the verify call, the handlers, the enqueue) is its child
-    const outcome = await trace.within(async () => {
-      const prepared = this.#prepare(arrival, log, trace)
-      if ('status' in prepared) return prepared
-      trace.describe(prepared.event, prepared.key)
-      return await this.#running.track(this.#step.waitForClaimMs > 0 ? this.#inTurn(prepared, source) : this.#claimAndStep(prepared, source))
-    })
-    trace.end(outcome.status, 'error' in outcome ? outcome.error : undefined)
+    let outcome: PipelineOutcome
+    if (this.#telemetry.enabled) {
+      const trace = this.#telemetry.startDelivery({
+        source: source.source,
+        ...(source.source === 'http' ? { request: source.request } : source.source === 'queue' ? { attempt: source.attempt } : {}),
+        ...('event' in arrival ? { event: arrival.event, key: arrival.key, carrier: arrival.carrier } : {})
+      })
+      // with the span active, what the delivery starts (the verify call, the handlers, the enqueue) is its child
+      outcome = await trace.within(async () => await this.#deliver(arrival, source, log, trace))
+      trace.end(outcome.status, 'error' in outcome ? outcome.error : undefined)
+    } else {
+      // the option off: not a closure more than before it existed
+      outcome = await this.#deliver(arrival, source, log, NO_DELIVERY)
+    }
     const delivery = outcome.delivery
     const latestState = outcome.status === 'processed' || outcome.status === 'failed' || outcome.status === 'superseded' ? outcome.latestState : undefined
     this.#observer.delivered(outcome.status, source.source, startedAt, delivery?.event, delivery?.key, latestState)
     return outcome
+  }
+
+  /** Normalise, key, claim, then the step after the claim. */
+  async #deliver (arrival: Arrival, source: SourceContext, log: FastifyBaseLogger, trace: DeliveryTrace): Promise<PipelineOutcome> {
+    const prepared = this.#prepare(arrival, log, trace)
+    if ('status' in prepared) return prepared
+    trace.describe(prepared.event, prepared.key)
+    return await this.#running.track(this.#step.waitForClaimMs > 0 ? this.#inTurn(prepared, source) : this.#claimAndStep(prepared, source))
   }
 
   /** The delivery of an arrival, or the outcome that refuses it before anything is stored. */
