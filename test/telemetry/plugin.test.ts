@@ -245,3 +245,23 @@ test('a retried API call: a CLIENT span per attempt, the resend counted', async 
   t.same(calls.map((span) => span.attributes['http.request.resend_count']), [undefined, 1])
   t.same(calls.map((span) => span.status.code), [SpanStatusCode.ERROR, SpanStatusCode.UNSET])
 })
+
+test('a delivery answered in flight (409) is not an error', async (t) => {
+  otel.reset()
+  const app = Fastify()
+  await app.register(superaiCallbacks, { telemetry: true })
+  t.teardown(() => app.close())
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  app.superai.onJobCompleted(async () => { await held })
+  await app.ready()
+  const body = { id: '1', uuid: '5f0c3c1e-8a4b-4f7e-9a56-2d1b7c9e0f12', state: 'COMPLETED', action: 'RESOLVED' }
+  const first = postCallback(app, body)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(await postCallback(app, body), 409)
+  release()
+  t.equal(await first, 200)
+  const outcomes = otel.spans().filter((span) => span.name === 'process superai.callback')
+    .map((span) => [span.attributes['superai.delivery.outcome'], span.status.code])
+  t.same(outcomes, [['in-flight', SpanStatusCode.UNSET], ['processed', SpanStatusCode.UNSET]])
+})
