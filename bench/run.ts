@@ -78,6 +78,9 @@ const CONTENDERS: readonly Contender[] = [
   option('verify', 'plugv', '`verify` (a fake super.AI API on 127.0.0.1)', { verify: { apiKey: 'bench-api-key' } }, { fakeApi: true }),
   option('signature', 'plugs', '`signature` (ECDSA P-256, bodies signed before each round)', { signature: { publicKey: SIGNING.publicKey.export({ type: 'spki', format: 'pem' }) } }, { signed: true }),
   option('superseded', 'plugx', '`superseded: \'skip\'`', { superseded: 'skip' }),
+  // telemetry: off with an SDK registered (nothing loaded: within noise of the default), and on with the same SDK
+  option('telemetry-off', 'plugo', '`telemetry` off, an OpenTelemetry SDK registered', {}, { env: { BENCH_OTEL: '1' } }),
+  option('telemetry', 'plugt', '`telemetry: true`, an OpenTelemetry SDK registered (every span sampled, exported nowhere)', { telemetry: true }, { env: { BENCH_OTEL: '1' } }),
   // diagnostics: the plugin with one part of its store taken out, to show what that part costs
   diagnostic('unmarked', 'plugu', 'no job marks (the store without `claimAndRead`/`completeAndMark`)', 'unmarked'),
   diagnostic('unbatched', 'plugb', 'store operations sent one by one (`RedisStore` `batch: false`)', 'unbatched'),

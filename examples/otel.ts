@@ -1,7 +1,11 @@
 /**
  * OpenTelemetry, printed to the console: the Node tracing SDK (its AsyncLocalStorage context manager
  * and W3C propagator), a meter provider, and `@fastify/otel` registered before the routes, as its
- * README asks. In production, swap the console exporters for OTLP ones (or use `@opentelemetry/sdk-node`).
+ * README asks; the plugin with `telemetry: true` adds a `process superai.callback` span per delivery
+ * (the child of @fastify/otel's request span), a span per handler run, and its two metrics. In
+ * production, swap the console exporters for OTLP ones (or use `@opentelemetry/sdk-node`).
+ *
+ *   npm install @opentelemetry/api @opentelemetry/sdk-trace-node @opentelemetry/sdk-metrics @fastify/otel
  */
 import { randomUUID } from 'node:crypto'
 import { metrics } from '@opentelemetry/api'
@@ -22,7 +26,7 @@ fastifyOtel.setTracerProvider(tracerProvider)
 
 const app = Fastify({ logger: { level: 'warn' } })
 await app.register(fastifyOtel.plugin())
-await app.register(superaiCallbacks)
+await app.register(superaiCallbacks, { telemetry: true })
 app.superai.onJobCompleted(async (event, { log }) => { log.warn({ uuid: event.uuid }, 'job completed') })
 app.addHook('onClose', async () => { await Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]) })
 

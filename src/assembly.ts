@@ -9,6 +9,10 @@ import { loadBullmq } from './queue/bullmq.js'
 import { openQueueSide, openWorkerSide, type QueueSide } from './queue/queue-mode.js'
 import { Reconciler, scheduleStoreOf } from './reconcile/reconciler.js'
 import { openStore } from './store/open-store.js'
+import { openApiClient } from './client/api-option.js'
+import type { SuperaiClient } from './client/client.js'
+import { linkingSubmissions } from './delivery/submission-link.js'
+import { openTelemetry } from './telemetry/telemetry.js'
 
 /** The parts behind both front ends (the plugin's route and `createSuperaiWorker`), opened in order. */
 interface SuperaiAssembly {
@@ -19,6 +23,8 @@ interface SuperaiAssembly {
   readonly queueSide: QueueSide | undefined
   /** With the `reconcile` option: the reconciler, not started. */
   readonly reconciler: Reconciler | undefined
+  /** `app.superai.api`: the client of the `api` option (without it, one whose calls say to set it). */
+  readonly api: SuperaiClient
   /** Takes jobs and starts reconciling from now on: call once the handlers are subscribed. */
   start (): void
   /** Closes everything opened, in the one order that loses nothing (`closeInOrder`). */
@@ -32,12 +38,14 @@ interface SuperaiAssembly {
  * handler.
  */
 export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger): Promise<SuperaiAssembly> {
+  // first: a missing @opentelemetry/api fails register before anything connects; off, nothing is imported
+  const telemetry = await openTelemetry(options.telemetry)
   const bullmq = options.queue === undefined ? undefined : await loadBullmq()
   const { store, connection } = await openStore(log, options.store)
 
   const dispatcher = new Dispatcher()
   const observer = new Observer()
-  const verifier = options.verify === undefined ? undefined : new JobVerifier(options.verify)
+  const verifier = options.verify === undefined ? undefined : new JobVerifier(options.verify, telemetry.apiCall)
   let queueSide: QueueSide | undefined
   if (bullmq !== undefined && options.queue !== undefined && connection !== undefined) {
     try {
@@ -49,7 +57,7 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
   }
   // the one step after a claim: where queue mode receives callbacks, the enqueue; else the handlers
   const step = queueSide?.handoff ?? new RunHandlers({ dispatcher, verifier, superseded: options.superseded })
-  const pipeline = new DeliveryPipeline({ settings: options, store, observer, step })
+  const pipeline = new DeliveryPipeline({ settings: options, store, observer, step, telemetry })
   if (queueSide !== undefined && options.queue?.concurrency === 0) {
     // both act where the handlers run, and this app runs none: the workers' own options decide
     if (options.superseded === 'skip') log.warn('superai-callbacks: "superseded: skip" has no effect in an app that runs no queue job (queue.concurrency 0); set it on createSuperaiWorker')
@@ -57,10 +65,10 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
   }
   const workerSide = bullmq === undefined || options.queue === undefined || connection === undefined || options.queue.concurrency === 0
     ? undefined
-    : openWorkerSide(bullmq, connection.client, options.queue, { settings: options, store, dispatcher, verifier, superseded: options.superseded, observer, log })
+    : openWorkerSide(bullmq, connection.client, options.queue, { settings: options, store, dispatcher, verifier, superseded: options.superseded, observer, log, telemetry })
   const reconciler = options.reconcile === undefined
     ? undefined
-    : new Reconciler({ options: options.reconcile, store: scheduleStoreOf(store), keyPrefix: options.keyPrefix, pipeline, observer, log })
+    : new Reconciler({ options: options.reconcile, store: scheduleStoreOf(store), keyPrefix: options.keyPrefix, pipeline, observer, log, telemetry })
 
   return {
     dispatcher,
@@ -68,6 +76,7 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
     pipeline,
     queueSide,
     reconciler,
+    api: linkingSubmissions(openApiClient(options.api, telemetry.apiCall), telemetry, store, options, log),
     start: () => {
       workerSide?.start()
       reconciler?.start()

@@ -5,15 +5,17 @@ import type { SuperaiStats } from './observability.js'
 import { resolveOptions, type SuperaiCallbacksOptionFields } from './options.js'
 import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
 import { invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
+import type { SuperaiClient } from './client/client.js'
 
 /** The plugin's options a worker shares with the receiving app, once: `Pick` checks each name against them. */
-type SharedOption = 'redis' | 'queue' | 'keyPrefix' | 'lease' | 'ttl' | 'verify' | 'superseded'
+type SharedOption = 'redis' | 'queue' | 'keyPrefix' | 'lease' | 'ttl' | 'verify' | 'superseded' | 'api' | 'telemetry'
 
 /**
  * A worker's options: the receiving app's `redis` (required; a client you pass is left open), `queue`
  * (its name and prefix; `concurrency` is this worker's; default `true`), `keyPrefix`, `lease` (how long
  * a job's run holds its claim and BullMQ lock: a dead worker's job is taken over after it), `ttl`,
- * `verify` (a callback that fails it is dropped) and `superseded`, plus a `logger`.
+ * `verify` (a callback that fails it is dropped), `superseded` and `api` (super.AI's API, which `verify`
+ * falls back to), `telemetry`, plus a `logger`.
  */
 export type SuperaiWorkerOptions = Pick<SuperaiCallbacksOptionFields, SharedOption> & {
   readonly redis: NonNullable<SuperaiCallbacksOptionFields['redis']>
@@ -31,9 +33,11 @@ export type SuperaiWorker = SuperaiSubscriptions & {
   stats (): SuperaiStats
   readonly queue: SuperaiQueue
   readonly deadLetters: SuperaiDeadLetters
+  /** super.AI's API through the `api` option's key, as `app.superai.api`. */
+  readonly api: SuperaiClient
 }
 
-const WORKER_OPTIONS = optionNames<SuperaiWorkerOptions>({ redis: true, queue: true, keyPrefix: true, lease: true, ttl: true, verify: true, superseded: true, logger: true })
+const WORKER_OPTIONS = optionNames<SuperaiWorkerOptions>({ redis: true, queue: true, keyPrefix: true, lease: true, ttl: true, verify: true, superseded: true, api: true, telemetry: true, logger: true })
 
 /** Warnings and errors as JSON lines on stderr; the rest is dropped. */
 function stderrLogger (bindings: Record<string, unknown> = {}): FastifyBaseLogger {
@@ -79,7 +83,7 @@ export async function createSuperaiWorker (raw: SuperaiWorkerOptions): Promise<S
   if (queueOptions.concurrency === 0) throw invalid('queue.concurrency', 'a worker runs at least one job at a time')
   const log = logger ?? stderrLogger({ name: 'superai-worker' })
 
-  const { dispatcher, observer, queueSide, start, close } = await assemble(options, log)
+  const { dispatcher, observer, queueSide, api, start, close } = await assemble(options, log)
   if (queueSide === undefined) {
     // queue mode on Redis always opens its queue; this only narrows the type
     await close()
@@ -96,6 +100,7 @@ export async function createSuperaiWorker (raw: SuperaiWorkerOptions): Promise<S
     },
     stats: () => observer.stats(),
     queue: queueSide.queue,
-    deadLetters: queueSide.deadLetters
+    deadLetters: queueSide.deadLetters,
+    api
   })
 }

@@ -135,7 +135,18 @@ export const codes = {
     'FST_SUPERAI_EXPORT_FAILED', 'The super.AI export %s did not complete: %s', 502),
   /** `signCallback` or the CLI's `--sign-key` was given something other than an EC private key; the key is never quoted. */
   FST_SUPERAI_INVALID_SIGNING_KEY: createError<'FST_SUPERAI_INVALID_SIGNING_KEY', 500, [string]>(
-    'FST_SUPERAI_INVALID_SIGNING_KEY', 'The signing key must be an EC private key (PEM, SEC1 or PKCS#8, or a KeyObject): %s', 500)
+    'FST_SUPERAI_INVALID_SIGNING_KEY', 'The signing key must be an EC private key (PEM, SEC1 or PKCS#8, or a KeyObject): %s', 500),
+
+  // The result at hand: `app.superai.api`, `context.output()`, `app.superai.waitFor()`
+  /** A call to super.AI's API (`app.superai.api`, `context.output()`) with no API key to send: the `api` option is missing. */
+  FST_SUPERAI_API_NOT_CONFIGURED: createError<'FST_SUPERAI_API_NOT_CONFIGURED', 500, [string]>(
+    'FST_SUPERAI_API_NOT_CONFIGURED', 'No super.AI API key to call %s with: register the plugin (or the worker) with the "api" option, { apiKey }', 500),
+  /** `waitFor(uuid)`: no state change of the job in the awaited states was processed within `timeout`. */
+  FST_SUPERAI_WAIT_TIMEOUT: createError<'FST_SUPERAI_WAIT_TIMEOUT', 504, [string, string, number]>(
+    'FST_SUPERAI_WAIT_TIMEOUT', 'No state change of job %s to %s was processed within %d ms', 504),
+  /** `waitFor(uuid)` was pending (or called) while the app or worker closed. */
+  FST_SUPERAI_WAIT_CLOSED: createError<'FST_SUPERAI_WAIT_CLOSED', 503, [string]>(
+    'FST_SUPERAI_WAIT_CLOSED', 'The wait for job %s ended: the app is closing', 503)
 } as const
 
 export type SuperaiErrorCode = keyof typeof codes

@@ -45,6 +45,7 @@ export type { SecretLocation } from './receiver/authenticate.js'
 export { signCallback, type SignatureKey, type SignedCallback } from './signature/sign.js'
 export type { SignatureOptions } from './signature/options.js'
 export type { VerifyOptions } from './delivery/api-check.js'
+export type { SuperaiApiOptions } from './client/api-option.js'
 export {
   DEFAULT_SUPERAI_BASE_URL, createSuperaiClient, isSuperaiApiError, type GetJobResponse, type ListJobsQuery, type SuperaiJobList, type SubmitJobsRequest, type SuperaiApiError,
   type SuperaiApiErrorDetails, type SuperaiBatch, type SuperaiClient,

@@ -7,9 +7,10 @@ import { VERIFY_TIMEOUT_MS, type VerifyOptions } from './delivery/api-check.js'
 import { isRedisChoice, resolveStoreChoice } from './store/open-store.js'
 import type { RedisOption } from './store/redis-config.js'
 import { resolveQueueOptions, type SuperaiQueueOptions } from './queue/options.js'
-import { apiKeyOption, appIdsOption, baseUrlOption, describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
+import { appIdsOption, describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
 import { resolveReconcileOptions, type SuperaiReconcileOptions } from './reconcile/options.js'
 import { resolveSignatureOptions, type SignatureOptions } from './signature/options.js'
+import { credentialsFor, resolveApiOptions, type ResolvedApiOptions, type SuperaiApiOptions } from './client/api-option.js'
 
 /** Every option, each on its own; `SuperaiCallbacksOptions` adds which ones exclude each other. */
 export interface SuperaiCallbacksOptionFields {
@@ -47,8 +48,11 @@ export interface SuperaiCallbacksOptionFields {
   readonly secretIn?: SecretLocation
   /** Accept callbacks only from these addresses or CIDRs (Fastify's `trustProxy` decides `request.ip`). */
   readonly allowFrom?: readonly string[]
-  /** Fetch each callback's job from the super.AI API and dispatch only when it exists in that state. */
-  readonly verify?: VerifyOptions
+  /**
+   * Fetch each callback's job from the super.AI API and dispatch only when it exists in that state; `true`
+   * (or no `apiKey`) uses the `api` option's key.
+   */
+  readonly verify?: true | VerifyOptions
   /**
    * Fastify route `config` of the callback route, read by other plugins (e.g. `{ rateLimit: {...} }`); typed as
    * Fastify's `FastifyContextConfig`, so what those plugins declare into it is checked here too.
@@ -65,6 +69,16 @@ export interface SuperaiCallbacksOptionFields {
   readonly superseded?: 'dispatch' | 'skip'
   /** Signed callbacks: refuse (401) a callback whose `X-SuperAI-Webhook-Signature` no key verifies, before anything else happens to it. */
   readonly signature?: SignatureOptions
+  /**
+   * super.AI's API (`app.superai.api`, `context.output()`): the key `verify` and `reconcile` use when they
+   * give none of their own.
+   */
+  readonly api?: SuperaiApiOptions
+  /**
+   * OpenTelemetry: a span per delivery, handler run, API call and reconciliation pass, and the deliveries'
+   * metrics, through `@opentelemetry/api` (an optional peer dependency) and the SDK the app registers.
+   */
+  readonly telemetry?: boolean
 }
 
 /** The options of `register`: `redis` or `store` (or neither), and `secretIn` only with `secret`. */
@@ -105,7 +119,9 @@ const OPTION_NAMES = optionNames<SuperaiCallbacksOptionFields>({
   queue: true,
   reconcile: true,
   superseded: true,
-  signature: true
+  signature: true,
+  api: true,
+  telemetry: true
 })
 
 /** Ours, and those Fastify's `register` itself sets (`prefix`, `logLevel`, `logSerializers`). */
@@ -151,14 +167,16 @@ function resolveAllowFrom (value: unknown): Guard['allowList'] {
 
 const VERIFY_OPTIONS = optionNames<VerifyOptions>({ apiKey: true, baseUrl: true, timeout: true, appIds: true })
 
-function resolveVerify (value: unknown): Readonly<VerifyOptions & { readonly timeout: number }> | undefined {
+function resolveVerify (value: unknown, api: ResolvedApiOptions | undefined): Readonly<VerifyOptions & { readonly apiKey: string, readonly timeout: number }> | undefined {
   if (value === undefined) return undefined
-  const { apiKey, baseUrl, timeout, appIds } = plainObject('verify', value, '{ apiKey, baseUrl?, timeout?, appIds? }')
-  rejectUnknown(value as object, VERIFY_OPTIONS, 'verify.')
+  const { apiKey, baseUrl, timeout, appIds } = value === true ? {} : plainObject('verify', value, 'true or { apiKey?, baseUrl?, timeout?, appIds? }')
+  if (value !== true) rejectUnknown(value as object, VERIFY_OPTIONS, 'verify.')
+  const credentials = credentialsFor('verify', apiKey, baseUrl, api)
   return Object.freeze({
-    apiKey: apiKeyOption('verify.apiKey', apiKey),
+    apiKey: credentials.apiKey,
+    // its own timeout, not api's: a slow fetch is a 503 that super.AI retries, so it stays short
     timeout: integerOption('verify.timeout', timeout, VERIFY_TIMEOUT_MS, 1, 60_000),
-    ...(baseUrl === undefined ? {} : { baseUrl: baseUrlOption('verify.baseUrl', baseUrl, undefined) }),
+    ...(credentials.baseUrl === undefined ? {} : { baseUrl: credentials.baseUrl }),
     ...(appIds === undefined ? {} : { appIds: appIdsOption('verify.appIds', appIds) })
   })
 }
@@ -203,7 +221,10 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
     throw invalid('superseded', 'a job\'s states are remembered through the store\'s claimAndRead and completeAndMark, which this store lacks: nothing would ever be skipped')
   }
 
-  const reconcile = resolveReconcileOptions(raw.reconcile, ttl)
+  const api = resolveApiOptions(raw.api)
+  const telemetry: unknown = raw.telemetry ?? false
+  if (typeof telemetry !== 'boolean') throw invalid('telemetry', `expected a boolean, got ${describe(telemetry)}`)
+  const reconcile = resolveReconcileOptions(raw.reconcile, ttl, api)
   if (reconcile !== undefined && store.kind === 'custom' &&
     (typeof store.store.acquire !== 'function' || typeof store.store.read !== 'function' || typeof store.store.write !== 'function')) {
     throw invalid('reconcile', 'the store shares the schedule of passes through acquire, read and write, which this store lacks')
@@ -223,13 +244,17 @@ export function resolveOptions (raw: SuperaiCallbacksOptions = {}) {
     guard: Object.freeze({ allowList: resolveAllowFrom(raw.allowFrom), secrets: secrets && hashSecrets(secrets), secretIn }) as Guard,
     /** The token `callbackUrl()` puts in the URL (the first secret). */
     callbackToken: secrets?.[0],
-    verify: resolveVerify(raw.verify),
+    verify: resolveVerify(raw.verify, api),
     routeConfig: resolveRouteConfig(raw.routeConfig),
     /** Queue mode's settings; undefined in synchronous mode. */
     queue,
     /** Reconciliation's settings; undefined without the option. */
     reconcile,
     /** The `signature` option resolved to its verifier (the public keys, the header's rules); undefined without it. */
-    signatureVerifier: resolveSignatureOptions(raw.signature)
+    signatureVerifier: resolveSignatureOptions(raw.signature),
+    /** super.AI's API for `app.superai.api` and `context.output()`; undefined without the option. */
+    api,
+    /** Whether OpenTelemetry is on (`@opentelemetry/api` is loaded at assembly only then). */
+    telemetry
   })
 }

@@ -11,6 +11,7 @@ import { codes } from './errors.js'
 import { TOKEN_QUERY } from './receiver/authenticate.js'
 import type { ResolvedOptions } from './options.js'
 import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
+import type { SuperaiClient } from './client/client.js'
 
 export type SuperaiDecorator = SuperaiSubscriptions & {
   /**
@@ -30,6 +31,11 @@ export type SuperaiDecorator = SuperaiSubscriptions & {
    * could be listed, and `FST_SUPERAI_RECONCILE_NOT_CONFIGURED` without the option.
    */
   reconcile (): Promise<ReconcileSummary>
+  /**
+   * super.AI's API through the `api` option's key: the client of `createSuperaiClient`, one per
+   * registration. Without the option every call rejects with `FST_SUPERAI_API_NOT_CONFIGURED`.
+   */
+  readonly api: SuperaiClient
 }
 
 /** Joins the public origin (and any path it has) with the route, adding the token where it travels. */
@@ -51,7 +57,7 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
   // before anything is opened; also catches a CommonJS and an ESM copy of the package registered together
   if (app.hasDecorator('superai')) throw new codes.FST_SUPERAI_ALREADY_REGISTERED()
   const options = resolveOptions(raw)
-  const { dispatcher, observer, pipeline, queueSide, reconciler, start, close } = await assemble(options, app.log)
+  const { dispatcher, observer, pipeline, queueSide, reconciler, api, start, close } = await assemble(options, app.log)
   // no job is taken and no pass runs before the app's code has subscribed its handlers; never awaited,
   // so a slow API never delays the start
   app.addHook('onReady', async () => { start() })
@@ -76,7 +82,8 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
     reconcile: async () => {
       if (reconciler === undefined) throw new codes.FST_SUPERAI_RECONCILE_NOT_CONFIGURED()
       return await reconciler.reconcile()
-    }
+    },
+    api
   })
   app.decorate('superai', decorator)
 

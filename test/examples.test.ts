@@ -38,3 +38,15 @@ test('examples/metrics.ts counts deliveries by outcome on /metrics', async (t) =
   t.match(metrics, /superai_callback_deliveries_total\{outcome="rejected",source="http",state="none"\} 1/)
   t.match(metrics, /superai_callback_delivery_seconds_count\{outcome="processed"\} 1/)
 })
+
+test('examples/otel.ts prints the delivery\'s span, the child of @fastify/otel\'s request span, and its handler\'s', async (t) => {
+  const { output } = await runExample(t, 'examples/otel.ts', /its spans are printed above/)
+  const printed = output()
+  t.match(printed, /name: 'process superai\.callback'/)
+  t.match(printed, /'superai\.delivery\.outcome': 'processed'/)
+  t.match(printed, /name: 'job\.completed'/)
+  // the console exporter prints each span's parent: the delivery's is the request span's id
+  const requestId = /name: 'request',\s*id: '([0-9a-f]{16})'/.exec(printed)?.[1]
+  const processParent = /parentSpanContext: \{[^}]*spanId: '([0-9a-f]{16})'[^}]*\},\s*(?:traceState: [^,]*,\s*)?name: 'process superai\.callback'/.exec(printed)?.[1]
+  t.ok(requestId !== undefined && processParent === requestId, 'the delivery span is the child of the request span')
+})

@@ -39,13 +39,13 @@ test('the public type exports are exactly these', async (t) => {
     'MemoryStoreOptions', 'MethodName', 'QueueHandlerContext', 'ReconcileHandlerContext', 'ReconcileSummary',
     'RedisClusterConfig', 'RedisSentinelOptions', 'RedisStoreOptions', 'RemoveTagsFilter', 'ReplayResult',
     'ReviewJobRequest', 'SecretLocation', 'SignatureKey', 'SignatureOptions', 'SignedCallback', 'StateEventName',
-    'StateRecord', 'SubmitJobsRequest', 'SuperaiApiError', 'SuperaiApiErrorDetails', 'SuperaiBatch', 'SuperaiCallback',
-    'SuperaiCallbacksOptions', 'SuperaiClient', 'SuperaiClientOptions', 'SuperaiDeadLetters', 'SuperaiDecorator',
-    'SuperaiDownloadUrl', 'SuperaiErrorCode', 'SuperaiEvent', 'SuperaiExportedJob', 'SuperaiHandler', 'SuperaiJob',
-    'SuperaiJobInput', 'SuperaiJobList', 'SuperaiJobsOperation', 'SuperaiJobsOperationStart', 'SuperaiQueue',
-    'SuperaiQueueOptions', 'SuperaiReconcileOptions', 'SuperaiRequestOptions', 'SuperaiStats',
-    'SuperaiSubmitJobsResult', 'SuperaiSubscriptions', 'SuperaiTags', 'SuperaiWorker', 'SuperaiWorkerOptions',
-    'UnknownValue', 'Unsubscribe',
+    'StateRecord', 'SubmitJobsRequest', 'SuperaiApiError', 'SuperaiApiErrorDetails', 'SuperaiApiOptions',
+    'SuperaiBatch', 'SuperaiCallback', 'SuperaiCallbacksOptions', 'SuperaiClient', 'SuperaiClientOptions',
+    'SuperaiDeadLetters', 'SuperaiDecorator', 'SuperaiDownloadUrl', 'SuperaiErrorCode', 'SuperaiEvent',
+    'SuperaiExportedJob', 'SuperaiHandler', 'SuperaiJob', 'SuperaiJobInput', 'SuperaiJobList', 'SuperaiJobsOperation',
+    'SuperaiJobsOperationStart', 'SuperaiQueue', 'SuperaiQueueOptions', 'SuperaiReconcileOptions',
+    'SuperaiRequestOptions', 'SuperaiStats', 'SuperaiSubmitJobsResult', 'SuperaiSubscriptions', 'SuperaiTags',
+    'SuperaiWorker', 'SuperaiWorkerOptions', 'UnknownValue', 'Unsubscribe',
     'VerifyOptions'
   ])
 })

@@ -31,6 +31,8 @@ const invalid: Array<[string, Record<string, unknown>]> = [
   ['redis', { redis: { sentinels: [{ host: '127.0.0.1', port: 26379 }] } }],
   ['store', { store: { claim: () => {} } }],
   ['store', { store: { claim: () => {}, complete: () => {}, release: () => {} }, redis: 'redis://127.0.0.1:6379' }],
+  ['telemetry', { telemetry: 'on' }],
+  ['telemetry', { telemetry: 1 }],
   ['tll', { tll: 60 }]
 ]
 
@@ -50,7 +52,28 @@ const invalidReconcile: Array<[string, Record<string, unknown>]> = [
   ['reconcile', { store: { claim: () => {}, complete: () => {}, release: () => {} }, reconcile: reconcileBase }]
 ]
 
-for (const [option, raw] of [...invalid, ...invalidReconcile]) {
+const api = { apiKey: 'api-key' }
+const invalidApi: Array<[string, Record<string, unknown>]> = [
+  ['api', { api: 'key' }],
+  ['api', { api: [] }],
+  ['api.apiKey', { api: {} }],
+  ['api.apiKey', { api: { apiKey: ' ' } }],
+  ['api.baseUrl', { api: { ...api, baseUrl: 'api.super.ai/v1' } }],
+  ['api.timeout', { api: { ...api, timeout: 0 } }],
+  ['api.timeout', { api: { ...api, timeout: 1.5 } }],
+  ['api.retries', { api: { ...api, retries: 3 } }],
+  ['verify.apiKey', { verify: true }],
+  ['verify.apiKey', { verify: {} }],
+  ['verify.apiKey', { verify: { appIds: ['a'] } }],
+  ['verify.apiKey', { api, verify: { apiKey: '' } }],
+  ['verify.baseUrl', { api, verify: { baseUrl: 'nope' } }],
+  ['verify', { api, verify: false }],
+  ['reconcile.apiKey', { reconcile: { appIds: ['a'] } }],
+  ['reconcile.apiKey', { api, reconcile: { appIds: ['a'], apiKey: '' } }],
+  ['reconcile.appIds', { api, reconcile: {} }]
+]
+
+for (const [option, raw] of [...invalid, ...invalidReconcile, ...invalidApi]) {
   test(`register fails with a coded error naming "${option}" for ${JSON.stringify(raw)}`, async (t) => {
     const app = Fastify()
     t.teardown(() => app.close())
@@ -126,4 +149,29 @@ test('reconcile defaults: every 300 s, a day of lookback (ttl when shorter), the
   t.equal(resolveOptions({ ttl: 3600, reconcile: reconcileBase }).reconcile?.lookbackMs, 3_600_000)
   t.same(resolveOptions({ reconcile: { ...reconcileBase, appIds: ['a', 'a', 'b'] } }).reconcile?.appIds, ['a', 'b'])
   t.equal(resolveOptions({}).reconcile, undefined)
+})
+
+test('api: validated and defaulted once; absent, nothing falls back to it', async (t) => {
+  t.same(resolveOptions({ api: { apiKey: 'k' } }).api, { apiKey: 'k', baseUrl: 'https://api.super.ai/v1', timeout: 30_000 })
+  t.same(resolveOptions({ api: { apiKey: 'k', baseUrl: 'https://api.prod-eu.super.ai/v1', timeout: 500 } }).api,
+    { apiKey: 'k', baseUrl: 'https://api.prod-eu.super.ai/v1', timeout: 500 })
+  t.ok(Object.isFrozen(resolveOptions({ api: { apiKey: 'k' } }).api))
+  t.equal(resolveOptions({}).api, undefined)
+})
+
+test('verify and reconcile take the key and the base URL they leave out from api, each on its own', async (t) => {
+  const eu = 'https://api.prod-eu.super.ai/v1'
+  const mine = 'https://proxy.example/v1'
+  const withApi = { api: { apiKey: 'shared', baseUrl: eu } }
+  t.same(resolveOptions({ ...withApi, verify: true }).verify, { apiKey: 'shared', baseUrl: eu, timeout: 5000 }, 'verify: true is complete')
+  t.same(resolveOptions({ ...withApi, verify: { appIds: ['a'] } }).verify, { apiKey: 'shared', baseUrl: eu, timeout: 5000, appIds: ['a'] })
+  t.same(resolveOptions({ ...withApi, verify: { apiKey: 'own' } }).verify, { apiKey: 'own', baseUrl: eu, timeout: 5000 }, 'its own key wins, the base URL comes from api')
+  t.same(resolveOptions({ ...withApi, verify: { baseUrl: mine } }).verify, { apiKey: 'shared', baseUrl: mine, timeout: 5000 }, 'its own base URL wins, the key comes from api')
+  t.same(resolveOptions({ verify: { apiKey: 'own' } }).verify, { apiKey: 'own', timeout: 5000 }, 'without api, as before: the client\'s default base URL')
+  t.equal(resolveOptions({ api: { apiKey: 'shared', timeout: 9000 }, verify: true }).verify?.timeout, 5000, 'verify keeps its own short timeout')
+
+  t.match(resolveOptions({ ...withApi, reconcile: { appIds: ['a'] } }).reconcile, { apiKey: 'shared', baseUrl: eu, appIds: ['a'] }, 'reconcile: { appIds } is complete')
+  t.match(resolveOptions({ ...withApi, reconcile: { appIds: ['a'], apiKey: 'own' } }).reconcile, { apiKey: 'own', baseUrl: eu })
+  t.match(resolveOptions({ ...withApi, reconcile: { appIds: ['a'], baseUrl: mine } }).reconcile, { apiKey: 'shared', baseUrl: mine })
+  t.match(resolveOptions({ api: { apiKey: 'shared' }, reconcile: { appIds: ['a'] } }).reconcile, { baseUrl: 'https://api.super.ai/v1' })
 })

@@ -11,7 +11,8 @@ import {
 } from './arguments.js'
 import { codes } from '../errors.js'
 import { awaitOperation, exportSchedule, readExport, type ExportJobsOptions } from './export.js'
-import { resolveClientOptions, type SuperaiClientOptions, type SuperaiRequestOptions } from './options.js'
+import { resolveClientOptions, type ResolvedClientOptions, type SuperaiClientOptions, type SuperaiRequestOptions } from './options.js'
+import type { ApiCallHook } from '../telemetry/telemetry.js'
 import { callError, checked, checkedBody, request, type CallSpec } from './request.js'
 import { isNotProcessed, isRetryableStatus } from './retry.js'
 import { integerOption, invalid } from '../validate.js'
@@ -105,24 +106,35 @@ export interface GetJobResponse {
 }
 
 export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClient {
-  const resolved = resolveClientOptions(options)
+  return clientOf(resolveClientOptions(options))
+}
 
+/**
+ * The plugin's own clients (`app.superai.api`, `verify`, `context.output()`, reconciliation): a
+ * CLIENT span around each request when the `telemetry` option gives `apiCall`.
+ */
+export function createTracedClient (options: SuperaiClientOptions, apiCall: ApiCallHook | undefined): SuperaiClient {
+  const resolved = resolveClientOptions(options)
+  return clientOf(apiCall === undefined ? resolved : { ...resolved, apiCall })
+}
+
+function clientOf (resolved: ResolvedClientOptions): SuperaiClient {
   /** A call whose answer must be a body matching `schema`. */
   const call = async <S extends TSchema>(spec: CallSpec, schema: S, requestOptions?: SuperaiRequestOptions): Promise<Static<S>> =>
     checkedBody(resolved, spec, await request(resolved, spec, requestOptions), schema)
   /** A call whose answer may also be empty (a 204). */
   const callMaybe = async <S extends TSchema>(spec: CallSpec, schema: S, requestOptions?: SuperaiRequestOptions): Promise<Static<S> | undefined> =>
     checked(resolved, spec, await request(resolved, spec, requestOptions), schema)
-  const get = (path: string): CallSpec => ({ method: 'GET', path, retryOn: isRetryableStatus })
+  const get = (path: string, template: string): CallSpec => ({ method: 'GET', path, template, retryOn: isRetryableStatus })
 
   const getJobResponse = (async (uuid: string, requestOptions: SuperaiRequestOptions & { readonly schema?: TSchema } = {}) => {
-    const spec = get(`/jobs/${segment('uuid', uuid)}/response`)
+    const spec = get(`/jobs/${segment('uuid', uuid)}/response`, '/jobs/{uuid}/response')
     const answer = await request(resolved, spec, requestOptions)
     return requestOptions.schema === undefined ? answer.body : checked(resolved, spec, answer, requestOptions.schema)
   }) as GetJobResponse
 
   const listJobs = async (appId: string, query: ListJobsQuery = {}, requestOptions?: SuperaiRequestOptions): Promise<SuperaiJobList> =>
-    await call(get(`/apps/${segment('appId', appId)}/jobs${listJobsQuery(query)}`), SuperaiJobListSchema, requestOptions) as SuperaiJobList
+    await call(get(`/apps/${segment('appId', appId)}/jobs${listJobsQuery(query)}`, '/apps/{appId}/jobs'), SuperaiJobListSchema, requestOptions) as SuperaiJobList
 
   const tagged = async (spec: CallSpec, requestOptions?: SuperaiRequestOptions): Promise<SuperaiJob[]> => {
     const body = await callMaybe(spec, TaggedSchema, requestOptions)
@@ -144,60 +156,60 @@ export function createSuperaiClient (options: SuperaiClientOptions): SuperaiClie
     },
 
     async submitJobs (appId, submission, requestOptions) {
-      const spec: CallSpec = { method: 'POST', path: `/apps/${segment('appId', appId)}/jobs`, body: submissionBody(submission), retryOn: isNotProcessed }
+      const spec: CallSpec = { method: 'POST', path: `/apps/${segment('appId', appId)}/jobs`, template: '/apps/{appId}/jobs', body: submissionBody(submission), retryOn: isNotProcessed }
       return await callMaybe(spec, SuperaiSubmitJobsResultSchema, requestOptions) ?? {}
     },
 
     async getJob (uuid, requestOptions) {
-      return await call(get(`/jobs/${segment('uuid', uuid)}`), SuperaiJobSchema, requestOptions)
+      return await call(get(`/jobs/${segment('uuid', uuid)}`, '/jobs/{uuid}'), SuperaiJobSchema, requestOptions)
     },
 
     getJobResponse,
 
     async cancelJob (job, requestOptions) {
       // Cancelling twice is harmless, so every retryable status is retried.
-      const spec: CallSpec = { method: 'POST', path: `/jobs/${segment('job', cancelTarget(job))}/cancel`, retryOn: isRetryableStatus }
+      const spec: CallSpec = { method: 'POST', path: `/jobs/${segment('job', cancelTarget(job))}/cancel`, template: '/jobs/{uuid}/cancel', retryOn: isRetryableStatus }
       return await callMaybe(spec, SuperaiJobSchema, requestOptions)
     },
 
     async getBatch (appId, batchId, requestOptions) {
-      return await call(get(`/apps/${segment('appId', appId)}/batches/${segment('batchId', batchId)}`), SuperaiBatchSchema, requestOptions)
+      return await call(get(`/apps/${segment('appId', appId)}/batches/${segment('batchId', batchId)}`, '/apps/{appId}/batches/{batchId}'), SuperaiBatchSchema, requestOptions)
     },
 
     async listBatches (appId, requestOptions) {
-      return await call(get(`/apps/${segment('appId', appId)}/batches`), SuperaiBatchListSchema, requestOptions)
+      return await call(get(`/apps/${segment('appId', appId)}/batches`, '/apps/{appId}/batches'), SuperaiBatchListSchema, requestOptions)
     },
 
     async addTags (appId, idSearch, tags, requestOptions) {
       const path = `/apps/${segment('appId', appId)}/jobs/tags?${new URLSearchParams({ idSearch: segmentText('idSearch', idSearch) }).toString()}`
-      return await tagged({ method: 'PUT', path, body: { tags: tagsArgument('tags', tags) }, retryOn: isRetryableStatus }, requestOptions)
+      return await tagged({ method: 'PUT', path, template: '/apps/{appId}/jobs/tags', body: { tags: tagsArgument('tags', tags) }, retryOn: isRetryableStatus }, requestOptions)
     },
 
     async removeTags (appId, tags, filter = {}, requestOptions) {
       const path = `/apps/${segment('appId', appId)}/jobs/tags${removeTagsQuery(filter)}`
-      return await tagged({ method: 'DELETE', path, body: { tags: tagsArgument('tags', tags) }, retryOn: isRetryableStatus }, requestOptions)
+      return await tagged({ method: 'DELETE', path, template: '/apps/{appId}/jobs/tags', body: { tags: tagsArgument('tags', tags) }, retryOn: isRetryableStatus }, requestOptions)
     },
 
     async reviewJob (jobId, review, requestOptions) {
       // a review calls back: sent again only when the API says it did nothing
-      const spec: CallSpec = { method: 'PATCH', path: `/jobs/${segment('jobId', jobId)}/review`, body: reviewBody(review), retryOn: isNotProcessed }
+      const spec: CallSpec = { method: 'PATCH', path: `/jobs/${segment('jobId', jobId)}/review`, template: '/jobs/{jobId}/review', body: reviewBody(review), retryOn: isNotProcessed }
       return await callMaybe(spec, SuperaiJobSchema, requestOptions)
     },
 
     async downloadJobs (appId, query = {}, requestOptions) {
       // each start is a new export operation (and an e-mail): sent again only when the API did nothing
-      const spec: CallSpec = { method: 'POST', path: `/apps/${segment('appId', appId)}/job_responses${downloadJobsQuery(query)}`, retryOn: isNotProcessed }
+      const spec: CallSpec = { method: 'POST', path: `/apps/${segment('appId', appId)}/job_responses${downloadJobsQuery(query)}`, template: '/apps/{appId}/job_responses', retryOn: isNotProcessed }
       return await call(spec, SuperaiJobsOperationStartSchema, requestOptions)
     },
 
     async getJobsOperation (appId, operationId, requestOptions) {
-      return await call(get(`/operations/${segment('appId', appId)}/${segment('operationId', operationId)}`), SuperaiJobsOperationSchema, requestOptions)
+      return await call(get(`/operations/${segment('appId', appId)}/${segment('operationId', operationId)}`, '/operations/{appId}/{operationId}'), SuperaiJobsOperationSchema, requestOptions)
     },
 
     async createDownloadUrl (appId, operationId, requestOptions = {}) {
       const { secondsTtl, ...rest } = requestOptions
       const ttl = secondsTtl === undefined ? '' : `?secondsTtl=${integerOption('secondsTtl', secondsTtl, 60, 1)}`
-      const spec: CallSpec = { method: 'POST', path: `/operations/${segment('appId', appId)}/${segment('operationId', operationId)}/download-url${ttl}`, retryOn: isRetryableStatus }
+      const spec: CallSpec = { method: 'POST', path: `/operations/${segment('appId', appId)}/${segment('operationId', operationId)}/download-url${ttl}`, template: '/operations/{appId}/{operationId}/download-url', retryOn: isRetryableStatus }
       const answer = await call(spec, SuperaiDownloadUrlSchema, rest)
       if (!/^https?:\/\//i.test(answer.downloadUrl) || !URL.canParse(answer.downloadUrl)) {
         throw callError(resolved, spec, 'FST_SUPERAI_API_INVALID_RESPONSE', { status: 200, body: undefined, attempts: 1 }, 'downloadUrl is not an absolute http(s) URL')

@@ -1,3 +1,4 @@
+import type { ApiCallHook } from '../telemetry/telemetry.js'
 import { apiKeyOption, baseUrlOption, describe, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 
 /** super.AI's historical API base; later SDK releases use regional hosts, so it is always configurable. */
@@ -35,6 +36,8 @@ export interface ResolvedClientOptions {
   readonly retryDelay: number
   readonly maxRetryDelay: number
   readonly fetch: typeof globalThis.fetch
+  /** The `telemetry` option's CLIENT span around each request; the plugin's own clients only, never a user's option. */
+  readonly apiCall?: ApiCallHook | undefined
 }
 
 const CLIENT_OPTIONS = optionNames<SuperaiClientOptions>({

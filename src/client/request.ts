@@ -10,6 +10,8 @@ export interface CallSpec {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
   /** The path after the base URL, with its query string if any; or, with `absolute`, the whole URL. */
   readonly path: string
+  /** The path as the API documents it, its parameters named (`/jobs/{uuid}`): the CLIENT span's `url.template`. */
+  readonly template?: string
   /**
    * A URL the API handed out (the export's download URL): fetched as given, without the `API-KEY`
    * header, which must not travel to whatever host signed it.
@@ -61,7 +63,7 @@ export async function request (options: ResolvedClientOptions, spec: CallSpec, r
     const timeoutSignal = AbortSignal.timeout(timeout)
     const signal = requestOptions.signal === undefined ? timeoutSignal : AbortSignal.any([timeoutSignal, requestOptions.signal])
     try {
-      const response = await options.fetch(url, {
+      const send = (): Promise<Response> => options.fetch(url, {
         method: spec.method,
         headers: {
           ...(spec.absolute === true ? {} : { 'API-KEY': options.apiKey }),
@@ -72,6 +74,9 @@ export async function request (options: ResolvedClientOptions, spec: CallSpec, r
         signal,
         redirect: 'error'
       })
+      const response = options.apiCall === undefined
+        ? await send()
+        : await options.apiCall({ method: spec.method, template: templateOf(options, spec), url, attempt }, send, statusOf)
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
       const body = spec.read === 'bytes' && ok(response.status) ? new Uint8Array(await response.arrayBuffer()) : await readResponseBody(response)
       const answer: ApiAnswer = { status: response.status, body, attempts: attempt, ...(retryAfter === undefined ? {} : { retryAfter }) }
@@ -86,6 +91,14 @@ export async function request (options: ResolvedClientOptions, spec: CallSpec, r
   if (ok(result.status)) return result
   if (interrupted) throw requestOptions.signal?.reason
   throw callError(options, spec, 'FST_SUPERAI_API_ERROR', result, result.status)
+}
+
+const statusOf = (response: Response): number => response.status
+
+/** The template under the base URL's own path (`/v1/jobs/{uuid}`); a handed-out URL's own path, which names nothing. */
+function templateOf (options: ResolvedClientOptions, spec: CallSpec): string {
+  if (spec.absolute === true || spec.template === undefined) return new URL(callUrl(options, spec)).pathname
+  return new URL(options.baseUrl).pathname.replace(/\/+$/, '') + spec.template
 }
 
 function describeFailure (error: unknown): string {

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { createSuperaiClient, isSuperaiApiError, type SuperaiClient } from '../client/client.js'
+import { createTracedClient, isSuperaiApiError, type SuperaiClient } from '../client/client.js'
+import type { ApiCallHook } from '../telemetry/telemetry.js'
 import type { SuperaiBatch, SuperaiJob } from '../client/api-schema.js'
 import { codes, type CodedError } from '../errors.js'
 import { lifecyclePosition } from '../events.js'
@@ -10,9 +11,9 @@ import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schem
 export const VERIFY_TIMEOUT_MS = 5000
 
 export interface VerifyOptions {
-  /** super.AI API key, sent as `API-KEY`; never logged. */
-  readonly apiKey: string
-  /** Default `https://api.super.ai/v1`. */
+  /** super.AI API key, sent as `API-KEY`; never logged. Default: the `api` option's. */
+  readonly apiKey?: string
+  /** Default: the `api` option's base URL, else `https://api.super.ai/v1`. */
   readonly baseUrl?: string
   /** Milliseconds the job fetch may take before the callback is answered 503. Default 5000. */
   readonly timeout?: number
@@ -46,14 +47,14 @@ export class JobVerifier {
   readonly #appIds: ReadonlySet<string> | undefined
   readonly #pending = new Map<string, Promise<SuperaiJob | SuperaiBatch>>()
 
-  constructor (options: VerifyOptions) {
+  constructor (options: VerifyOptions & { readonly apiKey: string }, apiCall?: ApiCallHook) {
     // no retries here: a 503 makes super.AI redeliver later, which is the retry
-    this.#client = createSuperaiClient({
+    this.#client = createTracedClient({
       apiKey: options.apiKey,
       timeout: options.timeout ?? VERIFY_TIMEOUT_MS,
       retries: 0,
       ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl })
-    })
+    }, apiCall)
     this.#appIds = options.appIds === undefined ? undefined : new Set(options.appIds)
   }
 

@@ -83,6 +83,9 @@ export class HandlerFailures extends AggregateError {
   }
 }
 
+/** Runs one handler (`telemetry`: in a span of its own, named by the callback's event, and timed). */
+export type HandlerRun = (eventName: string, run: () => Promise<void>) => Promise<void>
+
 /** Holds the handlers and runs them for one callback, wherever it arrived from (a request or a queue). */
 export class Dispatcher {
   readonly #handlers = new Map<EventName, Set<StoredHandler>>()
@@ -114,8 +117,8 @@ export class Dispatcher {
    * Runs every handler concurrently and waits for all of them; when any fail, rejects with a
    * HandlerFailures holding each failure, so none is swallowed, and how many handlers ran.
    */
-  async dispatch (event: AnySuperaiEvent, context: HandlerContext): Promise<void> {
-    const handlers = this.handlersFor(event)
+  async dispatch (event: AnySuperaiEvent, context: HandlerContext, runHandler?: HandlerRun): Promise<void> {
+    const handlers = runHandler === undefined ? this.handlersFor(event) : this.#traced(event, runHandler)
     // the common case, one handler, without the allSettled machinery
     if (handlers.length === 1 && handlers[0] !== undefined) {
       try {
@@ -128,6 +131,12 @@ export class Dispatcher {
     const results = await Promise.allSettled(handlers.map(async (handler) => { await handler(event, context) }))
     const errors = results.flatMap((result) => result.status === 'rejected' ? [result.reason as unknown] : [])
     if (errors.length > 0) throw new HandlerFailures(errors, handlers.length)
+  }
+
+  /** `event`'s handlers, each run through `runHandler` under the name of the callback's event. */
+  #traced (event: AnySuperaiEvent, runHandler: HandlerRun): StoredHandler[] {
+    const name = isEntityEvent(event) ? entityEventNameOf(event.entityType, event.state) ?? 'entity' : eventNameOf(event.state, event.action) ?? 'callback'
+    return this.handlersFor(event).map((handler): StoredHandler => async (e, c) => { await runHandler(name, async () => { await handler(e, c) }) })
   }
 
   /** The `app.superai` object: `on` and the per-event methods, built from the one list of names. */

@@ -126,4 +126,13 @@ export function jobMarksKey (uuid: string): string {
   return 'job:' + sha256Base64url('job\n' + uuid.toLowerCase()).slice(0, 22)
 }
 
+/**
+ * The key, after the prefix, where the trace context a job (or batch) was submitted in is kept (the
+ * `telemetry` option): its tag and `A`, a letter no state takes, so that on a Cluster the claim of the
+ * job's state changes reads it in the same script.
+ */
+export function submissionAnchorKey (id: string): string {
+  return jobTag(id) + 'A'
+}
+
 export const MAX_KEY_LENGTH = 512

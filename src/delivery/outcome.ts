@@ -3,12 +3,15 @@ import type { CodedError } from '../errors.js'
 import type { JobState } from '../events.js'
 import type { DeliveryOutcome } from '../observability.js'
 import type { AnySuperaiEvent } from '../schema.js'
+import type { DeliveryTrace } from '../telemetry/telemetry.js'
 
 /** One callback on its way through: the normalised event, its key (prefix included) and whom to log to. */
 export interface Delivery {
   readonly event: AnySuperaiEvent
   readonly key: string
   readonly log: FastifyBaseLogger
+  /** Its `process superai.callback` span (the `telemetry` option); without the option, one that does nothing. */
+  readonly trace?: DeliveryTrace | undefined
 }
 
 /** How a delivery ended; the adapters map it to an HTTP answer or a queue job's fate. */

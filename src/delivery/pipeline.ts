@@ -4,9 +4,11 @@ import type { FastifyBaseLogger } from 'fastify'
 import { codes } from '../errors.js'
 import type { Observer } from '../observability.js'
 import { isEntityEvent, isV2Body, logFieldsOf, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiEvent } from '../schema.js'
-import { isMarkingStore, type ClaimResult, type IdempotencyStore, type MarkedClaimResult } from '../store/store.js'
+import { NO_DELIVERY, NO_TELEMETRY } from '../telemetry/noop.js'
+import type { DeliveryTrace, Telemetry } from '../telemetry/telemetry.js'
+import { isMarkingStore, type ClaimResult, type IdempotencyStore, type JobStatesQuery, type MarkedClaimResult } from '../store/store.js'
 import type { SourceContext } from './dispatcher.js'
-import { MAX_KEY_LENGTH, batchIdempotencyKey } from './idempotency-key.js'
+import { MAX_KEY_LENGTH, batchIdempotencyKey, submissionAnchorKey } from './idempotency-key.js'
 import { normalizeCallback, normalizeEntityCallback } from './normalize.js'
 import type { Delivery, PipelineOutcome } from './outcome.js'
 import { RetryAfterEstimate } from './retry-after.js'
@@ -24,6 +26,9 @@ export type { Delivery, PipelineOutcome, Settlement, SourceContext }
 const TOKEN_PREFIX = randomBytes(9).toString('base64url')
 let tokenCounter = 0
 
+/** A claim that reads no state of its job, only the anchor (`telemetry`). */
+const NO_STATES: JobStatesQuery = Object.freeze({ stateKeys: [], stateBits: [] })
+
 /** The part of the resolved options the pipeline reads. */
 export interface PipelineSettings {
   readonly keyPrefix: string
@@ -39,7 +44,12 @@ export interface PipelineSettings {
  */
 export type Arrival =
   | { readonly body: CallbackBody | BatchCallbackBody }
-  | { readonly event: AnySuperaiEvent, readonly key?: string | undefined }
+  | {
+    readonly event: AnySuperaiEvent
+    readonly key?: string | undefined
+    /** A queue job's trace context (`telemetry`), read from its data unchecked: the try's span continues its trace. */
+    readonly carrier?: unknown
+  }
 
 /** A delivery that holds its claim, for the step after the claim to settle. */
 export interface ClaimedDelivery {
@@ -88,13 +98,21 @@ export class DeliveryPipeline {
   readonly #readsMarks: boolean
   /** With a wait for held claims: the deliveries under way in this process, by key, for the next to wait on. */
   readonly #underWay = new Map<string, Promise<unknown>>()
+  readonly #telemetry: Telemetry
+  /** Whether each claim also reads the stored trace context its job was submitted in (`telemetry`). */
+  readonly #readsAnchor: boolean
 
   constructor (parts: {
     readonly settings: PipelineSettings
     readonly store: IdempotencyStore
     readonly observer: Observer
     readonly step: AfterClaim
+    /** The `telemetry` option's spans and metrics; without it, nothing. */
+    readonly telemetry?: Telemetry | undefined
   }) {
+    this.#telemetry = parts.telemetry ?? NO_TELEMETRY
+    // the submission's trace context is read by the claim's own script, so only a store with claimAndRead links
+    this.#readsAnchor = this.#telemetry.enabled && typeof parts.store.claimAndRead === 'function'
     this.#settings = parts.settings
     this.#store = parts.store
     this.#observer = parts.observer
@@ -117,18 +135,36 @@ export class DeliveryPipeline {
    */
   async deliver (arrival: Arrival, source: SourceContext, log: FastifyBaseLogger): Promise<PipelineOutcome> {
     const startedAt = performance.now()
-    const prepared = this.#prepare(arrival, log)
-    const outcome = 'status' in prepared
-      ? prepared
-      : await this.#running.track(this.#step.waitForClaimMs > 0 ? this.#inTurn(prepared, source) : this.#claimAndStep(prepared, source))
+    let outcome: PipelineOutcome
+    if (this.#telemetry.enabled) {
+      const trace = this.#telemetry.startDelivery({
+        source: source.source,
+        ...(source.source === 'http' ? { request: source.request } : source.source === 'queue' ? { attempt: source.attempt } : {}),
+        ...('event' in arrival ? { event: arrival.event, key: arrival.key, carrier: arrival.carrier } : {})
+      })
+      // with the span active, what the delivery starts (the verify call, the handlers, the enqueue) is its child
+      outcome = await trace.within(async () => await this.#deliver(arrival, source, log, trace))
+      trace.end(outcome.status, 'error' in outcome ? outcome.error : undefined)
+    } else {
+      // the option off: not a closure more than before it existed
+      outcome = await this.#deliver(arrival, source, log, NO_DELIVERY)
+    }
     const delivery = outcome.delivery
     const latestState = outcome.status === 'processed' || outcome.status === 'failed' || outcome.status === 'superseded' ? outcome.latestState : undefined
     this.#observer.delivered(outcome.status, source.source, startedAt, delivery?.event, delivery?.key, latestState)
     return outcome
   }
 
+  /** Normalise, key, claim, then the step after the claim. */
+  async #deliver (arrival: Arrival, source: SourceContext, log: FastifyBaseLogger, trace: DeliveryTrace): Promise<PipelineOutcome> {
+    const prepared = this.#prepare(arrival, log, trace)
+    if ('status' in prepared) return prepared
+    trace.describe(prepared.event, prepared.key)
+    return await this.#running.track(this.#step.waitForClaimMs > 0 ? this.#inTurn(prepared, source) : this.#claimAndStep(prepared, source))
+  }
+
   /** The delivery of an arrival, or the outcome that refuses it before anything is stored. */
-  #prepare (arrival: Arrival, log: FastifyBaseLogger): Delivery | PipelineOutcome {
+  #prepare (arrival: Arrival, log: FastifyBaseLogger, trace: DeliveryTrace): Delivery | PipelineOutcome {
     let event: AnySuperaiEvent
     if ('body' in arrival) {
       // the validator already told the two shapes apart by `version`
@@ -140,7 +176,7 @@ export class DeliveryPipeline {
         log.warn({ ...logFieldsOf(event), field, value }, 'super.AI callback with an undocumented %s; dispatched to "%s" handlers only', field, v2 ? 'entity' : 'callback')
       }
     } else {
-      if (arrival.key !== undefined) return { event: arrival.event, key: arrival.key, log }
+      if (arrival.key !== undefined) return { event: arrival.event, key: arrival.key, log, trace }
       event = arrival.event
     }
     let custom: string
@@ -153,7 +189,7 @@ export class DeliveryPipeline {
     if (typeof custom !== 'string' || custom.length === 0 || custom.length > MAX_KEY_LENGTH) {
       return { status: 'rejected', error: new codes.FST_SUPERAI_INVALID_IDEMPOTENCY_KEY(), delivery: undefined }
     }
-    return { event, key: this.#settings.keyPrefix + custom, log }
+    return { event, key: this.#settings.keyPrefix + custom, log, trace }
   }
 
   /** After any delivery of the same key under way in this process, then claimed (waiting for a held claim). */
@@ -176,10 +212,11 @@ export class DeliveryPipeline {
   async #claimAndStep (delivery: Delivery, source: SourceContext): Promise<PipelineOutcome> {
     const claimKey = this.#step.claimKeyOf(delivery.key)
     const job = this.#readsMarks ? jobMarksOf(delivery.event, this.#settings, delivery.key) : undefined
+    const anchorKey = this.#readsAnchor ? this.#settings.keyPrefix + submissionAnchorKey(isEntityEvent(delivery.event) ? delivery.event.entityId : delivery.event.uuid) : undefined
     const waitMs = this.#step.waitForClaimMs
     const deadline = waitMs > 0 ? performance.now() + waitMs : 0
     for (let pause = 2; ; pause *= 2) {
-      const claimed = await this.#claim(delivery, claimKey, job)
+      const claimed = await this.#claim(delivery, claimKey, job, anchorKey)
       if (claimed.status === 'claimed') {
         const startedAt = performance.now()
         const outcome = await this.#step.run({ delivery, claimKey, token: claimed.token, job, marks: claimed.marks }, source, this.#settlement)
@@ -196,15 +233,18 @@ export class DeliveryPipeline {
    * Claims `claimKey`, reading the job's marks in the same step when `job` is given: the claim, or the
    * outcome that ends the delivery here.
    */
-  async #claim (delivery: Delivery, claimKey: string, job: JobMarks | undefined): Promise<{ readonly status: 'claimed', readonly token: string, readonly marks: number } | PipelineOutcome> {
+  async #claim (delivery: Delivery, claimKey: string, job: JobMarks | undefined, anchorKey?: string): Promise<{ readonly status: 'claimed', readonly token: string, readonly marks: number } | PipelineOutcome> {
     if (this.#settlement.isPending(claimKey)) return { status: 'inFlight', delivery, retryAfter: 1 }
     const token = `${TOKEN_PREFIX}${(tokenCounter++).toString(36)}`
     let claimed: ClaimResult | MarkedClaimResult
     try {
       // `job` is given only for a store with marks (#readsMarks); the last test narrows the type
-      claimed = job === undefined || !job.read || this.#store.claimAndRead === undefined
+      const query = job === undefined || !job.read ? undefined : job.query
+      claimed = this.#store.claimAndRead === undefined || (query === undefined && anchorKey === undefined)
         ? await this.#store.claim(claimKey, token, this.#settings.leaseMs)
-        : await this.#store.claimAndRead(claimKey, token, this.#settings.leaseMs, job.query)
+        : await this.#store.claimAndRead(claimKey, token, this.#settings.leaseMs, anchorKey === undefined
+          ? query as JobStatesQuery
+          : { ...(query ?? NO_STATES), anchorKey })
     } catch (err) {
       delivery.log.error({ err, key: claimKey }, 'super.AI callback: idempotency store unavailable')
       // a timed-out claim may still land when a frozen Redis wakes up; the release queued behind it on
@@ -212,6 +252,8 @@ export class DeliveryPipeline {
       this.#store.release(claimKey, token).catch(() => {})
       return { status: 'storeUnavailable', error: new codes.FST_SUPERAI_STORE_UNAVAILABLE(), delivery }
     }
+    // the span its job was submitted in (`telemetry`), as the claim's script read it
+    delivery.trace?.link((claimed as { readonly anchor?: string }).anchor)
     if (claimed.status === 'claimed') return { status: 'claimed', token, marks: (claimed as { readonly marks?: number }).marks ?? 0 }
     if (claimed.status === 'processed') return { status: 'duplicate', delivery }
     return { status: 'inFlight', delivery, retryAfter: this.#retryAfter.seconds(claimed.retryAfterMs) }

@@ -70,7 +70,8 @@ export class RunHandlers implements AfterClaim {
     }
     const context = contextOf(source, { log, key, job: given ?? verified?.job, batch: verified?.batch, superseded: latestState !== undefined, latestState })
     try {
-      await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context))
+      const trace = delivery.trace
+      await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context, trace?.enabled === true ? async (name, run) => { await trace.runHandler(name, run) } : undefined))
     } catch (cause) {
       const failures = cause instanceof AggregateError ? cause.errors.length : 1
       const handlers = cause instanceof HandlerFailures ? cause.handlerCount : failures

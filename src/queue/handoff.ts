@@ -69,9 +69,15 @@ export function enqueueTo (queue: SuperaiQueue, options: ResolvedQueueOptions, t
     removeOnComplete: KEEP_COMPLETED,
     removeOnFail: { age: Math.ceil(ttlMs / 1000) }
   }
-  return async ({ event, key }) => {
+  return async ({ event, key, trace }) => {
     // the job name is for people reading bull-board; the worker dispatches from the event itself
     const name = isEntityEvent(event) ? entityEventNameOf(event.entityType, event.state) ?? 'entity' : eventNameOf(event.state, event.action) ?? 'callback'
-    await queue.add(name, { event, key }, { ...jobOptions, jobId: encodeJobId(key) })
+    const options = { ...jobOptions, jobId: encodeJobId(key) }
+    if (trace?.enabled !== true) {
+      await queue.add(name, { event, key }, options)
+      return
+    }
+    // `telemetry`: the send span's context in the job, so each try's span continues this trace wherever it runs
+    await trace.send(async (carrier) => { await queue.add(name, carrier === undefined ? { event, key } : { event, key, trace: carrier }, options) })
   }
 }

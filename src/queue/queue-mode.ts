@@ -7,6 +7,7 @@ import { RunHandlers } from '../delivery/run-handlers.js'
 import type { JobVerifier } from '../delivery/api-check.js'
 import type { Observer } from '../observability.js'
 import type { IdempotencyStore } from '../store/store.js'
+import type { Telemetry } from '../telemetry/telemetry.js'
 import { quitRedis } from '../store/connection.js'
 import type { Bullmq } from './bullmq.js'
 import { DeadLetters } from './dead-letters.js'
@@ -63,6 +64,8 @@ export interface WorkerParts {
   readonly superseded: 'dispatch' | 'skip'
   readonly observer: Observer
   readonly log: FastifyBaseLogger
+  /** The `telemetry` option: each try's `process` span, in the trace the receiver's send span carried. */
+  readonly telemetry?: Telemetry | undefined
 }
 
 /**
@@ -72,9 +75,9 @@ export interface WorkerParts {
  * after a crash in between finds the mark, or the claim until its lease ends).
  */
 export function openWorkerSide (bullmq: Bullmq, client: Redis | Cluster, options: ResolvedQueueOptions, parts: WorkerParts): WorkerSide {
-  const { settings, store, dispatcher, verifier, superseded, observer, log } = parts
+  const { settings, store, dispatcher, verifier, superseded, observer, log, telemetry } = parts
   const step = new RunHandlers({ dispatcher, verifier, superseded, claimKeyOf: runClaimKey, awaitCompletion: false })
-  const pipeline = new DeliveryPipeline({ settings, store, observer, step })
+  const pipeline = new DeliveryPipeline({ settings, store, observer, step, telemetry })
   const connection = workerConnection(client)
   connection.on('error', () => {}) // BullMQ reports through the worker's 'error' event
   const worker = createBullmqWorker({ bullmq, connection, options, pipeline, leaseMs: settings.leaseMs, observer, log })

@@ -7,6 +7,8 @@ import type { AnySuperaiEvent } from '../schema.js'
 export interface CallbackJobData {
   readonly event: AnySuperaiEvent
   readonly key: string
+  /** With `telemetry`: the W3C trace context of the receiver's `send superai.callbacks` span. */
+  readonly trace?: { readonly traceparent: string, readonly tracestate?: string }
 }
 
 /**

@@ -51,10 +51,10 @@ export function createBullmqWorker (parts: BullmqWorkerParts): Worker<CallbackJo
   const { bullmq, pipeline, options, leaseMs, observer, log } = parts
 
   const processor = async (job: Job<CallbackJobData>, token?: string): Promise<void> => {
-    const { event, key } = job.data
+    const { event, key, trace } = job.data
     const attempt = job.attemptsMade + 1
     const runLog = jobLog(log, job.id, attempt)
-    const outcome = await pipeline.deliver({ event, key }, { source: 'queue', attempt }, runLog)
+    const outcome = await pipeline.deliver({ event, key, carrier: trace }, { source: 'queue', attempt }, runLog)
     switch (outcome.status) {
       case 'processed':
       case 'duplicate':

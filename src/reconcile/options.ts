@@ -1,13 +1,14 @@
 import { DEFAULT_SUPERAI_BASE_URL } from '../client/client.js'
-import { apiKeyOption, appIdsOption, baseUrlOption, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
+import { credentialsFor, type ResolvedApiOptions } from '../client/api-option.js'
+import { appIdsOption, integerOption, invalid, optionNames, plainObject, rejectUnknown } from '../validate.js'
 
 /** The `reconcile` option: list the projects' jobs at super.AI and run the state changes whose callback never arrived. */
 export interface SuperaiReconcileOptions {
-  /** super.AI API key, sent as `API-KEY`; never logged. */
-  readonly apiKey: string
+  /** super.AI API key, sent as `API-KEY`; never logged. Default: the `api` option's. */
+  readonly apiKey?: string
   /** The projects (app uuids) whose jobs are reconciled; at least one. */
   readonly appIds: readonly string[]
-  /** Default `https://api.super.ai/v1`. */
+  /** Default: the `api` option's base URL, else `https://api.super.ai/v1`. */
   readonly baseUrl?: string
   /** Seconds between passes, one per interval across every instance sharing the store. Default 300. */
   readonly interval?: number
@@ -27,19 +28,23 @@ const RECONCILE_DEFAULTS = Object.freeze({ interval: 300, lookback: 24 * 60 * 60
 
 const RECONCILE_OPTIONS = optionNames<SuperaiReconcileOptions>({ apiKey: true, appIds: true, baseUrl: true, interval: true, lookback: true })
 
-/** Validates `reconcile`; `ttlSeconds` bounds the lookback (a processed mark older than ttl is forgotten). */
-export function resolveReconcileOptions (raw: unknown, ttlSeconds: number): ResolvedReconcileOptions | undefined {
+/**
+ * Validates `reconcile`; `ttlSeconds` bounds the lookback (a processed mark older than ttl is forgotten),
+ * and `api` gives the key and base URL it leaves out.
+ */
+export function resolveReconcileOptions (raw: unknown, ttlSeconds: number, api?: ResolvedApiOptions): ResolvedReconcileOptions | undefined {
   if (raw === undefined) return undefined
-  const { apiKey, appIds, baseUrl, interval, lookback } = plainObject('reconcile', raw, '{ apiKey, appIds, baseUrl?, interval?, lookback? }')
+  const { apiKey, appIds, baseUrl, interval, lookback } = plainObject('reconcile', raw, '{ apiKey?, appIds, baseUrl?, interval?, lookback? }')
   rejectUnknown(raw as object, RECONCILE_OPTIONS, 'reconcile.')
   const lookbackS = integerOption('reconcile.lookback', lookback, Math.min(RECONCILE_DEFAULTS.lookback, ttlSeconds), 1, 365 * 24 * 60 * 60)
   if (lookbackS > ttlSeconds) {
     throw invalid('reconcile.lookback', `must be at most ttl (${ttlSeconds} s): a state change processed longer ago than ttl is forgotten and would run again, got ${lookbackS}`)
   }
+  const credentials = credentialsFor('reconcile', apiKey, baseUrl, api)
   return Object.freeze({
-    apiKey: apiKeyOption('reconcile.apiKey', apiKey),
+    apiKey: credentials.apiKey,
     appIds: appIdsOption('reconcile.appIds', appIds),
-    baseUrl: baseUrlOption('reconcile.baseUrl', baseUrl, DEFAULT_SUPERAI_BASE_URL),
+    baseUrl: credentials.baseUrl ?? DEFAULT_SUPERAI_BASE_URL,
     intervalMs: integerOption('reconcile.interval', interval, RECONCILE_DEFAULTS.interval, 1, 24 * 60 * 60) * 1000,
     lookbackMs: lookbackS * 1000
   })

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import { createSuperaiClient, type SuperaiClient, type SuperaiJob } from '../client/client.js'
+import { createTracedClient, type SuperaiClient, type SuperaiJob } from '../client/client.js'
+import { NO_TELEMETRY } from '../telemetry/noop.js'
+import type { Telemetry } from '../telemetry/telemetry.js'
 import type { DeliveryPipeline } from '../delivery/pipeline.js'
 import { normalizeStatus } from '../delivery/normalize.js'
 import { codes } from '../errors.js'
@@ -64,6 +66,7 @@ export class Reconciler {
   /** An outage of the API is logged when it starts and when it ends, not at every pass. */
   #apiDown = false
   #storeDown = false
+  readonly #telemetry: Telemetry
 
   constructor (parts: {
     readonly options: ResolvedReconcileOptions
@@ -72,13 +75,16 @@ export class Reconciler {
     readonly pipeline: DeliveryPipeline
     readonly observer: Observer
     readonly log: FastifyBaseLogger
+    /** The `telemetry` option: a span per pass, parent of its API calls and of the deliveries it dispatches. */
+    readonly telemetry?: Telemetry | undefined
   }) {
+    this.#telemetry = parts.telemetry ?? NO_TELEMETRY
     this.#options = parts.options
     this.#store = parts.store
     this.#pipeline = parts.pipeline
     this.#observer = parts.observer
     this.#log = parts.log
-    this.#client = createSuperaiClient({ apiKey: parts.options.apiKey, baseUrl: parts.options.baseUrl, timeout: API_TIMEOUT_MS })
+    this.#client = createTracedClient({ apiKey: parts.options.apiKey, baseUrl: parts.options.baseUrl, timeout: API_TIMEOUT_MS }, parts.telemetry?.apiCall)
     // receivers of other projects may share the store and the prefix: each set of projects has its own turn
     const projects = createHash('sha256').update([...parts.options.appIds].sort().join('\n')).digest('base64url').slice(0, 12)
     this.#turnKey = `${parts.keyPrefix}reconcile:turn:${projects}`
@@ -154,8 +160,20 @@ export class Reconciler {
   }
 
   async #pass (wholeWindow: boolean): Promise<ReconcileSummary> {
-    const startedAt = Date.now()
+    const trace = this.#telemetry.startReconcilePass()
     const counts: Counts = { listed: 0, dispatched: 0, duplicate: 0, failed: 0 }
+    try {
+      const summary = await trace.within(async () => await this.#passIn(wholeWindow, counts))
+      trace.end(counts)
+      return summary
+    } catch (err) {
+      trace.end(counts, err)
+      throw err
+    }
+  }
+
+  async #passIn (wholeWindow: boolean, counts: Counts): Promise<ReconcileSummary> {
+    const startedAt = Date.now()
     const errors: unknown[] = []
     for (const appId of this.#options.appIds) {
       if (this.#stopped.signal.aborted) break

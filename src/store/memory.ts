@@ -51,10 +51,11 @@ export class MemoryStore implements IdempotencyStore {
 
   async claimAndRead (key: string, token: string, leaseMs: number, query: JobStatesQuery): Promise<MarkedClaimResult> {
     const claimed = await this.claim(key, token, leaseMs)
-    if (claimed.status !== 'claimed') return claimed
+    const anchor = query.anchorKey === undefined ? undefined : this.#live(query.anchorKey)?.value
+    if (claimed.status !== 'claimed') return anchor === undefined ? claimed : { ...claimed, anchor }
     let marks = query.marksKey === undefined ? 0 : Number(this.#live(query.marksKey)?.value ?? 0)
     query.stateKeys.forEach((stateKey, i) => { if (this.#live(stateKey)?.value === HANDLED) marks |= query.stateBits[i] ?? 0 })
-    return { status: 'claimed', marks }
+    return anchor === undefined ? { status: 'claimed', marks } : { status: 'claimed', marks, anchor }
   }
 
   async completeAndMark (key: string, token: string, ttlMs: number, record: StateRecord): Promise<boolean> {

@@ -23,18 +23,21 @@ end`,
   /**
    * The claim of a delivery that wants its job's processed states: a table, `{0, marks}` claimed, `{1}`
    * processed, `{2, pttl}`. The marks are the bits at `marksKey` (a per-job key; false when none is read)
-   * ORed with the bit of each of `states` whose key holds HANDLED.
+   * ORed with the bit of each of `states` whose key holds HANDLED. With `anchorKey` (a submitted job's
+   * stored trace context), its value comes third in every answer.
    */
-  claimAndRead: `local function claimAndRead (key, token, lease, marksKey, states, bits)
+  claimAndRead: `local function claimAndRead (key, token, lease, marksKey, states, bits, anchorKey)
   local claimed = claim(key, token, lease)
-  if claimed == -1 then return {1} end
-  if claimed ~= -2 then return {2, claimed} end
+  local anchor = false
+  if anchorKey then anchor = redis.call('GET', anchorKey) end
+  if claimed == -1 then return {1, 0, anchor} end
+  if claimed ~= -2 then return {2, claimed, anchor} end
   local marks = 0
   if marksKey then marks = tonumber(redis.call('GET', marksKey)) or 0 end
   for i = 1, #states do
     if redis.call('GET', states[i]) == '${HANDLED}' then marks = bit.bor(marks, tonumber(bits[i])) end
   end
-  return {0, marks}
+  return {0, marks, anchor}
 end`,
   /** 1 recorded (`value` for ttl); 0 when another token holds the key (this one's lease ran out and another took over). */
   complete: `local function complete (key, token, ttl, value)
@@ -77,18 +80,21 @@ const lua = (uses: ReadonlyArray<keyof typeof FUNCTIONS>, body: string): string 
 
 /**
  * `claimAndRead`'s arguments from KEYS[k] and ARGV[a]: KEYS the claim key, the marks key when ARGV[a + 2]
- * is 1, then ARGV[a + 3] state keys; ARGV the token, the lease, that flag, the count and each state's bit.
- * Answers them, then where the next operation's keys and arguments start.
+ * has bit 1, the anchor key when it has bit 2, then ARGV[a + 3] state keys; ARGV the token, the lease,
+ * those flags, the count and each state's bit. Answers them, where the next operation's keys and
+ * arguments start, then the anchor key.
  */
 const READ_ARGS = `local function readArgs (k, a)
-  local hasMarks, n = ARGV[a + 2] == '1', tonumber(ARGV[a + 3])
-  local first = hasMarks and k + 2 or k + 1
+  local flags, n = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local first, marksKey, anchorKey = k + 1, false, false
+  if flags % 2 == 1 then marksKey, first = KEYS[first], first + 1 end
+  if flags >= 2 then anchorKey, first = KEYS[first], first + 1 end
   local states, bits = {}, {}
   for i = 1, n do
     states[i] = KEYS[first + i - 1]
     bits[i] = ARGV[a + 3 + i]
   end
-  return KEYS[k], ARGV[a], ARGV[a + 1], hasMarks and KEYS[k + 1] or false, states, bits, first + n, a + 4 + n
+  return KEYS[k], ARGV[a], ARGV[a + 1], marksKey, states, bits, first + n, a + 4 + n, anchorKey
 end`
 
 /**
@@ -103,8 +109,8 @@ while a <= #ARGV do
     ok, result = pcall(claim, KEYS[k], ARGV[a + 1], ARGV[a + 2])
     k, a = k + 1, a + 3
   elseif op == 'r' then
-    local key, token, lease, marksKey, states, bits, nextK, nextA = readArgs(k, a + 1)
-    ok, result = pcall(claimAndRead, key, token, lease, marksKey, states, bits)
+    local key, token, lease, marksKey, states, bits, nextK, nextA, anchorKey = readArgs(k, a + 1)
+    ok, result = pcall(claimAndRead, key, token, lease, marksKey, states, bits, anchorKey)
     k, a = nextK, nextA
   elseif op == 'f' then
     ok, result = pcall(complete, KEYS[k], ARGV[a + 1], ARGV[a + 2], '${PROCESSED}')
@@ -131,7 +137,7 @@ export const SCRIPTS = {
   claim: script(lua(['claim'], 'return claim(KEYS[1], ARGV[1], ARGV[2])')),
   complete: script(lua(['complete'], `return complete(KEYS[1], ARGV[1], ARGV[2], '${PROCESSED}')`)),
   release: script(lua(['release'], 'return release(KEYS[1], ARGV[1])')),
-  claimAndRead: script(lua(['claim', 'claimAndRead'], `${READ_ARGS}\nlocal key, token, lease, marksKey, states, bits = readArgs(1, 1)\nreturn claimAndRead(key, token, lease, marksKey, states, bits)`)),
+  claimAndRead: script(lua(['claim', 'claimAndRead'], `${READ_ARGS}\nlocal key, token, lease, marksKey, states, bits, _, _, anchorKey = readArgs(1, 1)\nreturn claimAndRead(key, token, lease, marksKey, states, bits, anchorKey)`)),
   completeAndMark: script(lua(['complete', 'recordState', 'completeAndMark'], 'return completeAndMark(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])')),
   /** The record alone (KEYS[1]), for a Cluster where it lives in another slot than the completed key. */
   recordState: script(lua(['recordState'], 'recordState(KEYS[1], ARGV[1], ARGV[2])')),

@@ -37,12 +37,13 @@ function claimResultOf (reply: unknown): ClaimResult {
   return { status: 'inFlight', retryAfterMs: Math.max(Number(reply), 0) }
 }
 
-/** `claimAndRead`'s script answer: `{0, marks}` claimed, `{1}` processed, `{2, pttl}` in flight. */
+/** `claimAndRead`'s script answer: `{0, marks}` claimed, `{1}` processed, `{2, pttl}` in flight; then the anchor read, if any. */
 function markedClaimResultOf (reply: unknown): MarkedClaimResult {
-  const [status, value = 0] = reply as [number, number?]
-  if (status === 0) return { status: 'claimed', marks: value }
-  if (status === 1) return DONE
-  return { status: 'inFlight', retryAfterMs: Math.max(value, 0) }
+  const [status, value = 0, stored] = reply as [number, number?, unknown?]
+  const anchor = typeof stored === 'string' ? stored : undefined
+  if (status === 0) return anchor === undefined ? { status: 'claimed', marks: value } : { status: 'claimed', marks: value, anchor }
+  if (status === 1) return anchor === undefined ? DONE : { status: 'processed', anchor }
+  return { status: 'inFlight', retryAfterMs: Math.max(value, 0), ...(anchor === undefined ? {} : { anchor }) }
 }
 
 const isOne = (reply: unknown): boolean => reply === 1
@@ -58,8 +59,12 @@ const recordOf = (record: StateRecord): [key: string, mark: number] => 'stateKey
 
 /** `claimAndRead`'s keys and its arguments after the token and lease, as the scripts read them. */
 function readArgsOf (key: string, query: JobStatesQuery): [keys: string[], args: Array<string | number>] {
-  const keys = query.marksKey === undefined ? [key, ...query.stateKeys] : [key, query.marksKey, ...query.stateKeys]
-  return [keys, [query.marksKey === undefined ? 0 : 1, query.stateKeys.length, ...query.stateBits]]
+  const keys = [key]
+  if (query.marksKey !== undefined) keys.push(query.marksKey)
+  if (query.anchorKey !== undefined) keys.push(query.anchorKey)
+  keys.push(...query.stateKeys)
+  const flags = (query.marksKey === undefined ? 0 : 1) | (query.anchorKey === undefined ? 0 : 2)
+  return [keys, [flags, query.stateKeys.length, ...query.stateBits]]
 }
 
 /** Marks as stored: a decimal integer, or nothing. */
@@ -169,25 +174,31 @@ export class RedisStore implements IdempotencyStore {
    */
   async #claimAndRead (key: string, token: string, leaseMs: number, query: JobStatesQuery): Promise<MarkedClaimResult> {
     const near = (other: string): boolean => this.#sameSlot(key, other)
-    if ((query.marksKey === undefined || near(query.marksKey)) && query.stateKeys.every(near)) {
+    if ((query.marksKey === undefined || near(query.marksKey)) && (query.anchorKey === undefined || near(query.anchorKey)) && query.stateKeys.every(near)) {
       const [keys, args] = readArgsOf(key, query)
       return markedClaimResultOf(await this.#evalKeys(SCRIPTS.claimAndRead, keys, token, leaseMs, ...args))
     }
     const nearStates = query.stateKeys.flatMap((stateKey, i) => near(stateKey) ? [i] : [])
     const farStates = query.stateKeys.flatMap((stateKey, i) => near(stateKey) ? [] : [i])
     const marksNear = query.marksKey !== undefined && near(query.marksKey)
+    const anchorNear = query.anchorKey !== undefined && near(query.anchorKey)
     const [keys, args] = readArgsOf(key, {
       marksKey: marksNear ? query.marksKey : undefined,
+      anchorKey: anchorNear ? query.anchorKey : undefined,
       stateKeys: nearStates.map((i) => query.stateKeys[i] as string),
       stateBits: nearStates.map((i) => query.stateBits[i] ?? 0)
     })
-    const [claimed, marks, ...far] = await Promise.all([
+    const [claimed, marks, farAnchor, ...far] = await Promise.all([
       this.#evalKeys(SCRIPTS.claimAndRead, keys, token, leaseMs, ...args).then(markedClaimResultOf),
       query.marksKey === undefined || marksNear ? null : this.#client.get(query.marksKey),
+      // another slot (a custom key's job): read beside the script, in the same round trip
+      query.anchorKey === undefined || anchorNear ? null : this.#client.get(query.anchorKey).catch(() => null),
       ...farStates.map(async (i) => await this.#client.get(query.stateKeys[i] as string))
     ])
-    if (claimed.status !== 'claimed') return claimed
-    return { status: 'claimed', marks: far.reduce((all, value, j) => value === HANDLED ? all | (query.stateBits[farStates[j] as number] ?? 0) : all, claimed.marks | marksOf(marks)) }
+    const anchor = claimed.anchor ?? farAnchor ?? undefined
+    if (claimed.status !== 'claimed') return anchor === undefined ? claimed : { ...claimed, anchor }
+    const all = far.reduce((bits, value, j) => value === HANDLED ? bits | (query.stateBits[farStates[j] as number] ?? 0) : bits, claimed.marks | marksOf(marks))
+    return anchor === undefined ? { status: 'claimed', marks: all } : { status: 'claimed', marks: all, anchor }
   }
 
   /**

@@ -10,9 +10,9 @@ export type ClaimResult =
  * (0 when none). They are read only for a delivery that will run; the other answers carry none.
  */
 export type MarkedClaimResult =
-  | { readonly status: 'claimed', readonly marks: number }
-  | { readonly status: 'inFlight', readonly retryAfterMs: number }
-  | { readonly status: 'processed' }
+  | { readonly status: 'claimed', readonly marks: number, readonly anchor?: string | undefined }
+  | { readonly status: 'inFlight', readonly retryAfterMs: number, readonly anchor?: string | undefined }
+  | { readonly status: 'processed', readonly anchor?: string | undefined }
 
 /**
  * Where a claim reads which states of a job were processed, as a set of bits: the marks kept at
@@ -25,6 +25,11 @@ export interface JobStatesQuery {
   readonly stateKeys: readonly string[]
   /** The bit of each of `stateKeys`, in the same order. */
   readonly stateBits: readonly number[]
+  /**
+   * The `telemetry` option: a key whose value (the trace context a job was submitted in) the claim reads
+   * in the same step and answers as `anchor`, whatever it decides. A store may ignore it: no link is made.
+   */
+  readonly anchorKey?: string | undefined
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { ApiCallHook, DeliveryTrace, ReconcilePassTrace, Telemetry } from './telemetry.js'
 
 /** One shared object: with the option off a delivery allocates nothing for telemetry. */
-const NO_DELIVERY: DeliveryTrace = Object.freeze({
+export const NO_DELIVERY: DeliveryTrace = Object.freeze({
+  enabled: false,
   describe () {},
   link () {},
   within: <T>(run: () => T): T => run(),

@@ -49,6 +49,8 @@ export interface DeliveryStart {
 
 /** One delivery's span: what the pipeline tells it, in the order it learns it. */
 export interface DeliveryTrace {
+  /** False for the option off: nothing is recorded, so callers need not wrap anything. */
+  readonly enabled: boolean
   /** The callback and its key, once validated. */
   describe (event: AnySuperaiEvent, key?: string): void
   /** Links the span to the span its job was submitted in (the stored anchor); undefined or malformed: nothing. */

@@ -38,6 +38,7 @@ export function createTracing (api: OtelApi): Telemetry {
 }
 
 class Delivery implements DeliveryTrace {
+  readonly enabled = true
   readonly #tools: Instruments
   readonly #span: Span
   readonly #context: Context
@@ -45,6 +46,7 @@ class Delivery implements DeliveryTrace {
   #eventName: string | undefined
   #key: string | undefined
   #ended = false
+  #linked = false
 
   constructor (tools: Instruments, start: DeliveryStart) {
     const { api, tracer } = tools
@@ -92,8 +94,12 @@ class Delivery implements DeliveryTrace {
   }
 
   link (anchor: string | undefined): void {
+    // a claim polled again while another holds it reads the anchor again: one link
+    if (this.#linked) return
     const context = remoteContext(this.#tools.api, anchor)
-    if (context !== undefined) this.#span.addLink({ context })
+    if (context === undefined) return
+    this.#linked = true
+    this.#span.addLink({ context })
   }
 
   within<T> (run: () => T): T {

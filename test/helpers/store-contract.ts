@@ -9,6 +9,32 @@ import type { IdempotencyStore, MarkedClaimResult } from '../../src/index.js'
 export function storeContract (t: Test, store: IdempotencyStore, prefix: string): void {
   const key = (k: string): string => prefix + k
 
+  t.test('claimAndRead with an anchorKey answers the value stored there with every answer; without one, none', async (t) => {
+    const { claimAndRead, completeAndMark, write } = store
+    if (claimAndRead === undefined || completeAndMark === undefined || write === undefined) {
+      t.pass('a store without claimAndRead or write links nothing')
+      return
+    }
+    const anchor = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    const anchorKey = key('{anchor-job}A')
+    await write.call(store, anchorKey, anchor, 5000)
+    const query = { stateKeys: [], stateBits: [], anchorKey }
+    t.same(await claimAndRead.call(store, key('{anchor-job}C'), 't1', 5000, query), { status: 'claimed', marks: 0, anchor }, 'claimed')
+    const inFlight = await claimAndRead.call(store, key('{anchor-job}C'), 't2', 5000, query)
+    t.match(inFlight, { status: 'inFlight', anchor }, 'in flight')
+    await completeAndMark.call(store, key('{anchor-job}C'), 't1', 5000, { stateKey: key('{anchor-job}C') })
+    t.same(await claimAndRead.call(store, key('{anchor-job}C'), 't3', 5000, query), { status: 'processed', anchor }, 'processed')
+    // with the job's states read too (the key of a completed state holds HANDLED), and two claims in one turn (a batch)
+    const both = await Promise.all(['P', 'S'].map(async (letter) => await claimAndRead.call(store, key(`{anchor-job}${letter}`), 't4', 5000,
+      { stateKeys: [key('{anchor-job}C')], stateBits: [16], anchorKey })))
+    t.same(both, [{ status: 'claimed', marks: 16, anchor }, { status: 'claimed', marks: 16, anchor }], 'beside the marks, batched')
+    // another slot on a Cluster (a custom key's job): read beside the script
+    t.same(await claimAndRead.call(store, key('{other-slot}C'), 't5', 5000, query), { status: 'claimed', marks: 0, anchor }, 'an anchor in another slot')
+    t.same(await claimAndRead.call(store, key('{anchor-job}E'), 't6', 5000, { stateKeys: [], stateBits: [], anchorKey: key('{anchor-none}A') }),
+      { status: 'claimed', marks: 0 }, 'nothing stored: no anchor')
+    t.same(await claimAndRead.call(store, key('{anchor-job}F'), 't7', 5000, { stateKeys: [], stateBits: [] }), { status: 'claimed', marks: 0 }, 'no anchorKey: none read')
+  })
+
   t.test('first claim wins, the second sees it in flight with the remaining lease', async (t) => {
     t.same(await store.claim(key('a'), 'token-1', 5000), { status: 'claimed' })
     const second = await store.claim(key('a'), 'token-2', 5000)
