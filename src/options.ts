@@ -47,7 +47,7 @@ export interface SuperaiCallbacksOptionFields {
   readonly secretIn?: SecretLocation
   /** Accept callbacks only from these addresses or CIDRs (Fastify's `trustProxy` decides `request.ip`). */
   readonly allowFrom?: readonly string[]
-  /** Fetch each callback's job from the super.AI API and dispatch only when it exists in that state. */
+  /** Fetch each callback's job from the super.AI API and dispatch only when it exists in that state or a later one. */
   readonly verify?: VerifyOptions
   /**
    * Fastify route `config` of the callback route, read by other plugins (e.g. `{ rateLimit: {...} }`); typed as
@@ -63,7 +63,7 @@ export interface SuperaiCallbacksOptionFields {
    * `'dispatch'` runs the handlers with `context.superseded` true; `'skip'` answers 200 without running them.
    */
   readonly superseded?: 'dispatch' | 'skip'
-  /** Signed callbacks: refuse (401) a callback whose `X-SuperAI-Webhook-Signature` no key verifies, before anything else happens to it. */
+  /** Signed callbacks: refuse (401) a callback whose `X-SuperAI-Webhook-Signature` no key verifies, after `allowFrom` and `secret` and before anything else happens to it. */
   readonly signature?: SignatureOptions
 }
 
