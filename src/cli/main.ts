@@ -43,7 +43,8 @@ Options:
 Exit codes:
   0    every callback accepted (check-url: URL valid, probe accepted)
   1    a delivery was not accepted, a callback was processed twice, check-url found the URL invalid,
-       dead-letters could not reach Redis or replay a key, or reconcile could not list a project's jobs
+       dead-letters could not reach Redis or replay a key, reconcile could not list a project's jobs,
+       or the sandbox could not listen on its port
   2    usage error: unknown command or option, missing or malformed value (nothing was sent)
   3    unexpected error in the tool itself
   130  interrupted (Ctrl-C or SIGTERM); the summary covers what was sent (sandbox: 0, a clean stop)
