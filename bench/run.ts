@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: the plugin against what a user would otherwise pick, side by side on one machine.
  *
- *   npm run bench                 full run (about 2.5 minutes), writes bench/results/latest.{json,md} and chart.svg
- *   npm run bench -- --quick      20-second smoke run (CI), writes bench/results/quick.*; asserts no speed
+ *   npm run bench                 full run (about 10 minutes on 2 cores), writes bench/results/latest.{json,md} and chart.svg
+ *   npm run bench -- --quick      smoke run (CI; minutes at most), writes bench/results/quick.*; asserts no speed
  *   npm run bench -- --profile    also writes V8 CPU profiles per server to bench/results/profiles/<server>/;
  *                                 npx tsx bench/profile-summary.ts bench/results/profiles/<server> tells where the time went
  *   options: --only=plugin-redis,handwritten  --workloads=unique,redeliveries,slow-handler  --seconds=6  --warmup=2

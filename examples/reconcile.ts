@@ -46,7 +46,7 @@ await app.register(superaiCallbacks, {
 })
 registry.registerMetric(new Counter({
   name: 'superai_reconcile_errors_total',
-  help: 'Reconciliation passes that could not list a project at super.AI',
+  help: 'Project listings at super.AI that failed during reconciliation',
   registers: [],
   collect () { this.reset(); this.inc(app.superai.stats().reconcileErrors) }
 }))

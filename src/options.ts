@@ -49,7 +49,7 @@ export interface SuperaiCallbacksOptionFields {
   /** Accept callbacks only from these addresses or CIDRs (Fastify's `trustProxy` decides `request.ip`). */
   readonly allowFrom?: readonly string[]
   /**
-   * Fetch each callback's job from the super.AI API and dispatch only when it exists in that state; `true`
+   * Fetch each callback's job from the super.AI API and dispatch only when it exists in that state or a later one; `true`
    * (or no `apiKey`) uses the `api` option's key.
    */
   readonly verify?: true | VerifyOptions
@@ -67,7 +67,7 @@ export interface SuperaiCallbacksOptionFields {
    * `'dispatch'` runs the handlers with `context.superseded` true; `'skip'` answers 200 without running them.
    */
   readonly superseded?: 'dispatch' | 'skip'
-  /** Signed callbacks: refuse (401) a callback whose `X-SuperAI-Webhook-Signature` no key verifies, before anything else happens to it. */
+  /** Signed callbacks: refuse (401) a callback whose `X-SuperAI-Webhook-Signature` no key verifies, after `allowFrom` and `secret` and before anything else happens to it. */
   readonly signature?: SignatureOptions
   /**
    * super.AI's API (`app.superai.api`, `context.output()`): the key `verify` and `reconcile` use when they

@@ -42,8 +42,8 @@ Options:
 
 Exit codes:
   0    every callback accepted (check-url: URL valid, probe accepted)
-  1    a delivery was not accepted, a callback was processed twice, check-url found the URL invalid,
-       dead-letters could not reach Redis or replay a key, or reconcile could not list a project's jobs
+  1    a delivery not accepted or a callback processed twice; check-url: URL invalid; dead-letters: Redis
+       unreachable or a key not a dead letter; reconcile: a project not listed; sandbox: its port taken
   2    usage error: unknown command or option, missing or malformed value (nothing was sent)
   3    unexpected error in the tool itself
   130  interrupted (Ctrl-C or SIGTERM); the summary covers what was sent (sandbox: 0, a clean stop)

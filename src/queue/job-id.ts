@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto'
  * URL-unreserved characters only (`A-Z a-z 0-9 - . _ ~`) and at most 100 of them:
  *
  * - `cb.` + the key with ":" written "." and every other character outside `A-Z a-z 0-9 - _` written
- *   `~XX` (its UTF-16 code unit in hex, `~uXXXX` above 0xFF). The default key `superai:callbacks:<digest>`
- *   reads `cb.superai.callbacks.<digest>`, and the id alone holds the key (the key shown is `job.data.key`).
+ *   `~XX` (its UTF-16 code unit in hex, `~uXXXX` above 0xFF). A default key `superai:callbacks:<digest>`
+ *   reads `cb.superai.callbacks.<digest>` (a state change's `{<tag>}C`, `~7B<tag>~7DC`), and the id alone
+ *   holds the key (the key shown is `job.data.key`).
  * - a key whose id would be longer: the readable start of that id, `~~`, and 22 base64url characters
  *   of SHA-256 over the key. The exact key is in the job's data (`job.data.key`).
  */

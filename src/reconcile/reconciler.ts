@@ -20,7 +20,7 @@ export interface ReconcileSummary {
   readonly listed: number
   /** State changes never processed before, now run (or queued, in queue mode). */
   readonly dispatched: number
-  /** State changes already processed, or being processed right now by another delivery. */
+  /** State changes already processed, being processed right now by another delivery, or (`superseded: 'skip'`) overtaken by a later state already processed. */
   readonly duplicate: number
   /** Dispatches whose handlers failed (or could not be stored), and projects whose listing broke off. */
   readonly failed: number
@@ -239,6 +239,8 @@ export class Reconciler {
         return
       case 'duplicate':
       case 'inFlight':
+      case 'superseded':
+        // superseded (`superseded: 'skip'`): a later state of the job was already processed; nothing failed
         counts.duplicate++
         return
       default:

@@ -3,7 +3,7 @@ import { invalid, optionNames, plainObject, rejectUnknown } from '../validate.js
 import type { SignatureKey } from './sign.js'
 import { ecPublicKey, SignatureVerifier } from './ecdsa.js'
 
-/** Signed callbacks: check super.AI's `X-SuperAI-Webhook-Signature` before anything else happens to a callback. */
+/** Signed callbacks: check super.AI's `X-SuperAI-Webhook-Signature` after `allowFrom` and `secret`, before anything else happens to a callback. */
 export interface SignatureOptions {
   /**
    * super.AI's EC public key: a PEM (string or Buffer) or a `KeyObject`; several during a key rotation (a

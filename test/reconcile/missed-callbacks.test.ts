@@ -136,3 +136,16 @@ test('idempotencyKey receives reconciled events too, marked reconciled: true', a
   t.same(keys, [`${prefix}${arrived.uuid}/COMPLETED`, `${prefix}${missed.uuid}/COMPLETED`])
   t.same(keyed.filter((event) => event.reconciled === true).map((event) => event.uuid).sort(), [arrived.uuid, missed.uuid].sort())
 })
+
+test('superseded: skip: a state change a later processed state overtook counts as a duplicate, not a failure', async (t) => {
+  const api = await startFakeSuperai(t)
+  const { app, post } = await buildApp(t, { superseded: 'skip', reconcile: { apiKey: api.apiKey, appIds: [APP_ID], baseUrl: api.baseUrl, interval: 3600, lookback: 600 } })
+  const runs = record(app)
+  await app.ready()
+  await waitFor(() => app.superai.stats().reconcilePasses === 1)
+  // the API still lists the job as COMPLETED while its POST PROCESSED callback was already processed
+  const job = api.addJob({ appId: APP_ID, status: 'COMPLETED' })
+  t.equal((await post({ ...callbackOf(job), state: 'POST PROCESSED' })).statusCode, 200)
+  t.same(await app.superai.reconcile(), { listed: 1, dispatched: 0, duplicate: 1, failed: 0 })
+  t.same(runs.map((run) => run.name).sort(), ['callback', 'job.postProcessed'], 'the late COMPLETED ran no handler')
+})
