@@ -21,7 +21,7 @@ function hasOpenssl (): boolean {
   }
 }
 
-test("the documented openssl lines make a key pair that signCallback signs with and the plugin verifies with", { skip: hasOpenssl() ? false : 'openssl is not on the PATH' }, async (t) => {
+test('the documented openssl lines make a key pair that signCallback signs with and the plugin verifies with', { skip: hasOpenssl() ? false : 'openssl is not on the PATH' }, async (t) => {
   const lines = await readmeOpensslLines()
   t.equal(lines.length, 3, 'three openssl lines: the key, its public key, its PKCS#8 form')
   const dir = await mkdtemp(join(tmpdir(), 'superai-readme-keys-'))
