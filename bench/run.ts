@@ -84,6 +84,9 @@ const CONTENDERS: readonly Contender[] = [
   // diagnostics: the plugin with one part of its store taken out, to show what that part costs
   diagnostic('unmarked', 'plugu', 'no job marks (the store without `claimAndRead`/`completeAndMark`)', 'unmarked'),
   diagnostic('unbatched', 'plugb', 'store operations sent one by one (`RedisStore` `batch: false`)', 'unbatched'),
+  // waitFor's publication with nobody waiting: the same wrapped store with and without it, on (a) where every delivery completes
+  diagnostic('announced', 'pluga', 'completions announced (the PUBLISH `waitFor` hears), store behind a wrapper', 'announced'),
+  diagnostic('unannounced', 'plugn', 'completions not announced (no PUBLISH), the same wrapper', 'unannounced'),
 ]
 
 /** Queue mode, draining: each a worker process of its own emptying a queue the harness filled (workload (e)). */

@@ -13,6 +13,10 @@ import { openApiClient } from './client/api-option.js'
 import type { SuperaiClient } from './client/client.js'
 import { linkingSubmissions } from './delivery/submission-link.js'
 import { openTelemetry } from './telemetry/telemetry.js'
+import { JobOutputs, outputCredentials } from './delivery/job-output.js'
+import { processedStatesOf } from './delivery/supersession.js'
+import { JobWaiters } from './wait/job-waiters.js'
+import { RedisStateFeed, subscriberOf } from './wait/redis-feed.js'
 
 /** The parts behind both front ends (the plugin's route and `createSuperaiWorker`), opened in order. */
 interface SuperaiAssembly {
@@ -25,6 +29,8 @@ interface SuperaiAssembly {
   readonly reconciler: Reconciler | undefined
   /** `app.superai.api`: the client of the `api` option (without it, one whose calls say to set it). */
   readonly api: SuperaiClient
+  /** `waitFor`'s waits: closed first by `close()` (the plugin closes them earlier, from `preClose`). */
+  readonly waiters: JobWaiters
   /** Takes jobs and starts reconciling from now on: call once the handlers are subscribed. */
   start (): void
   /** Closes everything opened, in the one order that loses nothing (`closeInOrder`). */
@@ -46,6 +52,16 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
   const dispatcher = new Dispatcher()
   const observer = new Observer()
   const verifier = options.verify === undefined ? undefined : new JobVerifier(options.verify, telemetry.apiCall)
+  // each job delivery's output fetch, retried within half the lease: it fails while the claim is still held
+  const outputs = new JobOutputs(outputCredentials(options), Math.floor(options.leaseMs / 2), telemetry.apiCall)
+  // waits read what was processed from the store, and learn of the rest in this process or over Redis
+  const waiters = new JobWaiters({
+    processedStates: async (uuid) => await processedStatesOf(store, options, uuid),
+    feed: connection === undefined
+      ? undefined
+      : (notify, recheck) => new RedisStateFeed({ open: () => subscriberOf(connection.client), keyPrefix: options.keyPrefix, notify, recheck, log })
+  })
+  const onProcessed = (uuid: string, state: string): void => { waiters.notify(uuid, state) }
   let queueSide: QueueSide | undefined
   if (bullmq !== undefined && options.queue !== undefined && connection !== undefined) {
     try {
@@ -56,7 +72,7 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
     }
   }
   // the one step after a claim: where queue mode receives callbacks, the enqueue; else the handlers
-  const step = queueSide?.handoff ?? new RunHandlers({ dispatcher, verifier, superseded: options.superseded })
+  const step = queueSide?.handoff ?? new RunHandlers({ dispatcher, verifier, superseded: options.superseded, outputs, onProcessed })
   const pipeline = new DeliveryPipeline({ settings: options, store, observer, step, telemetry })
   if (queueSide !== undefined && options.queue?.concurrency === 0) {
     // both act where the handlers run, and this app runs none: the workers' own options decide
@@ -65,7 +81,7 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
   }
   const workerSide = bullmq === undefined || options.queue === undefined || connection === undefined || options.queue.concurrency === 0
     ? undefined
-    : openWorkerSide(bullmq, connection.client, options.queue, { settings: options, store, dispatcher, verifier, superseded: options.superseded, observer, log, telemetry })
+    : openWorkerSide(bullmq, connection.client, options.queue, { settings: options, store, dispatcher, verifier, superseded: options.superseded, observer, log, telemetry, outputs, onProcessed })
   const reconciler = options.reconcile === undefined
     ? undefined
     : new Reconciler({ options: options.reconcile, store: scheduleStoreOf(store), keyPrefix: options.keyPrefix, pipeline, observer, log, telemetry })
@@ -77,11 +93,12 @@ export async function assemble (options: ResolvedOptions, log: FastifyBaseLogger
     queueSide,
     reconciler,
     api: linkingSubmissions(openApiClient(options.api, telemetry.apiCall), telemetry, store, options, log),
+    waiters,
     start: () => {
       workerSide?.start()
       reconciler?.start()
     },
-    close: async () => { await closeInOrder({ reconciler, workerSide, pipeline, queueSide, connection }) }
+    close: async () => { await closeInOrder({ waiters, reconciler, workerSide, pipeline, queueSide, connection }) }
   }
 }
 
@@ -94,12 +111,15 @@ interface Closable { close (): Promise<void> }
  * createSuperaiWorker). Typed structurally so that no declaration reaches bullmq's types.
  */
 async function closeInOrder (parts: {
+  readonly waiters: Closable
   readonly reconciler?: Closable | undefined
   readonly workerSide?: Closable | undefined
   readonly pipeline: { drain (): Promise<void> }
   readonly queueSide?: Closable | undefined
   readonly connection?: Closable | undefined
 }): Promise<void> {
+  // pending waits reject first (and their connection closes): nothing they wait for can happen any more
+  await parts.waiters.close()
   await parts.reconciler?.close()
   await parts.workerSide?.close()
   await parts.pipeline.drain()

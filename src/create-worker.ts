@@ -6,6 +6,7 @@ import { resolveOptions, type SuperaiCallbacksOptionFields } from './options.js'
 import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
 import { invalid, optionNames, plainObject, rejectUnknown } from './validate.js'
 import type { SuperaiClient } from './client/client.js'
+import type { WaitForOptions, WaitResult } from './wait/job-waiters.js'
 
 /** The plugin's options a worker shares with the receiving app, once: `Pick` checks each name against them. */
 type SharedOption = 'redis' | 'queue' | 'keyPrefix' | 'lease' | 'ttl' | 'verify' | 'superseded' | 'api' | 'telemetry'
@@ -35,6 +36,8 @@ export type SuperaiWorker = SuperaiSubscriptions & {
   readonly deadLetters: SuperaiDeadLetters
   /** super.AI's API through the `api` option's key, as `app.superai.api`. */
   readonly api: SuperaiClient
+  /** As `app.superai.waitFor`; `close()` rejects the pending waits. */
+  waitFor (uuid: string, options?: WaitForOptions): Promise<WaitResult>
 }
 
 const WORKER_OPTIONS = optionNames<SuperaiWorkerOptions>({ redis: true, queue: true, keyPrefix: true, lease: true, ttl: true, verify: true, superseded: true, api: true, telemetry: true, logger: true })
@@ -83,7 +86,7 @@ export async function createSuperaiWorker (raw: SuperaiWorkerOptions): Promise<S
   if (queueOptions.concurrency === 0) throw invalid('queue.concurrency', 'a worker runs at least one job at a time')
   const log = logger ?? stderrLogger({ name: 'superai-worker' })
 
-  const { dispatcher, observer, queueSide, api, start, close } = await assemble(options, log)
+  const { dispatcher, observer, queueSide, api, waiters, start, close } = await assemble(options, log)
   if (queueSide === undefined) {
     // queue mode on Redis always opens its queue; this only narrows the type
     await close()
@@ -101,6 +104,7 @@ export async function createSuperaiWorker (raw: SuperaiWorkerOptions): Promise<S
     stats: () => observer.stats(),
     queue: queueSide.queue,
     deadLetters: queueSide.deadLetters,
-    api
+    api,
+    waitFor: async (uuid: string, waitOptions?: WaitForOptions) => await waiters.waitFor(uuid, waitOptions)
   })
 }

@@ -28,8 +28,10 @@ export {
   isEntityEvent, type AnySuperaiEvent, type BatchCallbackBody, type CallbackBody, type SuperaiCallback, type SuperaiEvent
 } from './schema.js'
 export type {
-  HandlerContext, HttpHandlerContext, QueueHandlerContext, ReconcileHandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe
+  HandlerContext, HttpHandlerContext, JobHandlerContext, QueueHandlerContext, ReconcileHandlerContext, SuperaiHandler, SuperaiSubscriptions, Unsubscribe
 } from './delivery/dispatcher.js'
+export type { JobOutput } from './delivery/job-output.js'
+export type { WaitForOptions, WaitResult } from './wait/job-waiters.js'
 export {
   DELIVERY_CHANNEL, HANDLE_CHANNEL,
   type DeliveryMessage, type DeliveryOutcome, type DeliverySource, type EventCounter, type HandleMessage, type SuperaiStats
@@ -37,7 +39,7 @@ export {
 export type { SuperaiDecorator } from './plugin.js'
 export type { SuperaiCallbacksOptions } from './options.js'
 export { canonicalJson, defaultIdempotencyKey } from './delivery/idempotency-key.js'
-export type { ClaimResult, IdempotencyStore, JobStatesQuery, MarkedClaimResult, StateRecord } from './store/store.js'
+export type { ClaimResult, IdempotencyStore, JobStatesQuery, MarkedClaimResult, StateAnnouncement, StateRecord } from './store/store.js'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { RedisStore, type RedisStoreOptions } from './store/redis.js'
 export type { RedisClusterConfig, RedisSentinelOptions } from './store/redis-config.js'

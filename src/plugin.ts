@@ -12,6 +12,7 @@ import { TOKEN_QUERY } from './receiver/authenticate.js'
 import type { ResolvedOptions } from './options.js'
 import type { SuperaiDeadLetters, SuperaiQueue } from './queue/types.js'
 import type { SuperaiClient } from './client/client.js'
+import type { WaitForOptions, WaitResult } from './wait/job-waiters.js'
 
 export type SuperaiDecorator = SuperaiSubscriptions & {
   /**
@@ -36,6 +37,14 @@ export type SuperaiDecorator = SuperaiSubscriptions & {
    * registration. Without the option every call rejects with `FST_SUPERAI_API_NOT_CONFIGURED`.
    */
   readonly api: SuperaiClient
+  /**
+   * Resolves `{ uuid, state }` once a state change of job `uuid` to one of `states` (default: those that
+   * end a job) has been processed (its handlers succeeded, or it was skipped as superseded) by any
+   * instance sharing the store; at once when it was processed before the call (within `ttl`). Rejects
+   * with `FST_SUPERAI_WAIT_TIMEOUT` after `timeout` ms (default 60000), with the signal's reason when
+   * `signal` aborts, and with `FST_SUPERAI_WAIT_CLOSED` when the app closes.
+   */
+  waitFor (uuid: string, options?: WaitForOptions): Promise<WaitResult>
 }
 
 /** Joins the public origin (and any path it has) with the route, adding the token where it travels. */
@@ -57,7 +66,7 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
   // before anything is opened; also catches a CommonJS and an ESM copy of the package registered together
   if (app.hasDecorator('superai')) throw new codes.FST_SUPERAI_ALREADY_REGISTERED()
   const options = resolveOptions(raw)
-  const { dispatcher, observer, pipeline, queueSide, reconciler, api, start, close } = await assemble(options, app.log)
+  const { dispatcher, observer, pipeline, queueSide, reconciler, api, waiters, start, close } = await assemble(options, app.log)
   // no job is taken and no pass runs before the app's code has subscribed its handlers; never awaited,
   // so a slow API never delays the start
   app.addHook('onReady', async () => { start() })
@@ -69,6 +78,8 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
   // for keepAliveTimeout after its answer: those answers say `Connection: close`
   const lifecycle = { closing: false }
   app.addHook('preClose', async () => { lifecycle.closing = true })
+  // in preClose, not onClose: a request awaiting waitFor would otherwise hold app.close() until its timeout
+  app.addHook('preClose', async () => { await waiters.close() })
   // onClose runs after the in-flight requests are answered
   app.addHook('onClose', async () => { await close() })
 
@@ -83,7 +94,8 @@ export async function superaiCallbacksPlugin (app: FastifyInstance, raw: Superai
       if (reconciler === undefined) throw new codes.FST_SUPERAI_RECONCILE_NOT_CONFIGURED()
       return await reconciler.reconcile()
     },
-    api
+    api,
+    waitFor: async (uuid: string, waitOptions?: WaitForOptions) => await waiters.waitFor(uuid, waitOptions)
   })
   app.decorate('superai', decorator)
 

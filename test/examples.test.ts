@@ -50,3 +50,20 @@ test('examples/otel.ts prints the delivery\'s span, the child of @fastify/otel\'
   const processParent = /parentSpanContext: \{[^}]*spanId: '([0-9a-f]{16})'[^}]*\},\s*(?:traceState: [^,]*,\s*)?name: 'process superai\.callback'/.exec(printed)?.[1]
   t.ok(requestId !== undefined && processParent === requestId, 'the delivery span is the child of the request span')
 })
+
+test('examples/submit-and-wait.ts answers POST /extract with the extraction its handler fetched, after the callback was handled', async (t) => {
+  const { port, output } = await runExample(t, 'examples/submit-and-wait.ts', /listening on /)
+  const extract = async (): Promise<{ status: number, body: unknown }> => {
+    const response = await fetch(`http://127.0.0.1:${port}/extract`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ documentUrl: 'https://example.com/invoice.pdf' })
+    })
+    return { status: response.status, body: await response.json() as unknown }
+  }
+  // two at once: each waits for its own job
+  const [first, second] = await Promise.all([extract(), extract()])
+  for (const answer of [first, second]) {
+    t.match(answer, { status: 200, body: { state: 'COMPLETED', extraction: { label: 'sandbox', input: { documentUrl: 'https://example.com/invoice.pdf' } } } }, output())
+  }
+  t.not((first.body as { uuid: string }).uuid, (second.body as { uuid: string }).uuid)
+  t.equal((await fetch(`http://127.0.0.1:${port}/extract`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"documentUrl":"nope"}' })).status, 400)
+})

@@ -35,10 +35,10 @@ test('the public type exports are exactly these', async (t) => {
     'CallbackJobData', 'CallbackUrlCheck', 'ClaimResult', 'DeadLetter', 'DeliveryMessage', 'DeliveryOutcome',
     'DeliverySource', 'DownloadJobsQuery', 'EntityEventName', 'EntityType', 'EventCounter', 'EventName',
     'ExportJobsOptions', 'GetJobResponse', 'HandleMessage', 'HandlerContext', 'HttpHandlerContext', 'IdempotencyStore',
-    'JobAction', 'JobEventName', 'JobState', 'JobStatesQuery', 'JobStatus', 'ListJobsQuery', 'MarkedClaimResult',
+    'JobAction', 'JobEventName', 'JobHandlerContext', 'JobOutput', 'JobState', 'JobStatesQuery', 'JobStatus', 'ListJobsQuery', 'MarkedClaimResult',
     'MemoryStoreOptions', 'MethodName', 'QueueHandlerContext', 'ReconcileHandlerContext', 'ReconcileSummary',
     'RedisClusterConfig', 'RedisSentinelOptions', 'RedisStoreOptions', 'RemoveTagsFilter', 'ReplayResult',
-    'ReviewJobRequest', 'SecretLocation', 'SignatureKey', 'SignatureOptions', 'SignedCallback', 'StateEventName',
+    'ReviewJobRequest', 'SecretLocation', 'SignatureKey', 'SignatureOptions', 'SignedCallback', 'StateAnnouncement', 'StateEventName',
     'StateRecord', 'SubmitJobsRequest', 'SuperaiApiError', 'SuperaiApiErrorDetails', 'SuperaiApiOptions',
     'SuperaiBatch', 'SuperaiCallback', 'SuperaiCallbacksOptions', 'SuperaiClient', 'SuperaiClientOptions',
     'SuperaiDeadLetters', 'SuperaiDecorator', 'SuperaiDownloadUrl', 'SuperaiErrorCode', 'SuperaiEvent',
@@ -46,7 +46,7 @@ test('the public type exports are exactly these', async (t) => {
     'SuperaiJobsOperationStart', 'SuperaiQueue', 'SuperaiQueueOptions', 'SuperaiReconcileOptions',
     'SuperaiRequestOptions', 'SuperaiStats', 'SuperaiSubmitJobsResult', 'SuperaiSubscriptions', 'SuperaiTags',
     'SuperaiWorker', 'SuperaiWorkerOptions', 'UnknownValue', 'Unsubscribe',
-    'VerifyOptions'
+    'VerifyOptions', 'WaitForOptions', 'WaitResult'
   ])
 })
 

@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { codes } from '../errors.js'
-import { EVENT_NAMES, entityEventNameOf, eventNameOf, methodName, type EventName, type JobState, type MethodName } from '../events.js'
+import { EVENT_NAMES, entityEventNameOf, eventNameOf, methodName, type EntityEventName, type EventName, type JobState, type MethodName } from '../events.js'
 import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schema.js'
 import type { SuperaiBatch, SuperaiJob } from '../client/api-schema.js'
+import type { JobOutput } from './job-output.js'
 
 interface ContextBase {
   /** The delivery's logger (in synchronous mode bound to its request id). */
@@ -55,8 +56,17 @@ export type SourceContext =
   | Pick<QueueHandlerContext, 'source' | 'attempt'>
   | Pick<ReconcileHandlerContext, 'source' | 'job'>
 
+/**
+ * The context of a job callback's handler: `output(schema?)`, the job's output (`GET jobs/{uuid}/response`
+ * through the `api` option's key), fetched once per delivery and shared by every handler and call.
+ */
+export type JobHandlerContext = HandlerContext & {
+  readonly output: JobOutput
+}
+
+/** A handler of event `E`: a job event's context has `output`, a batch (v2) event's has not. */
 export type SuperaiHandler<E extends EventName = 'callback'> =
-  (event: SuperaiEvent<E>, context: HandlerContext) => void | Promise<void>
+  (event: SuperaiEvent<E>, context: E extends EntityEventName ? HandlerContext : JobHandlerContext) => void | Promise<void>
 
 /** Removes the handler it was returned for. */
 export type Unsubscribe = () => void

@@ -1,12 +1,15 @@
 import { codes, isCoded } from '../errors.js'
 import { traceHandlers } from '../observability.js'
 import { logFieldsOf } from '../schema.js'
-import { HandlerFailures, type Dispatcher, type HandlerContext, type SourceContext } from './dispatcher.js'
+import { HandlerFailures, type Dispatcher, type HandlerContext, type JobHandlerContext, type SourceContext } from './dispatcher.js'
 import type { PipelineOutcome } from './outcome.js'
 import type { AfterClaim, ClaimedDelivery } from './pipeline.js'
 import type { Settlement } from './settlement.js'
 import { latestStateOf } from './supersession.js'
 import { verifyFailureOf, type JobVerifier, type Verified } from './api-check.js'
+import type { JobOutput, JobOutputs } from './job-output.js'
+import { STATE_CHANGE_ACTION } from '../events.js'
+import { isEntityEvent, type AnySuperaiEvent } from '../schema.js'
 
 /**
  * The step after the claim that runs the handlers: verify -> supersession -> dispatch -> settle. A state
@@ -22,6 +25,8 @@ export class RunHandlers implements AfterClaim {
   readonly #superseded: 'dispatch' | 'skip'
   readonly #claimKeyOf: (key: string) => string
   readonly #awaitCompletion: boolean
+  readonly #outputs: JobOutputs | undefined
+  readonly #onProcessed: ((uuid: string, state: string) => void) | undefined
 
   constructor (parts: {
     readonly dispatcher: Dispatcher
@@ -35,12 +40,18 @@ export class RunHandlers implements AfterClaim {
      * record keeps the handlers from running again need not wait; the write still lands, or is retried.
      */
     readonly awaitCompletion?: boolean | undefined
+    /** Makes each job delivery's `context.output` (none: a context without it, as in tests of other parts). */
+    readonly outputs?: JobOutputs | undefined
+    /** A state change was processed (its handlers succeeded, or it was skipped): this process's waits learn it. */
+    readonly onProcessed?: ((uuid: string, state: string) => void) | undefined
   }) {
     this.#dispatcher = parts.dispatcher
     this.#verifier = parts.verifier
     this.#superseded = parts.superseded ?? 'dispatch'
     this.#claimKeyOf = parts.claimKeyOf ?? ((key) => key)
     this.#awaitCompletion = parts.awaitCompletion ?? true
+    this.#outputs = parts.outputs
+    this.#onProcessed = parts.onProcessed
   }
 
   claimKeyOf (key: string): string {
@@ -54,6 +65,7 @@ export class RunHandlers implements AfterClaim {
     if (latestState !== undefined && this.#superseded === 'skip') {
       // skipped counts as processed: recorded as a success is
       await settlement.complete(claimKey, token, log, job?.write === true ? job : undefined)
+      this.#processed(event)
       return { status: 'superseded', delivery, latestState }
     }
     // a job the source already has (reconciliation's, as the API listed it) is not asked for again
@@ -68,7 +80,8 @@ export class RunHandlers implements AfterClaim {
         return { status: verifyFailureOf(error), error, delivery }
       }
     }
-    const context = contextOf(source, { log, key, job: given ?? verified?.job, batch: verified?.batch, superseded: latestState !== undefined, latestState })
+    const output = this.#outputs === undefined || isEntityEvent(event) ? undefined : this.#outputs.forDelivery(event.uuid)
+    const context = contextOf(source, { log, key, job: given ?? verified?.job, batch: verified?.batch, superseded: latestState !== undefined, latestState }, output)
     try {
       const trace = delivery.trace
       await traceHandlers(event, key, source.source, () => this.#dispatcher.dispatch(event, context, trace?.enabled === true ? async (name, run) => { await trace.runHandler(name, run) } : undefined))
@@ -82,16 +95,34 @@ export class RunHandlers implements AfterClaim {
     }
     const marks = job?.write === true ? job : undefined
     const completion = settlement.complete(claimKey, token, log, marks)
-    if (this.#awaitCompletion) await completion
+    if (this.#awaitCompletion) {
+      await completion
+      this.#processed(event)
+    } else if (this.#onProcessed !== undefined) {
+      void completion.then(() => { this.#processed(event) })
+    }
     return { status: 'processed', delivery, latestState }
+  }
+
+  /** Tells this process's waits that a state change was processed (other processes learn it from the store). */
+  #processed (event: AnySuperaiEvent): void {
+    if (this.#onProcessed !== undefined && !isEntityEvent(event) && event.action === STATE_CHANGE_ACTION) this.#onProcessed(event.uuid, event.state)
   }
 }
 
 type Added = Omit<HandlerContext, 'source' | 'request' | 'attempt'>
 
 /** The handlers' context: the source's part and the pipeline's, built field by field (a spread costs more than the rest of the step). */
-function contextOf (source: SourceContext, added: Added): HandlerContext {
+function contextOf (source: SourceContext, added: Added, output: JobOutput | undefined): HandlerContext | JobHandlerContext {
   const { log, key, job, batch, superseded, latestState } = added
+  // a job callback's context has its output; a batch callback's has none
+  if (output !== undefined) {
+    switch (source.source) {
+      case 'http': return { source: 'http', request: source.request, log, key, job, batch, superseded, latestState, output }
+      case 'queue': return { source: 'queue', attempt: source.attempt, log, key, job, batch, superseded, latestState, output }
+      case 'reconcile': return { source: 'reconcile', job: source.job, log, key, superseded, latestState, output }
+    }
+  }
   switch (source.source) {
     case 'http': return { source: 'http', request: source.request, log, key, job, batch, superseded, latestState }
     case 'queue': return { source: 'queue', attempt: source.attempt, log, key, job, batch, superseded, latestState }

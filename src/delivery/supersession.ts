@@ -1,6 +1,7 @@
 import { JOB_STATES, STATE_CHANGE_ACTION, isJobState, lifecyclePosition, type JobState } from '../events.js'
 import { isEntityEvent, type AnySuperaiEvent, type SuperaiEvent } from '../schema.js'
-import type { JobStatesQuery, StateRecord } from '../store/store.js'
+import type { IdempotencyStore, JobStatesQuery, StateRecord } from '../store/store.js'
+import { processedChannel } from '../wait/redis-feed.js'
 import { defaultIdempotencyKey, jobMarksKey, jobTag, stateSuffix } from './idempotency-key.js'
 
 /**
@@ -75,8 +76,10 @@ export function jobMarksOf (event: AnySuperaiEvent, settings: MarksSettings, key
   const state = event.state
   const marksKey = settings.keyPrefix + jobMarksKey(event.uuid)
   const later = LATER.get(state) ?? []
+  // what other instances' waitFor learn, in the completion's own write
+  const announce = { channel: processedChannel(settings.keyPrefix, event.uuid.toLowerCase()), state }
   if (settings.idempotencyKey !== defaultIdempotencyKey) {
-    return { state, read: later.length > 0, query: { marksKey, stateKeys: [], stateBits: [] }, write: HAS_BEFORE.has(state), record: { marksKey, mark: markOf(state) } }
+    return { state, read: later.length > 0, query: { marksKey, stateKeys: [], stateBits: [] }, write: HAS_BEFORE.has(state), record: { marksKey, mark: markOf(state), announce } }
   }
   const tag = settings.keyPrefix + jobTag(event.uuid)
   return {
@@ -85,8 +88,25 @@ export function jobMarksOf (event: AnySuperaiEvent, settings: MarksSettings, key
     query: { marksKey, stateKeys: later.map((s) => tag + stateSuffix(s)), stateBits: later.map(markOf) },
     // every state is recorded: its key is written anyway, and a job's processed states are read from them
     write: true,
-    record: { stateKey: key }
+    record: { stateKey: key, announce }
   }
+}
+
+/**
+ * The states of job `uuid` already processed (within `ttl`): `waitFor`'s read before it waits. With the
+ * default key, the job's state keys holding HANDLED (one `handled` read); with a custom `idempotencyKey`,
+ * the bits of the job's marks key. A store lacking the method reads none.
+ */
+export async function processedStatesOf (store: IdempotencyStore, settings: MarksSettings, uuid: string): Promise<JobState[]> {
+  if (settings.idempotencyKey !== defaultIdempotencyKey) {
+    const value = store.read === undefined ? undefined : await store.read(settings.keyPrefix + jobMarksKey(uuid))
+    const marks = Number(value ?? 0)
+    return Number.isSafeInteger(marks) ? JOB_STATES.filter((state) => (marks & markOf(state)) !== 0) : []
+  }
+  if (store.handled === undefined) return []
+  const keys = stateKeysOf(uuid, settings.keyPrefix)
+  const held = await store.handled(keys.map(({ key }) => key))
+  return keys.flatMap(({ state }, i) => held[i] === true ? [state] : [])
 }
 
 /** The keys of a job's state changes under the default key, and each one's state: where its processed states are read (`handled`). */

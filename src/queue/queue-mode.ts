@@ -5,6 +5,7 @@ import type { Dispatcher } from '../delivery/dispatcher.js'
 import { DeliveryPipeline, type PipelineSettings } from '../delivery/pipeline.js'
 import { RunHandlers } from '../delivery/run-handlers.js'
 import type { JobVerifier } from '../delivery/api-check.js'
+import type { JobOutputs } from '../delivery/job-output.js'
 import type { Observer } from '../observability.js'
 import type { IdempotencyStore } from '../store/store.js'
 import type { Telemetry } from '../telemetry/telemetry.js'
@@ -66,6 +67,10 @@ export interface WorkerParts {
   readonly log: FastifyBaseLogger
   /** The `telemetry` option: each try's `process` span, in the trace the receiver's send span carried. */
   readonly telemetry?: Telemetry | undefined
+  /** Each job delivery's `context.output`. */
+  readonly outputs?: JobOutputs | undefined
+  /** A state change was processed here: this process's waits learn it. */
+  readonly onProcessed?: ((uuid: string, state: string) => void) | undefined
 }
 
 /**
@@ -75,8 +80,8 @@ export interface WorkerParts {
  * after a crash in between finds the mark, or the claim until its lease ends).
  */
 export function openWorkerSide (bullmq: Bullmq, client: Redis | Cluster, options: ResolvedQueueOptions, parts: WorkerParts): WorkerSide {
-  const { settings, store, dispatcher, verifier, superseded, observer, log, telemetry } = parts
-  const step = new RunHandlers({ dispatcher, verifier, superseded, claimKeyOf: runClaimKey, awaitCompletion: false })
+  const { settings, store, dispatcher, verifier, superseded, observer, log, telemetry, outputs, onProcessed } = parts
+  const step = new RunHandlers({ dispatcher, verifier, superseded, claimKeyOf: runClaimKey, awaitCompletion: false, outputs, onProcessed })
   const pipeline = new DeliveryPipeline({ settings, store, observer, step, telemetry })
   const connection = workerConnection(client)
   connection.on('error', () => {}) // BullMQ reports through the worker's 'error' event

@@ -47,26 +47,39 @@ end`,
   return 1
 end`,
   /**
+   * Tells whoever waits for the job (another instance's `waitFor`) that its state was processed: a
+   * PUBLISH on the job's channel, in the completion's own script so that it costs no round trip, and
+   * Redis one lookup when nobody listens. An empty channel publishes nothing.
+   */
+  announce: `local function announce (channel, state)
+  if channel ~= '' then redis.call('PUBLISH', channel, state) end
+end`,
+  /**
    * Records that a job's state was processed: `mark` 0, as HANDLED in `record`, the key of the callback;
    * else by ORing `mark` into the marks at `record` (never a read-then-write race between two
-   * completions). Either restarts the record's ttl.
+   * completions). Either restarts the record's ttl. Then announces it on `channel`.
    */
-  recordState: `local function recordState (record, ttl, mark)
+  recordState: `local function recordState (record, ttl, mark, channel, state)
   if mark == '0' then
     redis.call('SET', record, '${HANDLED}', 'PX', ttl)
   else
     local marks = bit.bor(tonumber(redis.call('GET', record)) or 0, tonumber(mark))
     redis.call('SET', record, tostring(marks), 'PX', ttl)
   end
+  announce(channel, state)
 end`,
   /**
    * The completion of a delivery whose handlers succeeded, recording its job's state whatever the
    * completion answers (the handlers did succeed). A state recorded in the delivery's own key is its
    * completion's value; a queue worker's run claim records it in the callback's key.
    */
-  completeAndMark: `local function completeAndMark (key, record, token, ttl, mark)
-  if mark == '0' and record == key then return complete(key, token, ttl, '${HANDLED}') end
-  recordState(record, ttl, mark)
+  completeAndMark: `local function completeAndMark (key, record, token, ttl, mark, channel, state)
+  if mark == '0' and record == key then
+    local completed = complete(key, token, ttl, '${HANDLED}')
+    announce(channel, state)
+    return completed
+  end
+  recordState(record, ttl, mark, channel, state)
   return complete(key, token, ttl, '${PROCESSED}')
 end`,
   release: `local function release (key, token)
@@ -101,7 +114,7 @@ end`
  * The operations of one turn (`OpBatch`), in order: each a letter and its arguments in ARGV, its keys next
  * in KEYS. Each runs in `pcall`, so an error (a key of another type) is its own entry, not the batch's.
  */
-const BATCH = lua(['claim', 'claimAndRead', 'complete', 'recordState', 'completeAndMark', 'release'], `${READ_ARGS}
+const BATCH = lua(['claim', 'claimAndRead', 'complete', 'announce', 'recordState', 'completeAndMark', 'release'], `${READ_ARGS}
 local out, k, a = {}, 1, 1
 while a <= #ARGV do
   local op, ok, result = ARGV[a]
@@ -116,8 +129,8 @@ while a <= #ARGV do
     ok, result = pcall(complete, KEYS[k], ARGV[a + 1], ARGV[a + 2], '${PROCESSED}')
     k, a = k + 1, a + 3
   elseif op == 'm' then
-    ok, result = pcall(completeAndMark, KEYS[k], KEYS[k + 1], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
-    k, a = k + 2, a + 4
+    ok, result = pcall(completeAndMark, KEYS[k], KEYS[k + 1], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])
+    k, a = k + 2, a + 6
   elseif op == 'x' then
     ok, result = pcall(release, KEYS[k], ARGV[a + 1])
     k, a = k + 1, a + 2
@@ -138,8 +151,8 @@ export const SCRIPTS = {
   complete: script(lua(['complete'], `return complete(KEYS[1], ARGV[1], ARGV[2], '${PROCESSED}')`)),
   release: script(lua(['release'], 'return release(KEYS[1], ARGV[1])')),
   claimAndRead: script(lua(['claim', 'claimAndRead'], `${READ_ARGS}\nlocal key, token, lease, marksKey, states, bits, _, _, anchorKey = readArgs(1, 1)\nreturn claimAndRead(key, token, lease, marksKey, states, bits, anchorKey)`)),
-  completeAndMark: script(lua(['complete', 'recordState', 'completeAndMark'], 'return completeAndMark(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])')),
+  completeAndMark: script(lua(['complete', 'announce', 'recordState', 'completeAndMark'], 'return completeAndMark(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])')),
   /** The record alone (KEYS[1]), for a Cluster where it lives in another slot than the completed key. */
-  recordState: script(lua(['recordState'], 'recordState(KEYS[1], ARGV[1], ARGV[2])')),
+  recordState: script(lua(['announce', 'recordState'], 'recordState(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])')),
   batch: script(BATCH)
 } as const

@@ -57,6 +57,9 @@ async function serverMajorVersion (client: Redis | Cluster): Promise<number> {
 /** The batch script's letter and arguments of a state record: a state key and 0, or the marks key and its mark. */
 const recordOf = (record: StateRecord): [key: string, mark: number] => 'stateKey' in record ? [record.stateKey, 0] : [record.marksKey, record.mark]
 
+/** The announcement's channel and state as the scripts take them: an empty channel announces nothing. */
+const announcementOf = (record: StateRecord): [channel: string, state: string] => record.announce === undefined ? ['', ''] : [record.announce.channel, record.announce.state]
+
 /** `claimAndRead`'s keys and its arguments after the token and lease, as the scripts read them. */
 function readArgsOf (key: string, query: JobStatesQuery): [keys: string[], args: Array<string | number>] {
   const keys = [key]
@@ -127,7 +130,8 @@ export class RedisStore implements IdempotencyStore {
 
   async completeAndMark (key: string, token: string, ttlMs: number, record: StateRecord): Promise<boolean> {
     const [recordKey, mark] = recordOf(record)
-    return await this.#op('m', [key, recordKey], [token, ttlMs, mark], isOne, async () => await this.#completeAndMark(key, token, ttlMs, recordKey, mark))
+    const [channel, state] = announcementOf(record)
+    return await this.#op('m', [key, recordKey], [token, ttlMs, mark, channel, state], isOne, async () => await this.#completeAndMark(key, token, ttlMs, recordKey, mark, channel, state))
   }
 
   /** One MGET: a job's state keys share a slot (their hash tag), so this holds on a Cluster too. */
@@ -206,15 +210,15 @@ export class RedisStore implements IdempotencyStore {
    * a record that fails while the completion lands is lost (the state is then not remembered), as a write
    * acknowledged just before a failover can be.
    */
-  async #completeAndMark (key: string, token: string, ttlMs: number, recordKey: string, mark: number): Promise<boolean> {
+  async #completeAndMark (key: string, token: string, ttlMs: number, recordKey: string, mark: number, channel: string, state: string): Promise<boolean> {
     if (!this.#sameSlot(key, recordKey)) {
       const [completed] = await Promise.all([
         this.#complete(key, token, ttlMs),
-        this.#evalKeys(SCRIPTS.recordState, [recordKey], ttlMs, mark).catch(() => {})
+        this.#evalKeys(SCRIPTS.recordState, [recordKey], ttlMs, mark, channel, state).catch(() => {})
       ])
       return completed
     }
-    return isOne(await this.#evalKeys(SCRIPTS.completeAndMark, [key, recordKey], token, ttlMs, mark))
+    return isOne(await this.#evalKeys(SCRIPTS.completeAndMark, [key, recordKey], token, ttlMs, mark, channel, state))
   }
 
   async #release (key: string, token: string): Promise<boolean> {

@@ -38,8 +38,18 @@ export interface JobStatesQuery {
  * into the marks at `marksKey`.
  */
 export type StateRecord =
-  | { readonly stateKey: string }
-  | { readonly marksKey: string, readonly mark: number }
+  | { readonly stateKey: string, readonly announce?: StateAnnouncement | undefined }
+  | { readonly marksKey: string, readonly mark: number, readonly announce?: StateAnnouncement | undefined }
+
+/**
+ * Where a store shared by several processes tells them that a job's state was processed, in the same
+ * step as its record (`app.superai.waitFor` on another instance): `state` published on `channel`. A store
+ * may ignore it; waits then resolve only in the process that ran the handlers.
+ */
+export interface StateAnnouncement {
+  readonly channel: string
+  readonly state: string
+}
 
 /**
  * The two-phase idempotency store every backend implements (memory, Redis, a user's own). A key moves

@@ -138,9 +138,11 @@ test('a queue worker\'s run claims a key of its own, runs once, and gets the que
   t.equal((await pipeline.deliver({ event, key: 'test:k' }, { source: 'queue', attempt: 2 }, silent)).status, 'processed')
   t.equal((await pipeline.deliver({ event, key: 'test:k' }, { source: 'queue', attempt: 3 }, silent)).status, 'duplicate')
   t.same(contexts, [2])
-  // a state change's run records its state in the callback's own key (what supersession and waits read)
-  t.same(await store.claim('test:k', 'receiver', 30_000), { status: 'processed' }, 'the callback\'s own key holds the state as handled')
+  t.same(await store.claim('test:k', 'receiver', 30_000), { status: 'processed' }, 'a state change\'s state is recorded in the callback\'s own key, where its job\'s processed states are read')
   t.same(await store.claim('test:k:run', 'worker', 30_000), { status: 'processed' }, 'and the run claim is processed')
+  const edited = { ...event, action: 'EDITED' } as const
+  t.equal((await pipeline.deliver({ event: edited, key: 'test:e' }, { source: 'queue', attempt: 1 }, silent)).status, 'processed')
+  t.same(await store.claim('test:e', 'receiver', 30_000), { status: 'claimed' }, 'another action leaves the callback\'s own key to the receiver')
 })
 
 test('diagnostics: one delivery message per delivery and a trace around each handler run', async (t) => {

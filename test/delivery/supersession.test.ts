@@ -59,7 +59,8 @@ test('jobMarksOf, default key: the claim reads the keys of the later states, the
   const later = ['REVIEWED', 'POST PROCESSING', 'POST PROCESSED', 'NEEDS REVIEW'] as const
   t.same(marks?.query.stateKeys.slice().sort(), later.map((state) => `p:${stateChangeKey(uuid, state)}`).sort(), 'the later states\' keys')
   t.equal(marks?.query.marksKey, `p:${jobMarksKey(uuid.toLowerCase())}`, 'and the marks key an earlier version kept, until it expires')
-  t.same(marks?.record, { stateKey: 'p:own' }, 'recorded in the callback\'s own key')
+  t.same(marks?.record, { stateKey: 'p:own', announce: { channel: `p:processed:${uuid.toLowerCase()}`, state: 'COMPLETED' } },
+    'recorded in the callback\'s own key, and announced on the job\'s channel (waitFor)')
   t.match(marks, { read: true, write: true })
   t.match(jobMarksOf(event({ state: 'POST PROCESSED' }), settings, 'k'), { read: false, write: true, query: { stateKeys: [] } }, 'an end: nothing is read, and it is recorded')
   t.match(jobMarksOf(event({ state: 'SUSPENDED' }), settings, 'k'), { read: true, write: true }, 'every state is recorded: its key is written anyway')
@@ -79,7 +80,7 @@ test('jobMarksOf, custom key: one marks key per job, a bit per state, as earlier
   const marks = jobMarksOf(event({}), settings, 'p:own')
   const marksKey = `p:${jobMarksKey('a1b2c3d4-0000-4000-8000-000000000000')}`
   t.same(marks?.query, { marksKey, stateKeys: [], stateBits: [] })
-  t.match(marks?.record, { marksKey })
+  t.match(marks?.record, { marksKey, announce: { channel: 'p:processed:a1b2c3d4-0000-4000-8000-000000000000', state: 'COMPLETED' } })
   t.match(jobMarksOf(event({ state: 'POST PROCESSED' }), settings, 'k'), { read: false, write: true }, 'an end: nothing can supersede it, so nothing is read')
   t.match(jobMarksOf(event({ state: 'SUSPENDED' }), settings, 'k'), { read: true, write: false }, 'nothing comes before a pause: its mark would tell nothing')
   t.match(marksKey, /^p:job:[\w-]{22}$/)

@@ -64,6 +64,25 @@ test('on a real Redis Cluster', async (t) => {
     t.pass('app.close() quit the Cluster the plugin created, on every node')
   })
 
+  t.test('waitFor across two apps on the Cluster: the completion\'s PUBLISH reaches the other app, and the state is read from its slot', async (t) => {
+    const prefix = `${keyPrefix}wait:`
+    const [a, b] = [Fastify(), Fastify()]
+    t.teardown(async () => { await Promise.all([a.close(), b.close()]) })
+    for (const app of [a, b]) await app.register(superaiCallbacks, { redis: { cluster: cluster.nodes }, keyPrefix: prefix })
+    a.superai.onJobCompleted(() => {})
+    const post = injectPoster(a)
+    for (let i = 0; i < 5; i++) {
+      // jobs whose keys land on different masters: the subscription hears each wherever it was published
+      const body = callbackBody()
+      const uuid = String(body.uuid)
+      const wait = b.superai.waitFor(uuid, { timeout: 5000 })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      t.same(await post(body), { status: 200, duplicate: false, retryAfter: undefined })
+      t.same(await wait, { uuid, state: 'COMPLETED' }, `job ${i + 1}: heard on the other app`)
+      t.same(await b.superai.waitFor(uuid, { timeout: 2000 }), { uuid, state: 'COMPLETED' }, `job ${i + 1}: read from the store afterwards`)
+    }
+  })
+
   t.test('an injected Cluster is used as given and left open', async (t) => {
     const client = new Cluster(cluster.nodes.map(({ host, port }) => ({ host, port })))
     t.teardown(async () => { await client.quit().catch(() => {}) })

@@ -217,4 +217,21 @@ export function storeContract (t: Test, store: IdempotencyStore, prefix: string)
     await sleep(400)
     t.same(await claimAndRead.call(store, key('{job-s}Y'), 'y', 5000, { stateKeys: [stateKey], stateBits: [1] }), { status: 'claimed', marks: 0 }, 'expired after the ttl')
   })
+
+  t.test('handled: a job\'s processed states read at once, whether the completion announced them (waitFor) or not, until they expire', async (t) => {
+    const { completeAndMark, handled } = store
+    if (completeAndMark === undefined || handled === undefined) {
+      t.pass('this store cannot tell a job\'s processed states')
+      return
+    }
+    const job = (letter: string): string => key(`{job-h}${letter}`)
+    const announce = { channel: key('{job-h}announced'), state: 'COMPLETED' }
+    t.equal(await completeAndMark.call(store, job('A'), 'a', 300, { stateKey: job('A'), announce }), true, 'announced: recorded as any completion')
+    t.equal(await completeAndMark.call(store, job('B:run'), 'b', 300, { stateKey: job('B'), announce }), true, 'a run claim\'s, announced')
+    t.equal(await completeAndMark.call(store, job('C'), 'c', 300, { stateKey: job('C') }), true, 'not announced')
+    t.equal(await store.complete(job('D'), 'd', 300), true, 'stored only (PROCESSED)')
+    t.same(await handled.call(store, [job('A'), job('B'), job('C'), job('D'), job('B:run'), job('E')]), [true, true, true, false, false, false])
+    await sleep(400)
+    t.same(await handled.call(store, [job('A'), job('B'), job('C')]), [false, false, false], 'expired with the ttl')
+  })
 }

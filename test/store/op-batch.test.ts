@@ -33,17 +33,17 @@ async function setUp (t: Test, name: string): Promise<{ prefix: string, redis: R
 type Op =
   | { readonly op: 'claim' | 'complete' | 'release', readonly key: number, readonly token: number }
   | { readonly op: 'claimAndRead', readonly key: number, readonly token: number, readonly marks: boolean, readonly states: readonly number[] }
-  | { readonly op: 'completeAndMark', readonly key: number, readonly token: number, readonly record: number, readonly mark: number }
+  | { readonly op: 'completeAndMark', readonly key: number, readonly token: number, readonly record: number, readonly mark: number, readonly announce: boolean }
 
 const anOp: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constantFrom('claim' as const, 'complete' as const, 'release' as const), key: fc.nat(3), token: fc.nat(1) }),
   fc.record({ op: fc.constant('claimAndRead' as const), key: fc.nat(3), token: fc.nat(1), marks: fc.boolean(), states: fc.uniqueArray(fc.nat(3), { maxLength: 3 }) }),
-  fc.record({ op: fc.constant('completeAndMark' as const), key: fc.nat(3), token: fc.nat(1), record: fc.nat(3), mark: fc.integer({ min: 0, max: 255 }) })
+  fc.record({ op: fc.constant('completeAndMark' as const), key: fc.nat(3), token: fc.nat(1), record: fc.nat(3), mark: fc.integer({ min: 0, max: 255 }), announce: fc.boolean() })
 )
 
 /** Starts every operation in this turn, in order, and collects the answers (in-flight leases rounded to seconds). */
 async function runInOneTurn (store: RedisStore, prefix: string, ops: readonly Op[]): Promise<unknown[]> {
-  const answers = ops.map(async (o) => {
+  const answers = ops.map(async (o, i) => {
     const key = `${prefix}k${o.key}`
     const token = `token-${o.token}`
     const marksKey = `${prefix}marks`
@@ -54,7 +54,11 @@ async function runInOneTurn (store: RedisStore, prefix: string, ops: readonly Op
       })
       case 'complete': return await store.complete(key, token, 60_000)
       case 'release': return await store.release(key, token)
-      case 'completeAndMark': return await store.completeAndMark(key, token, 60_000, o.mark === 0 ? { stateKey: `${prefix}k${o.record}` } : { marksKey, mark: o.mark })
+      case 'completeAndMark': {
+        // an announcement is published whatever the completion answers, named by the operation's place in the turn
+        const announce = o.announce ? { channel: `${prefix}announced`, state: String(i) } : undefined
+        return await store.completeAndMark(key, token, 60_000, o.mark === 0 ? { stateKey: `${prefix}k${o.record}`, announce } : { marksKey, mark: o.mark, announce })
+      }
     }
   })
   return (await Promise.all(answers)).map((answer) =>
@@ -70,6 +74,12 @@ test('the operations of one turn go as one script call, and each answers as it w
   // takes a second round trip and may decide after later operations of the turn: another valid order)
   const alone = new RedisStore(redis, { nativeClaim: false, batch: false })
   const log = logCommands(redis)
+  // what the completions announce (waitFor's publication), by channel, in the order received
+  const subscriber = new Redis(REDIS_URL)
+  t.teardown(async () => { await subscriber.quit() })
+  const heard = new Map<string, string[]>()
+  subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => { heard.set(channel, [...heard.get(channel) ?? [], message]) })
+  await subscriber.psubscribe(`${prefix}*announced`)
   let run = 0
   await fc.assert(fc.asyncProperty(fc.array(anOp, { minLength: 2, maxLength: 40 }), async (ops) => {
     run++
@@ -78,11 +88,16 @@ test('the operations of one turn go as one script call, and each answers as it w
     const sent = log.filter((entry) => entry.startsWith('send '))
     const separately = await runInOneTurn(alone, `${prefix}a${run}:`, ops)
     const state = async (side: string): Promise<unknown> => await Promise.all([0, 1, 2, 3].map(async (k) => await redis.get(`${prefix}${side}${run}:k${k}`)).concat(redis.get(`${prefix}${side}${run}:marks`)))
+    const announced = ops.flatMap((o, i) => o.op === 'completeAndMark' && o.announce ? [String(i)] : [])
+    // a PING on the subscriber answers after every message published before it
+    await subscriber.ping()
+    const heardOn = (side: string): string => JSON.stringify(heard.get(`${prefix}${side}${run}:announced`) ?? [])
     return sent.length === 1 && sent[0] === 'send evalsha' &&
       JSON.stringify(together) === JSON.stringify(separately) &&
-      JSON.stringify(await state('b')) === JSON.stringify(await state('a'))
+      JSON.stringify(await state('b')) === JSON.stringify(await state('a')) &&
+      heardOn('b') === JSON.stringify(announced) && heardOn('a') === JSON.stringify(announced)
   }), { numRuns: 60 })
-  t.pass('60 random turns of 2 to 40 operations: one call each, the same answers and the same keys as each operation sent alone')
+  t.pass('60 random turns of 2 to 40 operations: one call each, the same answers, the same keys and the same announcements, in order, as each operation sent alone')
 })
 
 test('a turn with one operation sends it alone: the native claim, the completion script', async (t) => {

@@ -1,7 +1,7 @@
 /** Handler and event types: each event narrows `state`/`action`; handlers typed in other files fit where they belong. */
 import Fastify from 'fastify'
 import superaiCallbacks, {
-  type EventName, type HandlerContext, type JobAction, type JobState, type SuperaiEvent, type SuperaiHandler, type UnknownValue
+  type EventName, type JobHandlerContext, type JobAction, type JobState, type SuperaiEvent, type SuperaiHandler, type UnknownValue
 } from '../../src/index.js'
 import { assertType, type Equal } from './assert.js'
 
@@ -16,7 +16,7 @@ const onCompleted: SuperaiHandler<'job.completed'> = (_event, _context) => {
   // the rest of the body is kept, typed as unknown (Equal tells any apart)
   assertType<Equal<typeof _event.anythingElse, unknown>>()
 }
-assertType<Equal<Parameters<SuperaiHandler<'job.completed'>>, [SuperaiEvent<'job.completed'>, HandlerContext]>>()
+assertType<Equal<Parameters<SuperaiHandler<'job.completed'>>, [SuperaiEvent<'job.completed'>, JobHandlerContext]>>()
 assertType<Equal<SuperaiEvent<'job.needsReview'>['state'], 'NEEDS REVIEW'>>()
 assertType<Equal<SuperaiEvent<'job.postProcessing'>['state'], 'POST PROCESSING'>>()
 assertType<Equal<SuperaiEvent<'job.tagAdded'>['action'], 'TAG ADDED'>>()
