@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { test } from 'tap'
 import Fastify from 'fastify'
+import { Redis } from 'ioredis'
 import { createSuperaiWorker } from '../../src/index.js'
 import { buildApp } from '../helpers/app.js'
 import { REDIS_URL, uniquePrefix } from '../helpers/callbacks.js'
@@ -16,6 +17,19 @@ import { removeQueueAtTeardown, uniqueQueue, waitFor as eventually } from '../he
 const APP_ID = '2c4a1e3f-7b6d-4c5e-9a8b-0d1f2e3c4b5a'
 const callbackOf = (uuid: string, state = 'COMPLETED', action = 'RESOLVED'): Record<string, unknown> =>
   ({ id: '7', uuid, state, action, postProcessingEnabled: 'false' })
+
+/** Resolves true once some connection is subscribed to job `uuid`'s channel: what resolves its wait next is the publication. */
+async function subscribed (keyPrefix: string, uuid: string): Promise<boolean> {
+  const redis = new Redis(REDIS_URL)
+  try {
+    return await eventually(async () => {
+      const [, count] = await redis.pubsub('NUMSUB', `${keyPrefix}processed:${uuid}`) as [string, number]
+      return count > 0
+    })
+  } finally {
+    await redis.quit()
+  }
+}
 
 /** Whether `promise` is still pending after the I/O of a few turns. */
 async function isPending (promise: Promise<unknown>): Promise<boolean> {
@@ -49,8 +63,8 @@ test('two apps on one Redis: a state processed on one resolves the wait on the o
   a.app.superai.onJobFailed(async () => {})
   const uuid = randomUUID()
   const onB = b.app.superai.waitFor(uuid, { timeout: 5000 })
-  // the wait subscribes before it reads: give it the round trip, then deliver to the other app
-  t.ok(await isPending(onB))
+  t.ok(await subscribed(keyPrefix, uuid), 'B subscribed to the job')
+  t.ok(await isPending(onB), 'and found nothing processed yet')
   t.equal((await a.post(callbackOf(uuid, 'FAILED'))).statusCode, 200)
   t.same(await onB, { uuid, state: 'FAILED' }, 'through the completion\'s publication')
   t.same(await b.app.superai.waitFor(uuid, { states: ['FAILED'], timeout: 1000 }), { uuid, state: 'FAILED' }, 'and read from the store afterwards')
@@ -65,6 +79,7 @@ test('skipped as superseded counts as processed, on another instance too', async
   const uuid = randomUUID()
   t.equal((await a.post(callbackOf(uuid, 'POST PROCESSED'))).statusCode, 200)
   const late = b.app.superai.waitFor(uuid, { states: ['COMPLETED'], timeout: 5000 })
+  t.ok(await subscribed(keyPrefix, uuid))
   t.ok(await isPending(late))
   t.equal((await a.post(callbackOf(uuid, 'COMPLETED'))).statusCode, 200)
   t.same(await late, { uuid, state: 'COMPLETED' })
@@ -78,6 +93,7 @@ test('a custom idempotencyKey: waits still resolve across instances and from the
   const b = await buildApp(t, { keyPrefix, idempotencyKey })
   const uuid = randomUUID()
   const onB = b.app.superai.waitFor(uuid, { states: ['COMPLETED'], timeout: 5000 })
+  t.ok(await subscribed(keyPrefix, uuid))
   t.ok(await isPending(onB))
   t.equal((await a.post(callbackOf(uuid))).statusCode, 200)
   t.same(await onB, { uuid, state: 'COMPLETED' })
@@ -107,6 +123,7 @@ test('queue mode: the receiving app and the worker both learn that the worker pr
   const uuid = randomUUID()
   const onApp = app.superai.waitFor(uuid, { timeout: 5000 })
   const onWorker = worker.waitFor(uuid, { timeout: 5000 })
+  t.ok(await subscribed(prefix, uuid))
   t.ok(await isPending(onApp))
   t.equal((await post(callbackOf(uuid))).statusCode, 202)
   t.ok(await isPending(onApp), 'queued is not processed')
