@@ -1,5 +1,6 @@
 import type * as OpenTelemetryApi from '@opentelemetry/api'
 import { codes } from '../errors.js'
+import { whyNotLoaded } from '../optional-peer.js'
 
 export type OtelApi = typeof OpenTelemetryApi
 
@@ -11,8 +12,6 @@ export async function loadOpenTelemetryApi (moduleName = '@opentelemetry/api'): 
   try {
     return await import(moduleName) as OtelApi
   } catch (err) {
-    const { code, message } = err as { code?: unknown, message?: unknown }
-    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find (module|package)/i.test(String(message))
-    throw new codes.FST_SUPERAI_TELEMETRY_UNAVAILABLE(missing ? 'it is not installed' : String(message))
+    throw new codes.FST_SUPERAI_TELEMETRY_UNAVAILABLE(whyNotLoaded(err))
   }
 }
