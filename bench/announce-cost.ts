@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
 import { RedisStore } from '../src/store/redis.js'
 import { startRedisServer } from '../test/helpers/redis-server.js'
+import { redisCpu } from './lib/redis.js'
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '5' } } })
 const PAIRS = Number(values.pairs)
@@ -27,8 +28,6 @@ const server = await startRedisServer((fn) => { teardowns.push(fn) })
 const client = new Redis(server.url)
 const store = await RedisStore.create(client)
 
-const cpuSeconds = (info: string): number =>
-  Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1])
 const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? NaN
 
 /** One state change of a new job (default key): the claim reads the 4 later states' keys, the completion records its own. */
@@ -50,16 +49,16 @@ for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? Object.entries(contenders) : Object.entries(contenders).reverse()
   for (const [name, run] of order) {
     await run(-1, round) // the scripts cached first
-    const before = cpuSeconds(await client.info('cpu'))
+    const before = await redisCpu(client)
     const clientBefore = process.cpuUsage()
     const started = performance.now()
     let next = 0
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < PAIRS) await run(next++, round) }))
     const elapsed = performance.now() - started
     const clientUsed = process.cpuUsage(clientBefore)
-    const after = cpuSeconds(await client.info('cpu'))
+    const after = await redisCpu(client)
     const entry = results.get(name) ?? { redisCpu: [], clientCpu: [], rate: [] }
-    entry.redisCpu.push((after - before) * 1e6 / PAIRS)
+    entry.redisCpu.push((after - before) / PAIRS)
     entry.clientCpu.push((clientUsed.user + clientUsed.system) / PAIRS)
     entry.rate.push(PAIRS / elapsed * 1000)
     results.set(name, entry)

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { RedisStore } from '../src/store/redis.js'
 import { startRedisServer } from '../test/helpers/redis-server.js'
+import { redisCpu } from './lib/redis.js'
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '5' } } })
 const PAIRS = Number(values.pairs)
@@ -27,8 +28,6 @@ const server = await startRedisServer((fn) => { teardowns.push(fn) })
 const client = new Redis(server.url)
 const store = await RedisStore.create(client)
 
-const cpuSeconds = (info: string): number =>
-  Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1])
 const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? NaN
 
 type Pair = (i: number, round: number) => Promise<unknown>
@@ -61,14 +60,14 @@ const results = new Map<string, { redisCpu: number[], clientCpu: number[] }>()
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, pair] of Object.entries(contenders)) {
     await pair(-1, round) // the scripts cached first
-    const before = cpuSeconds(await client.info('cpu'))
+    const before = await redisCpu(client)
     const clientBefore = process.cpuUsage()
     let next = 0
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < PAIRS) await pair(next++, round) }))
     const clientUsed = process.cpuUsage(clientBefore)
-    const after = cpuSeconds(await client.info('cpu'))
+    const after = await redisCpu(client)
     const entry = results.get(name) ?? { redisCpu: [], clientCpu: [] }
-    entry.redisCpu.push((after - before) * 1e6 / PAIRS)
+    entry.redisCpu.push((after - before) / PAIRS)
     entry.clientCpu.push((clientUsed.user + clientUsed.system) / PAIRS)
     results.set(name, entry)
     await client.flushdb() // this run's own server
