@@ -58,3 +58,20 @@ export async function usedMemory (redis: Redis): Promise<number> {
   const info = await redis.info('memory')
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN)
 }
+
+/**
+ * The sum of `MEMORY USAGE` of every key on the server: the keys' own bytes, without the hash tables'
+ * slots. It scans the whole keyspace: for a redis-server of the benchmark's own only.
+ */
+export async function keysOwnBytes (redis: Redis): Promise<number> {
+  let total = 0
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 5000)
+    cursor = next
+    const pipeline = redis.pipeline()
+    for (const key of keys) pipeline.memory('USAGE', key, 'SAMPLES', 0)
+    for (const [, size] of await pipeline.exec() ?? []) total += Number(size ?? 0)
+  } while (cursor !== '0')
+  return total
+}

@@ -18,6 +18,7 @@ import { Redis } from 'ioredis'
 import superaiCallbacks from '../../src/index.js'
 import { DEFAULTS } from '../../src/options.js'
 import { startRedisServer } from '../../test/helpers/redis-server.js'
+import { keysOwnBytes, usedMemory } from '../lib/redis.js'
 
 const { values } = parseArgs({ options: { callbacks: { type: 'string', default: '20000' } } })
 const CALLBACKS = Number(values.callbacks)
@@ -34,34 +35,18 @@ const teardowns: Array<() => Promise<void>> = []
 const server = await startRedisServer((fn) => { teardowns.push(fn) })
 const redis = new Redis(server.url)
 
-const usedMemory = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1])
-
 interface Row { readonly name: string, readonly bytes: number, readonly keys: number, readonly keyBytes: number }
-
-/** The sum of `MEMORY USAGE` of every key on the server: the keys' own bytes, without the hash tables' slots. */
-async function keysOwnBytes (): Promise<number> {
-  let total = 0
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'COUNT', 5000)
-    cursor = next
-    const pipeline = redis.pipeline()
-    for (const key of keys) pipeline.memory('USAGE', key, 'SAMPLES', 0)
-    for (const [, size] of await pipeline.exec() ?? []) total += Number(size ?? 0)
-  } while (cursor !== '0')
-  return total
-}
 
 /** Growth per callback while `send` writes CALLBACKS callbacks; `settle` runs before reading (a queue to drain). */
 async function measure (name: string, send: (i: number) => Promise<unknown>, settle?: () => Promise<void>): Promise<Row> {
   await redis.flushall()
-  const before = await usedMemory()
+  const before = await usedMemory(redis)
   const keysBefore = await redis.dbsize()
   for (let i = 0; i < CALLBACKS; i += AT_ONCE) {
     await Promise.all(Array.from({ length: Math.min(AT_ONCE, CALLBACKS - i) }, async (_, j) => await send(i + j)))
   }
   await settle?.()
-  const row = { name, bytes: (await usedMemory() - before) / CALLBACKS, keys: (await redis.dbsize() - keysBefore) / CALLBACKS, keyBytes: await keysOwnBytes() / CALLBACKS }
+  const row = { name, bytes: (await usedMemory(redis) - before) / CALLBACKS, keys: (await redis.dbsize() - keysBefore) / CALLBACKS, keyBytes: await keysOwnBytes(redis) / CALLBACKS }
   console.log(`| ${row.name} | ${row.bytes.toFixed(0)} | ${row.keys.toFixed(2)} | ${row.keyBytes.toFixed(0)} |`)
   return row
 }

@@ -17,6 +17,7 @@ import { Redis } from 'ioredis'
 import superaiCallbacks from '../../src/index.js'
 import { createSandbox } from '../../src/sandbox/index.js'
 import { startRedisServer } from '../../test/helpers/redis-server.js'
+import { keysOwnBytes, usedMemory } from '../lib/redis.js'
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '20000' } } })
 const JOBS = Number(values.jobs)
@@ -30,27 +31,13 @@ const teardowns: Array<() => Promise<void>> = []
 const server = await startRedisServer((fn) => { teardowns.push(fn) })
 const redis = new Redis(server.url)
 const sandbox = await createSandbox({ step: 0, duplicates: 0 })
-const usedMemory = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1])
-
-async function keysOwnBytes (): Promise<number> {
-  let total = 0
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'COUNT', 5000)
-    cursor = next
-    const pipeline = redis.pipeline()
-    for (const key of keys) pipeline.memory('USAGE', key, 'SAMPLES', 0)
-    for (const [, size] of await pipeline.exec() ?? []) total += Number(size ?? 0)
-  } while (cursor !== '0')
-  return total
-}
 
 async function row (telemetry: boolean): Promise<void> {
   await redis.flushall()
   const app = Fastify()
   await app.register(superaiCallbacks, { redis: server.url, telemetry, api: { apiKey: sandbox.apiKey, baseUrl: sandbox.baseUrl } })
   await app.ready()
-  const before = await usedMemory()
+  const before = await usedMemory(redis)
   const keysBefore = await redis.dbsize()
   const tracer = trace.getTracer('bench')
   for (let i = 0; i < JOBS; i += AT_ONCE) {
@@ -61,9 +48,9 @@ async function row (telemetry: boolean): Promise<void> {
       })
     }))
   }
-  const bytes = (await usedMemory() - before) / JOBS
+  const bytes = (await usedMemory(redis) - before) / JOBS
   const keys = (await redis.dbsize() - keysBefore) / JOBS
-  console.log(`| telemetry ${telemetry ? 'on' : 'off'} | ${bytes.toFixed(0)} | ${keys.toFixed(2)} | ${(await keysOwnBytes() / JOBS).toFixed(0)} |`)
+  console.log(`| telemetry ${telemetry ? 'on' : 'off'} | ${bytes.toFixed(0)} | ${keys.toFixed(2)} | ${(await keysOwnBytes(redis) / JOBS).toFixed(0)} |`)
   await app.close()
 }
 
